@@ -1,0 +1,93 @@
+"""One door in and out for scenarios, whatever their format."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+
+from fabnet.model.errors import FabnetError, Issue, ScenarioError
+from fabnet.model.scenario import Scenario
+from fabnet.io.csv_format import read_csv_folder, write_csv_folder
+from fabnet.io.tables import RawTables, build_scenario, scenario_tables
+from fabnet.io.xlsx_format import read_xlsx, write_xlsx
+from fabnet.io.yaml_format import read_yaml, write_yaml
+
+
+class ScenarioFormat(StrEnum):
+    """The forms a scenario can take on disk."""
+
+    YAML = "yaml"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+def detect_format(path: Path) -> ScenarioFormat:
+    """YAML by .yaml/.yml, XLSX by .xlsx, a CSV folder by being a directory (or no suffix)."""
+    if path.is_dir() or path.suffix == "":
+        return ScenarioFormat.CSV
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return ScenarioFormat.YAML
+    if suffix == ".xlsx":
+        return ScenarioFormat.XLSX
+    raise FabnetError(f"{path}: unknown scenario format {suffix!r} "
+                      "(fix: use a .yaml file, a .xlsx workbook or a folder of CSV files)")
+
+
+def read_raw(path: Path) -> RawTables:
+    """Raw tables from any format, without checking them."""
+    if not path.exists():
+        raise FabnetError(f"{path}: no such file or folder (fix: check the path)")
+    fmt = detect_format(path)
+    if fmt is ScenarioFormat.YAML:
+        return read_yaml(path)
+    if fmt is ScenarioFormat.XLSX:
+        return read_xlsx(path)
+    return read_csv_folder(path)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario; raise `ScenarioError` listing every problem."""
+    raw = read_raw(Path(path))
+    return build_scenario(raw)
+
+
+def validate_path(path: str | Path) -> list[Issue]:
+    """Every problem of the scenario at `path` (empty when it is good)."""
+    try:
+        load_scenario(path)
+    except ScenarioError as e:
+        return e.issues
+    return []
+
+
+def save_scenario(sc: Scenario, path: str | Path, fmt: ScenarioFormat | None = None) -> None:
+    """Write a scenario; the file (or folder) appears whole or not at all."""
+    target = Path(path)
+    fmt = fmt or detect_format(target) if target.suffix or target.is_dir() else ScenarioFormat.CSV
+    tables = scenario_tables(sc)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".fabnet-", dir=target.parent))
+    try:
+        tmp = tmpdir / target.name
+        if fmt is ScenarioFormat.YAML:
+            write_yaml(tables, tmp)
+        elif fmt is ScenarioFormat.XLSX:
+            write_xlsx(tables, tmp)
+        else:
+            write_csv_folder(tables, tmp)
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def convert(src: str | Path, dst: str | Path) -> Scenario:
+    """Read a scenario in one format and write it in another, losslessly."""
+    sc = load_scenario(src)
+    save_scenario(sc, dst)
+    return sc

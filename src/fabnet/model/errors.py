@@ -1,0 +1,47 @@
+"""Errors of the domain: one `FabnetError` base, and scenario problems as located `Issue`s.
+
+An issue names where the problem is (file, section, record, field), what is wrong and
+how to fix it, so a planner can correct a spreadsheet without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+class FabnetError(Exception):
+    """Base of every error fabnet raises on purpose; the CLI prints it without a traceback."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a scenario, located down to the field."""
+
+    section: str
+    record: str
+    field: str
+    message: str
+    fix: str = ""
+    file: str = ""
+
+    def located(self, file: str) -> Issue:
+        """The same issue with its file filled in (the reader knows it, the rule does not)."""
+        return self if self.file else replace(self, file=file)
+
+    def __str__(self) -> str:
+        where = f"{self.section}[{self.record}]" if self.record else self.section
+        if self.field:
+            where += f".{self.field}"
+        head = f"{self.file}: " if self.file else ""
+        tail = f" (fix: {self.fix})" if self.fix else ""
+        return f"{head}{where}: {self.message}{tail}"
+
+
+class ScenarioError(FabnetError):
+    """A scenario that can't be planned; carries every issue found, not just the first."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = list(issues)
+        n = len(self.issues)
+        lines = "\n".join(f"  {i}" for i in self.issues)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in scenario:\n{lines}")

@@ -1,0 +1,333 @@
+"""The compiled network: every engine's shared view of a scenario as index arrays.
+
+`compile_network` reads a checked `Scenario` once and lays it out as numpy arrays:
+which site can make which item (make pairs), which offers reach which site (purchase
+arcs), which items may move over which lane (transfer arcs), which lanes may carry
+each demand (delivery arcs), and which (site, item) pairs hold stock. Capacities come
+out per bucket with ramps and disruptions already applied, so the planner only has to
+lay columns over buckets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from fabnet.model.errors import Issue, ScenarioError
+from fabnet.model.scenario import Disruption, Scenario
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Network:
+    """A scenario as index arrays; item, site, supplier and customer ids map to positions."""
+
+    scenario: Scenario
+    buckets: int
+    items: list[str]
+    sites: list[str]
+    suppliers: list[str]
+    customers: list[str]
+    # make pairs: site makes item (only where every routing work-center type is present)
+    make_site: IntArray
+    make_item: IntArray
+    # bill of materials: parent item -> child item, qty per unit
+    bom_parent: IntArray
+    bom_child: IntArray
+    bom_qty: FloatArray
+    # work centers: site, type, hours per bucket after ramp and disruptions
+    wc_site: IntArray
+    wc_type: list[str]
+    wc_hours: FloatArray  # (W, T)
+    wc_nominal: FloatArray  # (W, T) before disruptions
+    # routing load: make pair m uses work center w for `hours` per unit
+    use_make: IntArray
+    use_wc: IntArray
+    use_hours: FloatArray
+    # offers: supplier, item, price, lead time, capacity per departure bucket (inf = none)
+    offer_supplier: IntArray
+    offer_item: IntArray
+    offer_price: FloatArray
+    offer_lead: IntArray
+    offer_cap: FloatArray  # (O, T)
+    # lanes between nodes; node ids are site / supplier / customer ids
+    lane_from: list[str]
+    lane_to: list[str]
+    lane_transit: IntArray
+    lane_cost: FloatArray
+    lane_cap: FloatArray  # (L, T), inf = unlimited
+    # purchase arcs: offer o shipped over supplier lane l to site s
+    pur_offer: IntArray
+    pur_lane: IntArray
+    pur_site: IntArray
+    # transfer arcs: item i over site-to-site lane l
+    tr_lane: IntArray
+    tr_item: IntArray
+    tr_from: IntArray
+    tr_to: IntArray
+    # delivery arcs: demand d over site-to-customer lane l from site s
+    del_demand: IntArray
+    del_lane: IntArray
+    del_site: IntArray
+    # stock keys: (site, item) pairs that can hold stock
+    stock_site: IntArray
+    stock_item: IntArray
+    stock_open: FloatArray
+    stock_holding: FloatArray
+    # demand
+    demand_ids: list[str]
+    demand_customer: IntArray
+    demand_item: IntArray
+    demand_qty: FloatArray
+    demand_due: IntArray
+    demand_priority: IntArray
+    demand_approved: BoolArray
+    # disruption factor per node id and bucket, for explanations
+    node_factor: dict[str, FloatArray] = field(default_factory=dict)
+    lane_disrupted_by: dict[int, list[str]] = field(default_factory=dict)
+    node_disrupted_by: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def stock_key(self) -> dict[tuple[int, int], int]:
+        """Position of each (site, item) stock key."""
+        return {(int(s), int(i)): k for k, (s, i) in
+                enumerate(zip(self.stock_site, self.stock_item, strict=True))}
+
+
+def _index(ids: list[str]) -> dict[str, int]:
+    return {x: i for i, x in enumerate(ids)}
+
+
+def disruption_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
+                       ) -> tuple[dict[str, FloatArray], dict[str, FloatArray],
+                                  dict[str, list[str]]]:
+    """Capacity factor per bucket for every node and every lane a disruption touches.
+
+    A node's factor multiplies the factors of disruptions on the node and on its country.
+    """
+    h = sc.horizon
+    T = h.buckets
+    country = {n.id: n.country for n in (*sc.sites, *sc.suppliers, *sc.customers)}
+    node_f: dict[str, FloatArray] = {}
+    lane_f: dict[str, FloatArray] = {}
+    by: dict[str, list[str]] = defaultdict(list)
+    for x in (*sc.disruptions, *extra):
+        t0 = h.bucket_of(x.start)
+        mask = np.zeros(T, dtype=bool)
+        mask[max(t0, 0):max(min(t0 + x.buckets, T), 0)] = True
+        if x.target.startswith("lane:"):
+            targets, book = [x.target[5:]], lane_f
+        elif x.target.startswith("country:"):
+            targets = [n for n, c in country.items() if c == x.target[8:]]
+            book = node_f
+        else:
+            targets, book = [x.target], node_f
+        for tgt in targets:
+            f = book.setdefault(tgt, np.ones(T))
+            f[mask] *= x.capacity
+            by[tgt].append(x.id)
+    return node_f, lane_f, dict(by)
+
+
+def _ramp_hours(sc: Scenario) -> tuple[list[tuple[str, str]], FloatArray]:
+    h = sc.horizon
+    T = h.buckets
+    keys: list[tuple[str, str]] = []
+    hours = np.zeros((len(sc.work_centers), T))
+    for w, wc in enumerate(sc.work_centers):
+        keys.append((wc.site, wc.type))
+        t0 = 0 if wc.start is None else h.bucket_of(wc.start)
+        row = np.full(T, wc.hours)
+        row[: max(min(t0, T), 0)] = 0.0
+        for j, f in enumerate(wc.ramp):
+            if 0 <= t0 + j < T:
+                row[t0 + j] *= f
+        hours[w] = row
+    return keys, hours
+
+
+def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()) -> Network:
+    """Lay a checked scenario out as index arrays (see the module docstring)."""
+    from fabnet.model.consistency import check_scenario
+
+    issues: list[Issue] = check_scenario(sc)
+    if issues:
+        raise ScenarioError(issues)
+    T = sc.horizon.buckets
+    items = [i.id for i in sc.items]
+    sites = [s.id for s in sc.sites]
+    suppliers = [s.id for s in sc.suppliers]
+    customers = [c.id for c in sc.customers]
+    ii, si, vi, ci = _index(items), _index(sites), _index(suppliers), _index(customers)
+    nI, nS = len(items), len(sites)
+
+    node_f, lane_f, by = disruption_factors(sc, extra_disruptions)
+    ones = np.ones(T)
+
+    # work centers and routings
+    wc_keys, nominal = _ramp_hours(sc)
+    wc_site = np.array([si[s] for s, _ in wc_keys], dtype=np.int64)
+    wc_f = np.array([node_f.get(s, ones) for s, _ in wc_keys]).reshape(len(wc_keys), T)
+    wc_hours = nominal * wc_f
+    wc_at = {k: w for w, k in enumerate(wc_keys)}
+    route: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for r in sc.routings:
+        route[r.item].append((r.work_center, r.hours))
+
+    # BOM
+    bom_parent = np.array([ii[b.parent] for b in sc.boms], dtype=np.int64)
+    bom_child = np.array([ii[b.item] for b in sc.boms], dtype=np.int64)
+    bom_qty = np.array([b.qty for b in sc.boms], dtype=float)
+    need = sp.csr_matrix((np.ones(len(bom_qty)), (bom_parent, bom_child)), shape=(nI, nI))
+
+    # candidate make pairs: site lists the item and has every routing work-center type
+    cand = [(si[s.id], ii[m]) for s in sc.sites for m in s.makes
+            if all((s.id, wct) in wc_at for wct, _ in route.get(m, ()))]
+    can_make = np.zeros((nS, nI), dtype=bool)
+    for s, i in cand:
+        can_make[s, i] = True
+
+    # offers and purchase arcs
+    offer_supplier = np.array([vi[o.supplier] for o in sc.offers], dtype=np.int64)
+    offer_item = np.array([ii[o.item] for o in sc.offers], dtype=np.int64)
+    offer_cap = np.empty((len(sc.offers), T))
+    for o, off in enumerate(sc.offers):
+        f = node_f.get(off.supplier, ones)
+        offer_cap[o] = _scaled_cap(off.capacity, f)
+    lanes = list(sc.lanes)
+    lane_transit = np.array([ln.transit for ln in lanes], dtype=np.int64)
+    lane_cap = np.empty((len(lanes), T))
+    lane_by: dict[int, list[str]] = {}
+    for lidx, ln in enumerate(lanes):
+        f = lane_f.get(ln.id, ones).copy()
+        reasons = list(by.get(ln.id, []))
+        if ln.destination in ci and ln.destination in node_f:
+            f = f * node_f[ln.destination]
+            reasons += by.get(ln.destination, [])
+        lane_cap[lidx] = _scaled_cap(ln.capacity, f)
+        if reasons:
+            lane_by[lidx] = reasons
+    offers_of: dict[int, list[int]] = defaultdict(list)
+    for o, v in enumerate(offer_supplier):
+        offers_of[int(v)].append(o)
+    pur = [(o, lidx, si[ln.destination]) for lidx, ln in enumerate(lanes)
+           if ln.origin in vi and ln.destination in si for o in offers_of[vi[ln.origin]]]
+    ss_lanes = [lidx for lidx, ln in enumerate(lanes) if ln.origin in si and ln.destination in si]
+    sc_lanes = [lidx for lidx, ln in enumerate(lanes) if ln.origin in si and ln.destination in ci]
+
+    # which (site, item) can ever hold stock: a fixed point over make, buy and transfer
+    have = np.zeros((nS, nI), dtype=bool)
+    opening = np.zeros((nS, nI))
+    for inv in sc.inventory:
+        opening[si[inv.site], ii[inv.item]] += inv.qty
+    have |= opening > 0
+    for o, _, s in pur:
+        have[s, offer_item[o]] = True
+    ss_from = np.array([si[lanes[lidx].origin] for lidx in ss_lanes], dtype=np.int64)
+    ss_to = np.array([si[lanes[lidx].destination] for lidx in ss_lanes], dtype=np.int64)
+    while True:
+        missing = (need @ (~have).T.astype(float)).T > 0  # (S, I): some component unavailable
+        grown = have | (can_make & ~missing)
+        if len(ss_lanes):
+            moved = np.zeros_like(grown)
+            np.logical_or.at(moved, ss_to, grown[ss_from])
+            grown |= moved
+        if (grown == have).all():
+            break
+        have = grown
+    made_ok = can_make & ~((need @ (~have).T.astype(float)).T > 0)
+
+    # which (site, item) is of use: consumed, delivered, or passed on to where it is of use
+    useful = np.zeros((nS, nI), dtype=bool)
+    ms, mi = np.nonzero(made_ok)
+    consumes = sp.csr_matrix((np.ones(len(ms)), (ms, mi)), shape=(nS, nI)) @ need
+    useful |= consumes.toarray() > 0
+    dem_item = np.array([ii[d.item] for d in sc.demand], dtype=np.int64)
+    dem_cust = np.array([ci[d.customer] for d in sc.demand], dtype=np.int64)
+    approved = np.array([c.approved for c in sc.customers], dtype=bool)
+    wanted = np.zeros((len(customers), nI), dtype=bool)
+    wanted[dem_cust, dem_item] = True
+    for lidx in sc_lanes:
+        ln = lanes[lidx]
+        if approved[ci[ln.destination]]:
+            useful[si[ln.origin]] |= wanted[ci[ln.destination]]
+    while len(ss_lanes):
+        grown = useful.copy()
+        np.logical_or.at(grown, ss_from, useful[ss_to])
+        if (grown == useful).all():
+            break
+        useful = grown
+    keep = have & useful
+    keep |= opening > 0
+    made_ok &= keep
+    ms, mi = np.nonzero(made_ok)
+    # a made item whose components can't be stocked at the site can't be made there
+    stock_site, stock_item = np.nonzero(keep)
+    key = {(int(s), int(i)): k for k, (s, i) in enumerate(zip(stock_site, stock_item,
+                                                               strict=True))}
+    comps_ok = np.array([all((int(s), int(c)) in key for c in need[int(i)].indices)
+                         for s, i in zip(ms, mi, strict=True)], dtype=bool)
+    ms, mi = ms[comps_ok], mi[comps_ok]
+
+    use = [(m, wc_at[(sites[s], wct)], hrs) for m, (s, i) in enumerate(zip(ms, mi, strict=True))
+           for wct, hrs in route.get(items[i], ())]
+    pur = [(o, lidx, s) for o, lidx, s in pur if (s, int(offer_item[o])) in key]
+    tr = [(lidx, i) for lidx, s_from, s_to in zip(ss_lanes, ss_from, ss_to, strict=True)
+          for i in np.nonzero(keep[s_from] & keep[s_to])[0]]
+    dl = [(d, lidx) for d in range(len(sc.demand)) for lidx in sc_lanes
+          if lanes[lidx].destination == sc.demand[d].customer
+          and approved[dem_cust[d]] and (si[lanes[lidx].origin], int(dem_item[d])) in key]
+
+    holding = np.array([it.holding_cost or 0.0 for it in sc.items])
+    arr = np.asarray
+    return Network(
+        scenario=sc, buckets=T, items=items, sites=sites, suppliers=suppliers,
+        customers=customers,
+        make_site=ms.astype(np.int64), make_item=mi.astype(np.int64),
+        bom_parent=bom_parent, bom_child=bom_child, bom_qty=bom_qty,
+        wc_site=wc_site, wc_type=[t for _, t in wc_keys], wc_hours=wc_hours,
+        wc_nominal=nominal,
+        use_make=arr([u[0] for u in use], dtype=np.int64),
+        use_wc=arr([u[1] for u in use], dtype=np.int64),
+        use_hours=arr([u[2] for u in use], dtype=float),
+        offer_supplier=offer_supplier, offer_item=offer_item,
+        offer_price=arr([o.price for o in sc.offers], dtype=float),
+        offer_lead=arr([o.lead_time for o in sc.offers], dtype=np.int64),
+        offer_cap=offer_cap,
+        lane_from=[ln.origin for ln in lanes], lane_to=[ln.destination for ln in lanes],
+        lane_transit=lane_transit, lane_cost=arr([ln.cost for ln in lanes], dtype=float),
+        lane_cap=lane_cap,
+        pur_offer=arr([p[0] for p in pur], dtype=np.int64),
+        pur_lane=arr([p[1] for p in pur], dtype=np.int64),
+        pur_site=arr([p[2] for p in pur], dtype=np.int64),
+        tr_lane=arr([r[0] for r in tr], dtype=np.int64),
+        tr_item=arr([r[1] for r in tr], dtype=np.int64),
+        tr_from=arr([si[lanes[r[0]].origin] for r in tr], dtype=np.int64),
+        tr_to=arr([si[lanes[r[0]].destination] for r in tr], dtype=np.int64),
+        del_demand=arr([x[0] for x in dl], dtype=np.int64),
+        del_lane=arr([x[1] for x in dl], dtype=np.int64),
+        del_site=arr([si[lanes[x[1]].origin] for x in dl], dtype=np.int64),
+        stock_site=stock_site.astype(np.int64), stock_item=stock_item.astype(np.int64),
+        stock_open=opening[stock_site, stock_item],
+        stock_holding=holding[stock_item],
+        demand_ids=[d.id for d in sc.demand], demand_customer=dem_cust, demand_item=dem_item,
+        demand_qty=arr([d.qty for d in sc.demand], dtype=float),
+        demand_due=arr([sc.horizon.bucket_of(d.due) for d in sc.demand], dtype=np.int64),
+        demand_priority=arr([d.priority for d in sc.demand], dtype=np.int64),
+        demand_approved=approved[dem_cust] if len(dem_cust) else np.zeros(0, dtype=bool),
+        node_factor=node_f, lane_disrupted_by=lane_by, node_disrupted_by=by,
+    )
+
+
+def _scaled_cap(cap: float | None, factor: FloatArray) -> FloatArray:
+    """Capacity per bucket under a disruption factor; an unlimited one closes only at 0."""
+    if cap is None:
+        return np.where(factor == 0.0, 0.0, np.inf)
+    return cap * factor

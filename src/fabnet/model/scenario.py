@@ -1,0 +1,175 @@
+"""Scenario records: what a planner writes down about the network, one dataclass per concept.
+
+These are plain, frozen values that import nothing but the standard library. Reading
+them from files is `fabnet.io`'s job; checking them against each other is
+`fabnet.model.consistency`'s; turning them into arrays is `fabnet.model.network`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+
+from fabnet.model.horizon import Horizon
+
+
+class ItemKind(StrEnum):
+    """What an item is in the network: something delivered, or something built into it."""
+
+    PRODUCT = "product"
+    ASSEMBLY = "assembly"
+    COMPONENT = "component"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A product, assembly or component, with its unit cost and country of origin."""
+
+    id: str
+    name: str = ""
+    kind: ItemKind = ItemKind.COMPONENT
+    unit_cost: float | None = None
+    origin: str | None = None
+    holding_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class BomLine:
+    """`qty` units of `item` go into each unit of `parent`."""
+
+    parent: str
+    item: str
+    qty: float
+
+
+@dataclass(frozen=True)
+class RoutingStep:
+    """Each unit of `item` takes `hours` on a work center of type `work_center`."""
+
+    item: str
+    work_center: str
+    hours: float
+
+
+@dataclass(frozen=True)
+class WorkCenter:
+    """Hours per bucket of one work-center type at a site, with an optional start and ramp."""
+
+    site: str
+    type: str
+    hours: float
+    start: date | None = None
+    ramp: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    """A factory, partner line or R&D site that makes `makes` on its work centers."""
+
+    id: str
+    country: str
+    name: str = ""
+    makes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Supplier:
+    """A component supplier, located in `country` (which can embargo it)."""
+
+    id: str
+    country: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A supplier's offer of one item: price, lead time in buckets, capacity per bucket."""
+
+    supplier: str
+    item: str
+    price: float
+    lead_time: int
+    capacity: float | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer; nothing is delivered to one whose `approved` is false."""
+
+    id: str
+    country: str
+    name: str = ""
+    approved: bool = True
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A transport link; every flow between two nodes needs one."""
+
+    origin: str
+    destination: str
+    transit: int
+    cost: float = 0.0
+    capacity: float | None = None
+
+    @property
+    def id(self) -> str:
+        """The lane's name, as disruptions target it: `A>B`."""
+        return f"{self.origin}>{self.destination}"
+
+
+@dataclass(frozen=True)
+class InventoryRecord:
+    """Opening stock of `item` at `site`."""
+
+    site: str
+    item: str
+    qty: float
+
+
+@dataclass(frozen=True)
+class Demand:
+    """An order of `qty` units of `item` for `customer`, due in the bucket of `due`."""
+
+    id: str
+    customer: str
+    item: str
+    qty: float
+    due: date
+    priority: int = 1
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """Capacity factor on a node, `country:XX` or `lane:A>B` for `buckets` buckets from `start`."""
+
+    id: str
+    target: str
+    start: date
+    buckets: int
+    capacity: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a plan needs, exactly as the planner wrote it down."""
+
+    name: str
+    horizon: Horizon
+    items: tuple[Item, ...] = ()
+    boms: tuple[BomLine, ...] = ()
+    routings: tuple[RoutingStep, ...] = ()
+    sites: tuple[Site, ...] = ()
+    work_centers: tuple[WorkCenter, ...] = ()
+    suppliers: tuple[Supplier, ...] = ()
+    offers: tuple[Offer, ...] = ()
+    customers: tuple[Customer, ...] = ()
+    lanes: tuple[Lane, ...] = ()
+    inventory: tuple[InventoryRecord, ...] = ()
+    demand: tuple[Demand, ...] = ()
+    disruptions: tuple[Disruption, ...] = ()
+
+    def with_disruptions(self, more: tuple[Disruption, ...]) -> Scenario:
+        """A copy with `more` disruptions added (the original is never mutated)."""
+        return replace(self, disruptions=self.disruptions + more)
