@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo --summary
+	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

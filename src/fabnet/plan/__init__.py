@@ -1,0 +1,31 @@
+"""Planning: the LP built from a `Network`, solved level by level, read back as a `Plan`."""
+
+from __future__ import annotations
+
+import time
+
+from fabnet.model.network import Network
+from fabnet.plan.lp import PlanningLP, build_lp
+from fabnet.plan.plan import PLAN_COLUMNS, Plan, assemble_plan, demand_outcome
+from fabnet.plan.shortfall import explain_shortfalls
+from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, solve_lp
+
+__all__ = ["PLAN_COLUMNS", "LexicographicSolver", "Plan", "PlanResult", "PlanStatus",
+           "PlanningLP", "build_lp", "make_plan", "solve_lp"]
+
+
+def make_plan(net: Network, threads: int | None = None) -> Plan:
+    """Build, solve and read back the plan for a compiled network."""
+    t0 = time.perf_counter()
+    lp = build_lp(net)
+    build_s = time.perf_counter() - t0
+    result = solve_lp(lp, threads)
+    t1 = time.perf_counter()
+    outcome = demand_outcome(net, lp, result.x)
+    short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])
+    plan = assemble_plan(net, lp, result, short)
+    plan.kpis["build_seconds"] = round(build_s, 4)
+    plan.kpis["readback_seconds"] = round(time.perf_counter() - t1, 4)
+    plan.kpis["lp_columns"] = lp.num_cols
+    plan.kpis["lp_rows"] = lp.num_rows
+    return plan

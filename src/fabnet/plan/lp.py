@@ -1,0 +1,267 @@
+"""The planning LP, built from a `Network`'s index arrays as one sparse matrix.
+
+Columns come in blocks laid over buckets (column = block offset + arc × T + t):
+production per make pair, purchases per purchase arc (by order bucket), transfers and
+deliveries per arc (by departure bucket), and end-of-bucket stock per stock key. Rows:
+stock balance per (stock key, bucket), work-center hours, supplier shipments and lane
+loads per bucket, and one row per demand capping its deliveries. Each `define_*`
+function adds one family of entries; `build_lp` is the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from fabnet.model.network import FloatArray, IntArray, Network
+
+
+@dataclass
+class Block:
+    """A family of rows or columns: `count` entities × `per` buckets from `offset`."""
+
+    offset: int
+    count: int
+    per: int
+
+    @property
+    def size(self) -> int:
+        return self.count * self.per
+
+    def at(self, entity: npt.ArrayLike, t: npt.ArrayLike) -> IntArray:
+        """Positions of (entity, bucket) pairs, broadcast."""
+        return np.asarray(self.offset + np.asarray(entity) * self.per + np.asarray(t),
+                          dtype=np.int64)
+
+
+@dataclass
+class PlanningLP:
+    """The LP in column-wise sparse form, with the objective vector of each level."""
+
+    matrix: sp.csc_matrix
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    cols: dict[str, Block]
+    rows: dict[str, Block]
+    delivered: FloatArray  # 1 on delivery columns that arrive inside the horizon
+    lateness: FloatArray  # buckets late on delivery columns
+    cost: FloatArray
+    priority_of_col: IntArray  # demand priority on delivery columns, 0 elsewhere
+    arrival: dict[str, IntArray] = field(default_factory=dict)  # per column block, (arc, t)
+
+    @property
+    def num_cols(self) -> int:
+        return int(self.col_lower.size)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.row_lower.size)
+
+
+class _Entries:
+    """Coordinate-form matrix entries collected block by block."""
+
+    def __init__(self) -> None:
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+
+    def add(self, rows: npt.ArrayLike, cols: npt.ArrayLike, vals: npt.ArrayLike) -> None:
+        r, c = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+        v = np.broadcast_to(np.asarray(vals, dtype=float), r.shape)
+        self.rows.append(r.ravel())
+        self.cols.append(c.ravel())
+        self.vals.append(v.ravel())
+
+    def matrix(self, shape: tuple[int, int]) -> sp.csc_matrix:
+        r = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
+        c = np.concatenate(self.cols) if self.cols else np.zeros(0, np.int64)
+        v = np.concatenate(self.vals) if self.vals else np.zeros(0)
+        return sp.csc_matrix((v, (r, c)), shape=shape)
+
+
+def _key_lookup(net: Network) -> npt.NDArray[np.int64]:
+    """Dense (site, item) -> stock key table, -1 where no key."""
+    table = np.full((len(net.sites), len(net.items)), -1, dtype=np.int64)
+    table[net.stock_site, net.stock_item] = np.arange(net.stock_site.size)
+    return table
+
+
+def _layout(net: Network) -> tuple[dict[str, Block], dict[str, Block]]:
+    T = net.buckets
+    cols: dict[str, Block] = {}
+    off = 0
+    for name, n in (("produce", net.make_site.size), ("purchase", net.pur_offer.size),
+                    ("transfer", net.tr_lane.size), ("deliver", net.del_demand.size),
+                    ("stock", net.stock_site.size)):
+        cols[name] = Block(off, n, T)
+        off += n * T
+    rows: dict[str, Block] = {}
+    off = 0
+    for name, n, per in (("balance", net.stock_site.size, T), ("work", net.wc_site.size, T),
+                         ("supply", net.offer_item.size, T), ("lane", len(net.lane_from), T),
+                         ("demand", net.demand_qty.size, 1)):
+        rows[name] = Block(off, n, per)
+        off += n * per
+    return cols, rows
+
+
+def define_production(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
+    """Making q: +q into the site's stock, −q×BOM qty of each component, +q×hours of load."""
+    T = net.buckets
+    t = np.arange(T)
+    M = net.make_site.size
+    if M == 0:
+        return
+    col = lp.cols["produce"]
+    bal, work = lp.rows["balance"], lp.rows["work"]
+    m = np.arange(M)
+    out_key = key[net.make_site, net.make_item]
+    e.add(bal.at(out_key[:, None], t), col.at(m[:, None], t), -1.0)
+    # component consumption: pair every make pair with the BOM lines of its item
+    order = np.argsort(net.bom_parent, kind="stable")
+    starts = np.searchsorted(net.bom_parent[order], np.arange(len(net.items) + 1))
+    counts = starts[net.make_item + 1] - starts[net.make_item]
+    pm = np.repeat(m, counts)
+    pb = order[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in net.make_item])
+               if M else np.zeros(0, np.int64)].astype(np.int64)
+    ck = key[net.make_site[pm], net.bom_child[pb]]
+    e.add(bal.at(ck[:, None], t), col.at(pm[:, None], t), net.bom_qty[pb][:, None])
+    # work-center load; production is impossible in buckets where a used center has no hours
+    if net.use_make.size:
+        e.add(work.at(net.use_wc[:, None], t), col.at(net.use_make[:, None], t),
+              net.use_hours[:, None])
+        closed = net.wc_hours[net.use_wc] <= 0.0
+        um, ut = np.nonzero(closed)
+        lp.col_upper[col.at(net.use_make[um], ut)] = 0.0
+
+
+def define_purchases(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
+    """Ordered in t, shipped in t+lead, arriving at the site in t+lead+transit."""
+    T = net.buckets
+    P = net.pur_offer.size
+    if P == 0:
+        return
+    col = lp.cols["purchase"]
+    p = np.arange(P)[:, None]
+    t = np.arange(T)[None, :]
+    lead = net.offer_lead[net.pur_offer][:, None]
+    ship = t + lead
+    arrive = ship + net.lane_transit[net.pur_lane][:, None]
+    ok = arrive < T
+    pp, tt = np.nonzero(ok)
+    cidx = col.at(pp, tt)
+    k = key[net.pur_site, net.offer_item[net.pur_offer]]
+    e.add(lp.rows["balance"].at(k[pp], arrive[pp, tt]), cidx, -1.0)
+    e.add(lp.rows["supply"].at(net.pur_offer[pp], ship[pp, tt]), cidx, 1.0)
+    e.add(lp.rows["lane"].at(net.pur_lane[pp], ship[pp, tt]), cidx, 1.0)
+    lp.col_upper[col.at(*np.nonzero(~ok))] = 0.0
+    unit = net.offer_price[net.pur_offer] + net.lane_cost[net.pur_lane]
+    lp.cost[col.at(p, t).ravel()] = np.broadcast_to(unit[:, None], (P, T)).ravel()
+    lp.arrival["purchase"] = np.broadcast_to(arrive, (P, T)).copy()
+
+
+def define_transfers(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
+    """Leaving one site's stock in t, entering the other's in t+transit."""
+    T = net.buckets
+    R = net.tr_lane.size
+    if R == 0:
+        return
+    col = lp.cols["transfer"]
+    t = np.arange(T)[None, :]
+    arrive = t + net.lane_transit[net.tr_lane][:, None]
+    ok = arrive < T
+    rr, tt = np.nonzero(ok)
+    cidx = col.at(rr, tt)
+    bal = lp.rows["balance"]
+    e.add(bal.at(key[net.tr_from, net.tr_item][rr], tt), cidx, 1.0)
+    e.add(bal.at(key[net.tr_to, net.tr_item][rr], arrive[rr, tt]), cidx, -1.0)
+    e.add(lp.rows["lane"].at(net.tr_lane[rr], tt), cidx, 1.0)
+    lp.col_upper[col.at(*np.nonzero(~ok))] = 0.0
+    lp.cost[col.at(np.arange(R)[:, None], t).ravel()] = np.repeat(
+        net.lane_cost[net.tr_lane], T)
+    lp.arrival["transfer"] = np.broadcast_to(arrive, (R, T)).copy()
+
+
+def define_deliveries(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
+    """Leaving the site in t, arriving at the customer in t+transit, at most the demand."""
+    T = net.buckets
+    X = net.del_demand.size
+    if X == 0:
+        return
+    col = lp.cols["deliver"]
+    t = np.arange(T)[None, :]
+    arrive = t + net.lane_transit[net.del_lane][:, None]
+    ok = arrive < T
+    xx, tt = np.nonzero(ok)
+    cidx = col.at(xx, tt)
+    d = net.del_demand
+    e.add(lp.rows["balance"].at(key[net.del_site, net.demand_item[d]][xx], tt), cidx, 1.0)
+    e.add(lp.rows["lane"].at(net.del_lane[xx], tt), cidx, 1.0)
+    e.add(lp.rows["demand"].at(d[xx], 0), cidx, 1.0)
+    lp.col_upper[col.at(*np.nonzero(~ok))] = 0.0
+    lp.delivered[cidx] = 1.0
+    late = np.maximum(arrive - net.demand_due[d][:, None], 0)
+    lp.lateness[cidx] = late[xx, tt]
+    lp.priority_of_col[cidx] = net.demand_priority[d][xx]
+    lp.cost[col.at(np.arange(X)[:, None], t).ravel()] = np.repeat(net.lane_cost[net.del_lane], T)
+    lp.arrival["deliver"] = np.broadcast_to(arrive, (X, T)).copy()
+
+
+def define_stock(net: Network, lp: PlanningLP, e: _Entries) -> None:
+    """End-of-bucket stock carries into the next bucket; opening stock enters bucket 0."""
+    T = net.buckets
+    K = net.stock_site.size
+    if K == 0:
+        return
+    col, bal = lp.cols["stock"], lp.rows["balance"]
+    k = np.arange(K)[:, None]
+    t = np.arange(T)[None, :]
+    e.add(bal.at(k, t), col.at(k, t), 1.0)
+    t1 = np.arange(T - 1)[None, :]
+    e.add(bal.at(k, t1 + 1), col.at(k, t1), -1.0)
+    rows = bal.at(np.arange(K), 0)
+    lp.row_lower[rows] = net.stock_open
+    lp.row_upper[rows] = net.stock_open
+    lp.cost[col.at(k, t).ravel()] = np.repeat(net.stock_holding, T)
+
+
+def define_capacities(net: Network, lp: PlanningLP) -> None:
+    """Right-hand sides of work-center, supplier, lane and demand rows."""
+    for name, cap in (("work", net.wc_hours), ("supply", net.offer_cap),
+                      ("lane", net.lane_cap)):
+        block = lp.rows[name]
+        lp.row_upper[block.offset:block.offset + block.size] = cap.ravel()
+    d = lp.rows["demand"]
+    lp.row_upper[d.offset:d.offset + d.size] = net.demand_qty
+
+
+def build_lp(net: Network) -> PlanningLP:
+    """The whole planning LP for `net`; levels differ only in their objective vectors."""
+    cols, rows = _layout(net)
+    n = sum(b.size for b in cols.values())
+    m = sum(b.size for b in rows.values())
+    lp = PlanningLP(
+        matrix=sp.csc_matrix((m, n)), col_lower=np.zeros(n), col_upper=np.full(n, np.inf),
+        row_lower=np.full(m, -np.inf), row_upper=np.full(m, np.inf), cols=cols, rows=rows,
+        delivered=np.zeros(n), lateness=np.zeros(n), cost=np.zeros(n),
+        priority_of_col=np.zeros(n, dtype=np.int64),
+    )
+    bal = rows["balance"]
+    lp.row_lower[bal.offset:bal.offset + bal.size] = 0.0
+    lp.row_upper[bal.offset:bal.offset + bal.size] = 0.0
+    key = _key_lookup(net)
+    e = _Entries()
+    define_production(net, lp, e, key)
+    define_purchases(net, lp, e, key)
+    define_transfers(net, lp, e, key)
+    define_deliveries(net, lp, e, key)
+    define_stock(net, lp, e)
+    define_capacities(net, lp)
+    lp.matrix = e.matrix((m, n))
+    return lp

@@ -1,0 +1,201 @@
+"""Why a demand is late or lost, in terms a planner can act on.
+
+A shortfall's reason is read from the LP, not guessed: the binding rows with a non-zero
+dual at the level that decided the demand (its priority class for lost units, the
+lateness level for late ones), restricted to the rows that can touch the demand (work
+centers making its item or components, offers of those items, lanes carrying them).
+Where no such row binds, the limit is time: the earliest any unit could arrive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from fabnet.model.network import FloatArray, IntArray, Network
+from fabnet.plan.lp import PlanningLP
+from fabnet.plan.solve import PlanResult
+
+DUAL_TOL = 1e-7
+SLACK_TOL = 1e-5
+
+
+def bom_explosion(net: Network) -> list[set[int]]:
+    """For each item, itself and every item below it in the BOM."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for p, c in zip(net.bom_parent.tolist(), net.bom_child.tolist(), strict=True):
+        children[p].append(c)
+    memo: dict[int, set[int]] = {}
+
+    def below(i: int) -> set[int]:
+        if i not in memo:
+            memo[i] = {i}
+            for c in children.get(i, ()):
+                memo[i] |= below(c)
+        return memo[i]
+
+    return [below(i) for i in range(len(net.items))]
+
+
+def earliest_arrival(net: Network) -> IntArray:
+    """Earliest bucket each demand could arrive, ignoring capacity (a lead-time bound)."""
+    T = net.buckets
+    big = 10 * T + 10**6
+    key = {(int(s), int(i)): k for k, (s, i) in
+           enumerate(zip(net.stock_site, net.stock_item, strict=True))}
+    e = np.full(net.stock_site.size, big, dtype=np.int64)
+    e[net.stock_open > 0] = 0
+    for o, lane, s in zip(net.pur_offer, net.pur_lane, net.pur_site, strict=True):
+        k = key[(int(s), int(net.offer_item[o]))]
+        e[k] = min(e[k], int(net.offer_lead[o] + net.lane_transit[lane]))
+    comps: dict[int, list[int]] = defaultdict(list)
+    for p, c in zip(net.bom_parent.tolist(), net.bom_child.tolist(), strict=True):
+        comps[p].append(c)
+    first_open = np.full(net.make_site.size, 0, dtype=np.int64)
+    for m, w in zip(net.use_make, net.use_wc, strict=True):
+        openb = np.nonzero(net.wc_hours[w] > 0)[0]
+        first_open[m] = max(first_open[m], int(openb[0]) if openb.size else big)
+    for _ in range(len(net.items) + len(net.sites) + 1):
+        before = e.copy()
+        for m, (s, i) in enumerate(zip(net.make_site, net.make_item, strict=True)):
+            ready = max([int(e[key[(int(s), c)]]) for c in comps.get(int(i), [])] + [0])
+            k = key[(int(s), int(i))]
+            e[k] = min(e[k], max(ready, int(first_open[m])))
+        for lane, i, a, b in zip(net.tr_lane, net.tr_item, net.tr_from, net.tr_to, strict=True):
+            kb = key[(int(b), int(i))]
+            e[kb] = min(e[kb], int(e[key[(int(a), int(i))]] + net.lane_transit[lane]))
+        if (e == before).all():
+            break
+    out = np.full(net.demand_qty.size, big, dtype=np.int64)
+    for d, lane, s in zip(net.del_demand, net.del_lane, net.del_site, strict=True):
+        k = key[(int(s), int(net.demand_item[d]))]
+        out[d] = min(out[d], int(e[k] + net.lane_transit[lane]))
+    return out
+
+
+def _span(ts: list[int], net: Network) -> str:
+    starts = net.scenario.horizon.starts()
+    lo, hi = min(ts), max(ts)
+    if lo == hi:
+        return f"bucket {lo} ({starts[lo]})"
+    return f"buckets {lo}-{hi} ({starts[lo]} to {starts[hi]})"
+
+
+class ShortfallExplainer:
+    """Maps binding rows to the demands they can touch and words the top one."""
+
+    def __init__(self, net: Network, lp: PlanningLP, result: PlanResult) -> None:
+        self.net, self.lp, self.result = net, lp, result
+        self.below = bom_explosion(net)
+        self.earliest = earliest_arrival(net)
+        self.slack = np.minimum(np.abs(lp.row_upper - result.row_activity),
+                                np.abs(result.row_activity - lp.row_lower))
+
+    def _binding(self, duals: FloatArray, block: str, count: int) -> np.ndarray:
+        b = self.lp.rows[block]
+        sl = slice(b.offset, b.offset + b.size)
+        hit = (np.abs(duals[sl]) > DUAL_TOL) & (self.slack[sl] < SLACK_TOL)
+        return hit.reshape(count, b.per) if count else np.zeros((0, b.per), dtype=bool)
+
+    def _disruption_note(self, node: str, ts: list[int], lane: int | None = None) -> str:
+        net = self.net
+        if lane is not None:
+            ids = net.lane_disrupted_by.get(lane, [])
+            return f"; cut by disruption {', '.join(sorted(set(ids)))}" if ids else ""
+        f = net.node_factor.get(node)
+        if f is not None and (f[ts] < 1).any():
+            ids = net.node_disrupted_by.get(node, [])
+            return f"; cut by disruption {', '.join(sorted(set(ids)))}"
+        return ""
+
+    def reasons(self, d: int, duals: FloatArray, upto: int) -> list[tuple[float, str]]:
+        """Scored reasons for demand `d` from rows binding in buckets up to `upto`."""
+        net = self.net
+        T = net.buckets
+        items = self.below[int(net.demand_item[d])]
+        cust = net.customers[int(net.demand_customer[d])]
+        found: list[tuple[float, str]] = []
+        b = self.lp.rows["work"]
+        hit = self._binding(duals, "work", net.wc_site.size)
+        makers = {int(net.make_site[m]) for m in range(net.make_site.size)
+                  if int(net.make_item[m]) in items}
+        wcs_used = set(net.use_wc[np.isin(net.use_make, [m for m in range(net.make_site.size)
+                                                          if int(net.make_item[m]) in items])]
+                       .tolist())
+        for w in sorted(wcs_used):
+            if int(net.wc_site[w]) not in makers:
+                continue
+            ts = [t for t in np.nonzero(hit[w])[0].tolist() if t <= upto]
+            if ts:
+                site = net.sites[int(net.wc_site[w])]
+                score = float(np.abs(duals[b.at(w, np.array(ts))]).sum())
+                found.append((score, f"work center {site}/{net.wc_type[w]} at capacity in "
+                                     f"{_span(ts, net)}" + self._disruption_note(site, ts)))
+        b = self.lp.rows["supply"]
+        hit = self._binding(duals, "supply", net.offer_item.size)
+        for o in np.nonzero(np.isin(net.offer_item, list(items)))[0].tolist():
+            ts = [t for t in np.nonzero(hit[o])[0].tolist() if t <= upto]
+            if ts:
+                sup = net.suppliers[int(net.offer_supplier[o])]
+                score = float(np.abs(duals[b.at(o, np.array(ts))]).sum())
+                found.append((score, f"supplier {sup} at capacity for "
+                                     f"{net.items[int(net.offer_item[o])]} in {_span(ts, net)}"
+                                     + self._disruption_note(sup, ts)))
+        b = self.lp.rows["lane"]
+        hit = self._binding(duals, "lane", len(net.lane_from))
+        lanes = set(net.del_lane[net.del_demand == d].tolist())
+        lanes |= set(net.tr_lane[np.isin(net.tr_item, list(items))].tolist())
+        lanes |= set(net.pur_lane[np.isin(net.offer_item[net.pur_offer], list(items))].tolist())
+        for ln in sorted(lanes):
+            ts = [t for t in np.nonzero(hit[ln])[0].tolist() if t <= upto]
+            if ts:
+                score = float(np.abs(duals[b.at(ln, np.array(ts))]).sum())
+                name = f"{net.lane_from[ln]}>{net.lane_to[ln]}"
+                found.append((score, f"lane {name} at capacity in {_span(ts, net)}"
+                                     + self._disruption_note(name, ts, ln)))
+        del T, cust
+        return sorted(found, key=lambda x: -x[0])
+
+    def explain(self, d: int, late: float, lost: float) -> str:
+        """One line: why demand `d` has `late` late and `lost` lost units."""
+        net = self.net
+        T = net.buckets
+        cust = net.customers[int(net.demand_customer[d])]
+        item = net.items[int(net.demand_item[d])]
+        if not net.demand_approved[d]:
+            return (f"customer {cust} is not approved: nothing may be delivered to it "
+                    "(export compliance)")
+        if not (net.del_demand == d).any():
+            return f"no lane from a site that can make or hold {item} to customer {cust}"
+        due = int(net.demand_due[d])
+        earliest = int(self.earliest[d])
+        starts = net.scenario.horizon.starts()
+        if earliest >= T:
+            return (f"lead time: no unit of {item} can reach {cust} inside the horizon "
+                    "(supplier lead times + transit + production)")
+        level = f"delivered_p{int(net.demand_priority[d])}" if lost > 0 else "lateness"
+        duals = next((lv.duals for lv in self.result.levels if lv.name == level), None)
+        parts: list[str] = []
+        if duals is not None:
+            upto = T - 1 if lost > 0 else due
+            found = self.reasons(d, duals, upto)
+            parts = [r for _, r in found[:2]]
+        if earliest > due:
+            parts.insert(0, f"lead time: earliest possible arrival is bucket {earliest} "
+                            f"({starts[earliest]}), after due bucket {due}")
+        if not parts:
+            higher = "units went to more urgent or earlier orders on shared capacity"
+            parts.append(f"stock and capacity in time for it are taken: {higher}")
+        return "; ".join(parts[:2])
+
+
+def explain_shortfalls(net: Network, lp: PlanningLP, result: PlanResult,
+                       late: FloatArray, lost: FloatArray) -> list[tuple[str, float, float, str]]:
+    """(demand, qty_late, qty_lost, reason) for every demand with a shortfall."""
+    ex = ShortfallExplainer(net, lp, result)
+    out = []
+    for d in np.nonzero((late > 0) | (lost > 0))[0].tolist():
+        out.append((net.demand_ids[d], float(late[d]), float(lost[d]),
+                    ex.explain(d, float(late[d]), float(lost[d]))))
+    return out

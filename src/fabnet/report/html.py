@@ -1,0 +1,48 @@
+"""Render a plan as one self-contained HTML file (Plotly's JavaScript inlined)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import jinja2
+from plotly.offline import get_plotlyjs
+
+from fabnet.model.network import Network
+from fabnet.plan.plan import Plan
+from fabnet.plan.summary import monthly_summary, top_shortfalls
+from fabnet.report import charts
+
+
+def _template() -> jinja2.Template:
+    text = resources.files("fabnet.report").joinpath("templates/report.html.j2").read_text(
+        encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals["fmt"] = _fmt
+    return env.from_string(text)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def render_plan_report(net: Network, plan: Plan, sections: list[tuple[str, str]] | None = None
+                       ) -> str:
+    """The report's HTML: KPIs, demand vs plan, utilization, purchases, shortfalls.
+
+    `sections` adds (title, html) blocks, e.g. resilience results, after the plan's own.
+    """
+    sc = net.scenario
+    lines = monthly_summary(sc, plan)
+    return _template().render(
+        scenario=sc.name, horizon=sc.horizon, kpis=plan.kpis, lines=lines,
+        shortfalls=top_shortfalls(plan, sc, 25),
+        n_shortfalls=len(plan.tables["shortfalls"]),
+        charts=[charts.demand_vs_plan(lines),
+                charts.utilization_heatmap(net, plan.rows("load")),
+                charts.purchases_by_origin(net, plan.rows("purchases"))],
+        sections=sections or [],
+        plotlyjs=get_plotlyjs(),
+    )

@@ -1,0 +1,1 @@
+"""The verbs users call: plan a scenario, validate it, convert it."""
