@@ -16,7 +16,7 @@ from fabnet.model.errors import FabnetError, ScenarioError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan a multi-site drone-manufacturing network and keep it running.")
 out_console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(
     help="Scenario: a .yaml file, a .xlsx workbook or a folder of CSV files.")]

@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fabnet.model.errors import Issue
 from fabnet.io.records import SECTIONS, columns
 from fabnet.io.tables import RawTables
+from fabnet.model.errors import Issue
 
 
 def _label(section: str, n: int, row: dict[str, Any]) -> str:

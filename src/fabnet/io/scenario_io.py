@@ -8,12 +8,12 @@ import tempfile
 from enum import StrEnum
 from pathlib import Path
 
-from fabnet.model.errors import FabnetError, Issue, ScenarioError
-from fabnet.model.scenario import Scenario
 from fabnet.io.csv_format import read_csv_folder, write_csv_folder
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
 from fabnet.io.xlsx_format import read_xlsx, write_xlsx
 from fabnet.io.yaml_format import read_yaml, write_yaml
+from fabnet.model.errors import FabnetError, Issue, ScenarioError
+from fabnet.model.scenario import Scenario
 
 
 class ScenarioFormat(StrEnum):

@@ -12,24 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fabnet.model.consistency import check_scenario
-from fabnet.model.errors import Issue, ScenarioError
-from fabnet.model.horizon import Horizon
-from fabnet.model.scenario import (
-    BomLine,
-    Customer,
-    Demand,
-    Disruption,
-    InventoryRecord,
-    Item,
-    Lane,
-    Offer,
-    RoutingStep,
-    Scenario,
-    Site,
-    Supplier,
-    WorkCenter,
-)
 from fabnet.io.records import (
     SECTIONS,
     BomRow,
@@ -47,6 +29,24 @@ from fabnet.io.records import (
     SupplierRow,
     WorkCenterRow,
     columns,
+)
+from fabnet.model.consistency import check_scenario
+from fabnet.model.errors import Issue, ScenarioError
+from fabnet.model.horizon import Horizon
+from fabnet.model.scenario import (
+    BomLine,
+    Customer,
+    Demand,
+    Disruption,
+    InventoryRecord,
+    Item,
+    Lane,
+    Offer,
+    RoutingStep,
+    Scenario,
+    Site,
+    Supplier,
+    WorkCenter,
 )
 
 
@@ -117,7 +117,7 @@ def build_scenario(raw: RawTables) -> Scenario:
         raw.issues.append(Issue("scenario", "", "horizon", "no horizon given",
                                 "add horizon: {start: YYYY-MM-DD, bucket: week, buckets: N}",
                                 raw.file_of("scenario")))
-    if raw.issues or not meta:
+    if not meta:
         raise ScenarioError(raw.issues)
     m = meta[0]
     assert isinstance(m, ScenarioRow)
@@ -149,9 +149,15 @@ def build_scenario(raw: RawTables) -> Scenario:
         disruptions=tuple(Disruption(r.id, r.target, r.from_, r.buckets, r.capacity)
                           for r in v["disruptions"] if isinstance(r, DisruptionRow)),
     )
-    issues = [i.located(raw.file_of(i.section)) for i in check_scenario(sc)]
-    if issues:
-        raise ScenarioError(issues)
+    # cross-record rules run on the sound rows too, so every problem is listed at once;
+    # an id whose own row was rejected is not reported again as unknown
+    rejected = {repr(str(r.values.get("id"))) for rows in raw.rows.values() for r in rows
+                if any(i.record == r.label for i in raw.issues) and r.values.get("id")}
+    issues = [i.located(raw.file_of(i.section)) for i in check_scenario(sc)
+              if not (i.message.startswith("unknown") and
+                      any(i.message.endswith(x) for x in rejected))]
+    if raw.issues or issues:
+        raise ScenarioError(raw.issues + issues)
     return sc
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import openpyxl
 
-from fabnet.model.errors import Issue
 from fabnet.io.records import SECTIONS, columns
 from fabnet.io.tables import RawTables
+from fabnet.model.errors import Issue
 
 
 def read_xlsx(path: Path) -> RawTables:

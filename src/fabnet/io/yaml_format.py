@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from fabnet.model.errors import Issue
 from fabnet.io.tables import RawTables
+from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
             "customers", "lanes", "inventory", "demand", "disruptions")

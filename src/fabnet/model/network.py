@@ -114,7 +114,9 @@ def disruption_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
     """
     h = sc.horizon
     T = h.buckets
-    country = {n.id: n.country for n in (*sc.sites, *sc.suppliers, *sc.customers)}
+    country = {s.id: s.country for s in sc.sites}
+    country.update({v.id: v.country for v in sc.suppliers})
+    country.update({c.id: c.country for c in sc.customers})
     node_f: dict[str, FloatArray] = {}
     lane_f: dict[str, FloatArray] = {}
     by: dict[str, list[str]] = defaultdict(list)

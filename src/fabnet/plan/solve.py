@@ -57,7 +57,7 @@ class PlanResult:
 
 
 def _to_highs(lp: PlanningLP, threads: int | None = None) -> highspy.Highs:
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     if threads:
         h.setOptionValue("threads", threads)

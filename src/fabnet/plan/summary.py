@@ -49,6 +49,6 @@ def top_shortfalls(plan: Plan, sc: Scenario, n: int = 10) -> list[dict[str, obje
         d = by_id[r["demand"]]
         rows.append({**r, "customer": d.customer, "item": d.item, "due": str(d.due),
                      "priority": d.priority})
-    rows.sort(key=lambda r: (-float(r["qty_lost"]), -float(r["qty_late"]),  # type: ignore[arg-type]
+    rows.sort(key=lambda r: (-float(str(r["qty_lost"])), -float(str(r["qty_late"])),
                              str(r["demand"])))
     return rows[:n]

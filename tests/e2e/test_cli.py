@@ -1,0 +1,75 @@
+"""The `fabnet` command as a user runs it: exit codes, messages, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.unit.test_validation import BASE
+
+
+def fabnet(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "fabnet"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_validate_ok(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    r = fabnet("validate", str(p))
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout
+
+
+def test_validate_lists_problems_without_traceback(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE.replace("item: RECON-Q, qty: 50", "item: NOPE, qty: 50")
+                 .replace("item: FC-H7, qty: 10", "item: FC-H7, qty: -10"))
+    r = fabnet("validate", str(p))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr + r.stdout
+    assert "demand[D1].item" in r.stderr and "inventory[FR-LYON/FC-H7].qty" in r.stderr
+    assert "s.yaml" in r.stderr
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    r = fabnet("plan", str(tmp_path / "nope.yaml"))
+    assert r.returncode == 1
+    assert "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_plan_writes_contract_tables_and_report(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    out = tmp_path / "out"
+    r = fabnet("plan", str(p), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ("production", "purchases", "transfers", "deliveries", "stock", "load",
+                 "shortfalls", "kpis"):
+        assert (out / f"{name}.csv").exists()
+    doc = json.loads((out / "plan.json").read_text())
+    assert doc["buckets"][1] == {"bucket": 1, "start": "2027-01-11"}
+    assert doc["kpis"]["units_demanded"] == 50
+    html = (out / "report.html").read_text()
+    assert "<html" in html and "Plotly" in html
+    assert "units planned vs demanded" in r.stdout
+
+
+def test_plan_json_prints_kpis(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    r = fabnet("plan", str(p), "--json")
+    assert r.returncode == 0, r.stderr
+    kpis = json.loads(r.stdout)
+    assert kpis["fill_rate"] == 1.0 and kpis["units_delivered"] == 50
+
+
+def test_convert_between_formats(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    assert fabnet("convert", str(p), str(tmp_path / "s.xlsx")).returncode == 0
+    assert fabnet("convert", str(tmp_path / "s.xlsx"), str(tmp_path / "csv")).returncode == 0
+    r = fabnet("plan", str(tmp_path / "csv"), "--json")
+    assert json.loads(r.stdout)["units_delivered"] == 50
