@@ -15,7 +15,7 @@ from fabnet.model.errors import FabnetError, ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan a multi-site drone-manufacturing network and keep it running.")
-out_console = Console()
+out_console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, soft_wrap=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(

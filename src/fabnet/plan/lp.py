@@ -204,7 +204,13 @@ def define_deliveries(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
     e.add(lp.rows["balance"].at(key[net.del_site, net.demand_item[d]][xx], tt), cidx, 1.0)
     e.add(lp.rows["lane"].at(net.del_lane[xx], tt), cidx, 1.0)
     e.add(lp.rows["demand"].at(d[xx], 0), cidx, 1.0)
-    lp.col_upper[col.at(*np.nonzero(~ok))] = 0.0
+    # Arriving before the due bucket gains nothing over holding the units at the site and
+    # shipping them to arrive on time, unless the lane's capacity or a holding cost makes
+    # an early shipment worth it; those early columns are left out.
+    free_lane = np.isinf(net.lane_cap[net.del_lane]).all(axis=1)
+    no_hold = net.stock_holding[key[net.del_site, net.demand_item[d]]] == 0
+    early = (arrive < net.demand_due[d][:, None]) & (free_lane & no_hold)[:, None]
+    lp.col_upper[col.at(*np.nonzero(~ok | early))] = 0.0
     lp.delivered[cidx] = 1.0
     late = np.maximum(arrive - net.demand_due[d][:, None], 0)
     lp.lateness[cidx] = late[xx, tt]

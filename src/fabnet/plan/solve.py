@@ -99,7 +99,10 @@ class LexicographicSolver:
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.highs.changeObjectiveSense(sense)
 
-    def _run(self) -> PlanStatus:
+    def _run(self, warm: bool) -> PlanStatus:
+        # a new objective leaves the last basis primal feasible (the hold row is met):
+        # primal simplex goes on from it, dual simplex would start over in phase 1
+        self.highs.setOptionValue("simplex_strategy", 4 if warm else 1)
         self.highs.run()
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
@@ -143,10 +146,10 @@ class LexicographicSolver:
         levels: list[Level] = []
         t_all = time.perf_counter()
         status = PlanStatus.OPTIMAL
-        for name, c, maximize in self.objectives():
+        for i, (name, c, maximize) in enumerate(self.objectives()):
             t0 = time.perf_counter()
             self._set_objective(c, maximize)
-            status = self._run()
+            status = self._run(warm=i > 0)
             if status is not PlanStatus.OPTIMAL:
                 break
             value = float(self.highs.getInfo().objective_function_value)

@@ -1,0 +1,1 @@
+"""Shared test setup: this file makes `tests.plancheck` importable from every test folder."""
