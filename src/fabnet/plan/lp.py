@@ -132,13 +132,10 @@ def define_production(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
                if M else np.zeros(0, np.int64)].astype(np.int64)
     ck = key[net.make_site[pm], net.bom_child[pb]]
     e.add(bal.at(ck[:, None], t), col.at(pm[:, None], t), net.bom_qty[pb][:, None])
-    # work-center load; production is impossible in buckets where a used center has no hours
+    # work-center load (a center with no hours in a bucket stops production there)
     if net.use_make.size:
         e.add(work.at(net.use_wc[:, None], t), col.at(net.use_make[:, None], t),
               net.use_hours[:, None])
-        closed = net.wc_hours[net.use_wc] <= 0.0
-        um, ut = np.nonzero(closed)
-        lp.col_upper[col.at(net.use_make[um], ut)] = 0.0
 
 
 def define_purchases(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
@@ -237,12 +234,25 @@ def define_stock(net: Network, lp: PlanningLP, e: _Entries) -> None:
     lp.cost[col.at(k, t).ravel()] = np.repeat(net.stock_holding, T)
 
 
-def define_capacities(net: Network, lp: PlanningLP) -> None:
-    """Right-hand sides of work-center, supplier, lane and demand rows."""
+def capacity_rows(net: Network, lp: PlanningLP) -> tuple[IntArray, FloatArray]:
+    """Rows and upper bounds of every capacity a disruption can change.
+
+    `net` may be a re-compiled copy of the network the LP was built from (same arcs,
+    other disruptions): a what-if changes only these bounds.
+    """
+    idx, val = [], []
     for name, cap in (("work", net.wc_hours), ("supply", net.offer_cap),
                       ("lane", net.lane_cap)):
         block = lp.rows[name]
-        lp.row_upper[block.offset:block.offset + block.size] = cap.ravel()
+        idx.append(np.arange(block.offset, block.offset + block.size, dtype=np.int64))
+        val.append(cap.ravel())
+    return np.concatenate(idx), np.concatenate(val)
+
+
+def define_capacities(net: Network, lp: PlanningLP) -> None:
+    """Right-hand sides of work-center, supplier, lane and demand rows."""
+    rows, cap = capacity_rows(net, lp)
+    lp.row_upper[rows] = cap
     d = lp.rows["demand"]
     lp.row_upper[d.offset:d.offset + d.size] = net.demand_qty
 

@@ -127,11 +127,22 @@ class ShortfallExplainer:
             if int(net.wc_site[w]) not in makers:
                 continue
             ts = [t for t in np.nonzero(hit[w])[0].tolist() if t <= upto]
-            if ts:
-                site = net.sites[int(net.wc_site[w])]
-                score = float(np.abs(duals[b.at(w, np.array(ts))]).sum())
-                found.append((score, f"work center {site}/{net.wc_type[w]} at capacity in "
-                                     f"{_span(ts, net)}" + self._disruption_note(site, ts)))
+            if not ts:
+                continue
+            site = net.sites[int(net.wc_site[w])]
+            name = f"{site}/{net.wc_type[w]}"
+            score = float(np.abs(duals[b.at(w, np.array(ts))]).sum())
+            shut = [t for t in ts if net.wc_nominal[w, t] <= 0]
+            full = [t for t in ts if net.wc_nominal[w, t] > 0]
+            if full:
+                found.append((score, f"work center {name} at capacity in {_span(full, net)}"
+                                     + self._disruption_note(site, full)))
+            if shut:
+                opens = np.nonzero(net.wc_nominal[w] > 0)[0]
+                when = (f"opens in bucket {int(opens[0])} ({net.scenario.horizon.starts()[int(opens[0])]})"
+                        if opens.size else "has no hours in the horizon")
+                found.append((score, f"work center {name} not yet running in "
+                                     f"{_span(shut, net)}: it {when}"))
         b = self.lp.rows["supply"]
         hit = self._binding(duals, "supply", net.offer_item.size)
         for o in np.nonzero(np.isin(net.offer_item, list(items)))[0].tolist():

@@ -16,7 +16,7 @@ import highspy
 import numpy as np
 
 from fabnet.model.errors import FabnetError
-from fabnet.model.network import FloatArray
+from fabnet.model.network import FloatArray, IntArray
 from fabnet.plan.lp import PlanningLP
 
 #: slack granted when an earlier level's optimum is held: absolute + relative part
@@ -93,6 +93,7 @@ class LexicographicSolver:
         self.pass_seconds = time.perf_counter() - t0
         self._all = np.arange(lp.num_cols, dtype=np.int32)
         self._hold_rows: list[int] = []
+        self._first_basis: object | None = None
 
     def _set_objective(self, c: FloatArray, maximize: bool) -> None:
         self.highs.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
@@ -129,6 +130,23 @@ class LexicographicSolver:
             self.highs.deleteRows(idx.size, idx)
             self._hold_rows = []
 
+    def set_row_upper(self, rows: IntArray, upper: FloatArray) -> int:
+        """Change the upper bounds of `rows` where they differ; returns how many changed.
+
+        The basis is kept, so the next solve starts warm from the last optimum.
+        """
+        cur = self.lp.row_upper[rows]
+        changed = ~((cur == upper) | (np.isinf(cur) & np.isinf(upper)))
+        if changed.any():
+            r = rows[changed].astype(np.int32)
+            up = np.where(np.isinf(upper[changed]), highspy.kHighsInf, upper[changed])
+            lo = self.lp.row_lower[rows[changed]]
+            lo = np.where(np.isinf(lo), -highspy.kHighsInf, lo)
+            self.highs.changeRowsBounds(r.size, r, lo.astype(np.float64),
+                                        up.astype(np.float64))
+            self.lp.row_upper[rows[changed]] = upper[changed]
+        return int(changed.sum())
+
     def objectives(self) -> list[tuple[str, FloatArray, bool]]:
         """The levels in order: one per priority class, then lateness, then cost."""
         lp = self.lp
@@ -140,16 +158,30 @@ class LexicographicSolver:
         out.append(("cost", lp.cost.copy(), False))
         return out
 
-    def solve(self) -> PlanResult:
-        """Solve every level in order; the result carries the last level's solution."""
+    def solve(self, levels_upto: str | None = None) -> PlanResult:
+        """Solve every level in order; the result carries the last level's solution.
+
+        `levels_upto="delivered"` stops after the delivery levels: enough for units
+        delivered and lost (stress tests), not for lateness or cost.
+        """
         self.release_holds()
         levels: list[Level] = []
         t_all = time.perf_counter()
         status = PlanStatus.OPTIMAL
-        for i, (name, c, maximize) in enumerate(self.objectives()):
+        objectives = self.objectives()
+        if levels_upto == "delivered":
+            objectives = [o for o in objectives if o[0].startswith("delivered")]
+        for i, (name, c, maximize) in enumerate(objectives):
             t0 = time.perf_counter()
             self._set_objective(c, maximize)
+            if i == 0 and self._first_basis is not None:
+                # re-solves start from the first level's optimal basis of the first solve:
+                # still dual feasible after a bound change, and the same start every time,
+                # so a re-plan's answer does not depend on what was solved before it
+                self.highs.setBasis(self._first_basis)
             status = self._run(warm=i > 0)
+            if i == 0 and status is PlanStatus.OPTIMAL and self._first_basis is None:
+                self._first_basis = self.highs.getBasis()
             if status is not PlanStatus.OPTIMAL:
                 break
             value = float(self.highs.getInfo().objective_function_value)

@@ -1,0 +1,155 @@
+"""What-if: re-plan around disruptions and show what changed against the base plan.
+
+A continuity officer asks "what if UA-PARTNER is struck for six weeks from May?".
+The `Replanner` builds the planning LP once; each what-if only changes the capacity
+bounds the disruptions touch and re-solves warm from the base plan's basis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from fabnet.model.errors import FabnetError
+from fabnet.model.horizon import Horizon
+from fabnet.model.network import Network, compile_network
+from fabnet.model.scenario import Disruption, Scenario
+from fabnet.plan.lp import PlanningLP, build_lp, capacity_rows
+from fabnet.plan.plan import Plan, assemble_plan, demand_outcome
+from fabnet.plan.shortfall import explain_shortfalls
+from fabnet.plan.solve import LexicographicSolver, PlanResult
+
+_SPEC = re.compile(r"^(?P<target>[^@]+)@(?P<date>\d{4}-\d{2}-\d{2})\+(?P<n>\d+)"
+                   r"(?:x(?P<f>\d+(?:\.\d+)?))?$")
+
+
+def parse_disruption(text: str, horizon: Horizon, n: int = 1) -> Disruption:
+    """`TARGET@DATE+BUCKETS[xFACTOR]`, e.g. `UA-PARTNER@2027-05-03+6` or `lane:A>B@…+2x0.5`."""
+    m = _SPEC.match(text.strip())
+    if not m:
+        raise FabnetError(f"--disrupt {text!r}: expected TARGET@YYYY-MM-DD+BUCKETS[xFACTOR] "
+                          "(fix: e.g. UA-PARTNER@2027-05-03+6 or country:CN@2027-03-01+13x0.5)")
+    day = date.fromisoformat(m["date"])
+    if not horizon.contains(day):
+        raise FabnetError(f"--disrupt {text!r}: {day} is outside the horizon "
+                          f"{horizon.start} .. {horizon.end} (fix: pick a date inside it)")
+    factor = float(m["f"]) if m["f"] is not None else 0.0
+    return Disruption(f"whatif-{n}", m["target"], day, int(m["n"]), factor)
+
+
+class Replanner:
+    """One planning LP kept in HiGHS; re-plans under other disruptions by changing bounds."""
+
+    def __init__(self, sc: Scenario, threads: int | None = None) -> None:
+        self.scenario = sc
+        self.network = compile_network(sc)
+        self.lp: PlanningLP = build_lp(self.network)
+        self.solver = LexicographicSolver(self.lp, threads)
+        self.base_rows, self.base_caps = capacity_rows(self.network, self.lp)
+
+    def network_with(self, extra: tuple[Disruption, ...]) -> Network:
+        """The base network's arcs with capacities under `extra` disruptions as well."""
+        if not extra:
+            return self.network
+        return compile_network(self.scenario, extra)
+
+    def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None
+              ) -> tuple[Network, PlanResult]:
+        """Re-solve with `extra` disruptions (none: the base plan)."""
+        net = self.network_with(extra)
+        rows, caps = capacity_rows(net, self.lp)
+        self.solver.set_row_upper(rows, caps)
+        return net, self.solver.solve(levels_upto)
+
+    def plan(self, extra: tuple[Disruption, ...] = ()) -> Plan:
+        """A full plan (all levels, tables, shortfall reasons) under `extra` disruptions."""
+        net, result = self.solve(extra)
+        out = demand_outcome(net, self.lp, result.x)
+        short = explain_shortfalls(net, self.lp, result, out["late"], out["lost"])
+        return assemble_plan(net, self.lp, result, short)
+
+    def units_lost(self, extra: tuple[Disruption, ...] = ()) -> float:
+        """Units of demand lost under `extra` disruptions (delivery levels only)."""
+        net, result = self.solve(extra, levels_upto="delivered")
+        return float(demand_outcome(net, self.lp, result.x)["lost"].sum())
+
+
+@dataclass
+class WhatIfDiff:
+    """What a disruption changes: per customer and product, moved orders, purchases, cost."""
+
+    disruptions: list[Disruption]
+    by_customer_item: list[dict[str, object]] = field(default_factory=list)
+    moved: list[dict[str, object]] = field(default_factory=list)
+    purchases: list[dict[str, object]] = field(default_factory=list)
+    kpis: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def cost_delta(self) -> float:
+        base, new = self.kpis["cost_total"]
+        return new - base
+
+    @property
+    def units_lost_delta(self) -> float:
+        base, new = self.kpis["units_lost"]
+        return new - base
+
+
+def _per(rows: list[dict[str, object]], keys: tuple[str, ...], value: str
+         ) -> dict[tuple[object, ...], float]:
+    out: dict[tuple[object, ...], float] = defaultdict(float)
+    for r in rows:
+        out[tuple(r[k] for k in keys)] += float(r[value])  # type: ignore[arg-type]
+    return out
+
+
+def compare_plans(sc: Scenario, base: Plan, new: Plan, disruptions: list[Disruption],
+                  tol: float = 1e-3) -> WhatIfDiff:
+    """The difference a what-if makes, from the base plan's point of view."""
+    diff = WhatIfDiff(disruptions)
+    demand = {d.id: d for d in sc.demand}
+    for name, plan in (("base", base), ("new", new)):
+        del name, plan
+    outcome: dict[str, dict[tuple[str, str], np.ndarray]] = {}
+    for label, plan in (("base", base), ("new", new)):
+        acc: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(3))
+        for d, lost, late in zip(sc.demand, plan.per_demand["lost"], plan.per_demand["late"],
+                                 strict=True):
+            acc[(d.customer, d.item)] += (d.qty, late, lost)
+        outcome[label] = acc
+    for key in sorted(outcome["base"]):
+        b, n = outcome["base"][key], outcome["new"][key]
+        if abs(n[1] - b[1]) > tol or abs(n[2] - b[2]) > tol:
+            diff.by_customer_item.append({
+                "customer": key[0], "item": key[1], "demanded": round(float(b[0]), 4),
+                "late_base": round(float(b[1]), 4), "late": round(float(n[1]), 4),
+                "lost_base": round(float(b[2]), 4), "lost": round(float(n[2]), 4)})
+    bsite = _per(base.rows("deliveries"), ("demand", "site"), "qty")
+    nsite = _per(new.rows("deliveries"), ("demand", "site"), "qty")
+    for d_id in [d.id for d in sc.demand]:
+        sites = sorted({s for (dd, s) in (*bsite, *nsite) if dd == d_id})
+        delta = {s: nsite.get((d_id, s), 0.0) - bsite.get((d_id, s), 0.0) for s in sites}
+        losing = [s for s, v in delta.items() if v < -tol]
+        gaining = [s for s, v in delta.items() if v > tol]
+        if losing and gaining:
+            qty = min(-sum(delta[s] for s in losing), sum(delta[s] for s in gaining))
+            diff.moved.append({"demand": d_id, "customer": demand[d_id].customer,
+                               "item": demand[d_id].item, "from": ", ".join(losing),
+                               "to": ", ".join(gaining), "qty": round(qty, 4)})
+    bp = _per(base.rows("purchases"), ("supplier", "item"), "qty")
+    np_ = _per(new.rows("purchases"), ("supplier", "item"), "qty")
+    for key in sorted(set(bp) | set(np_), key=str):
+        delta = np_.get(key, 0.0) - bp.get(key, 0.0)
+        if abs(delta) > tol:
+            diff.purchases.append({"supplier": key[0], "item": key[1],
+                                   "base": round(bp.get(key, 0.0), 4),
+                                   "new": round(np_.get(key, 0.0), 4),
+                                   "delta": round(delta, 4)})
+    for k in ("units_delivered", "units_late", "units_lost", "fill_rate", "on_time_rate",
+              "cost_total", "cost_purchase", "cost_transport"):
+        diff.kpis[k] = (float(base.kpis[k]), float(new.kpis[k]))
+    return diff

@@ -1,0 +1,172 @@
+"""Random small networks: every plan meets the contract and reaches every objective level.
+
+Hypothesis draws networks of 2-3 sites, 1-2 products (sometimes with a sub-assembly),
+2-4 components, 1-2 suppliers and 1-3 customers over 4-10 weekly buckets, with random
+lanes, capacities, ramps, lead times, stock, prioritized demand, disruptions and
+unapproved customers. Each is written to YAML, planned through `plan_scenario`, read
+back from disk and checked by `tests.plancheck`; its units delivered per priority class,
+lateness and cost must equal the optimum of the reference LP written there from scratch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fabnet.io.scenario_io import save_scenario
+from fabnet.model.horizon import BucketKind, Horizon
+from fabnet.model.scenario import (
+    BomLine,
+    Customer,
+    Demand,
+    Disruption,
+    InventoryRecord,
+    Item,
+    ItemKind,
+    Lane,
+    Offer,
+    RoutingStep,
+    Scenario,
+    Site,
+    Supplier,
+    WorkCenter,
+)
+from tests.plancheck import CheckedPlan, plan_and_check, reference_levels, written_levels
+
+START = date(2027, 1, 4)  # a Monday
+SITE_COUNTRIES = ["FR", "DE", "GB", "PL"]
+SUPPLIER_COUNTRIES = ["TW", "CN", "FR", "US"]
+CUSTOMER_COUNTRIES = ["UA", "NO", "CA"]  # never disrupted: the contract leaves that open
+
+
+def _day(t: int, weekday: int = 0) -> date:
+    return START + timedelta(days=7 * t + weekday)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    """A random valid scenario (see the module docstring)."""
+    T = draw(st.integers(4, 10))
+    n_sites, n_prod = draw(st.integers(2, 3)), draw(st.integers(1, 2))
+    n_comp, n_sup, n_cust = draw(st.integers(2, 4)), draw(st.integers(1, 2)), draw(
+        st.integers(1, 3))
+    with_sub = draw(st.booleans())
+    sites = [f"S{i}" for i in range(n_sites)]
+    products = [f"P{i}" for i in range(n_prod)]
+    comps = [f"C{i}" for i in range(n_comp)]
+    suppliers = [f"V{i}" for i in range(n_sup)]
+    customers = [f"K{i}" for i in range(n_cust)]
+    hold = st.one_of(st.none(), st.sampled_from([0.01, 0.05, 0.1]))
+
+    items = [Item(p, kind=ItemKind.PRODUCT, holding_cost=draw(hold)) for p in products]
+    items += [Item(c, kind=ItemKind.COMPONENT, holding_cost=draw(hold)) for c in comps]
+    boms: list[BomLine] = []
+    routings: list[RoutingStep] = []
+    for p in products:
+        for c in draw(st.lists(st.sampled_from(comps), min_size=1, max_size=3, unique=True)):
+            boms.append(BomLine(p, c, draw(st.sampled_from([1.0, 2.0, 3.0, 0.5]))))
+        routings.append(RoutingStep(p, "asm", draw(st.sampled_from([0.5, 1.0, 2.0, 2.5]))))
+        if draw(st.booleans()):
+            routings.append(RoutingStep(p, "test", draw(st.sampled_from([0.25, 0.5, 1.0]))))
+    made = list(products)
+    if with_sub:  # a sub-assembly made from components, built into the first product
+        items.append(Item("SUB", kind=ItemKind.ASSEMBLY))
+        for c in draw(st.lists(st.sampled_from(comps), min_size=1, max_size=2, unique=True)):
+            boms.append(BomLine("SUB", c, draw(st.sampled_from([1.0, 2.0]))))
+        boms.append(BomLine(products[0], "SUB", 1.0))
+        routings.append(RoutingStep("SUB", "asm", 0.5))
+        made.append("SUB")
+    route_types = {i: {r.work_center for r in routings if r.item == i} for i in made}
+
+    site_recs: list[Site] = []
+    wcs: list[WorkCenter] = []
+    for k, s in enumerate(sites):
+        types = ["asm", "test"] if k == 0 else draw(
+            st.sampled_from([["asm"], ["asm", "test"], ["test"]]))
+        for wct in types:
+            start = _day(draw(st.integers(0, T - 1))) if draw(st.integers(0, 3)) == 0 else None
+            ramp = tuple(draw(st.lists(st.sampled_from([0.25, 0.5, 0.75]), max_size=3)))
+            wcs.append(WorkCenter(s, wct, float(draw(st.integers(0, 20)) * 10), start, ramp))
+        can = [i for i in made if route_types[i] <= set(types)]
+        makes = can if k == 0 else draw(st.lists(st.sampled_from(can), unique=True)) \
+            if can else []
+        site_recs.append(Site(s, draw(st.sampled_from(SITE_COUNTRIES)), makes=tuple(makes)))
+
+    offers: list[Offer] = []
+    for c in comps:
+        for v in draw(st.lists(st.sampled_from(suppliers), min_size=1, unique=True)):
+            cap = draw(st.one_of(st.none(), st.integers(1, 20).map(lambda x: x * 10.0)))
+            offers.append(Offer(v, c, float(draw(st.integers(1, 20))), draw(st.integers(0, 3)),
+                                cap))
+    lane_cap = st.one_of(st.none(), st.none(), st.integers(1, 15).map(lambda x: x * 10.0))
+    transit, cost = st.integers(0, 2), st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0])
+    lanes: list[Lane] = []
+    for v in suppliers:  # every supplier reaches S0, which can make everything
+        for s in [sites[0]] + draw(st.lists(st.sampled_from(sites[1:]), unique=True)):
+            lanes.append(Lane(v, s, draw(transit), draw(cost), draw(lane_cap)))
+    for a in sites:
+        for b in sites:
+            if a != b and draw(st.integers(0, 9)) < 4:
+                lanes.append(Lane(a, b, draw(transit), draw(cost), draw(lane_cap)))
+    for k in customers:
+        for s in draw(st.lists(st.sampled_from(sites), min_size=1, unique=True)):
+            lanes.append(Lane(s, k, draw(transit), draw(cost), draw(lane_cap)))
+
+    stock_keys = draw(st.lists(st.tuples(st.sampled_from(sites),
+                                         st.sampled_from([i.id for i in items])),
+                               max_size=4, unique=True))
+    inventory = [InventoryRecord(s, i, float(draw(st.integers(0, 60)))) for s, i in stock_keys]
+    cust_recs = [Customer(k, draw(st.sampled_from(CUSTOMER_COUNTRIES)),
+                          approved=draw(st.integers(0, 6)) > 0) for k in customers]
+    demand = [Demand(f"D{j}", draw(st.sampled_from(customers)), draw(st.sampled_from(products)),
+                     float(draw(st.integers(5, 120))),
+                     _day(draw(st.integers(0, T - 1)), draw(st.integers(0, 6))),
+                     draw(st.integers(1, 3)))
+              for j in range(draw(st.integers(1, 5)))]
+    sup_recs = [Supplier(v, draw(st.sampled_from(SUPPLIER_COUNTRIES))) for v in suppliers]
+    targets = (sites + suppliers + [f"lane:{ln.id}" for ln in lanes]
+               + sorted({f"country:{n.country}" for n in (*site_recs, *sup_recs)}))
+    disruptions = [Disruption(f"X{j}", draw(st.sampled_from(targets)),
+                              _day(draw(st.integers(0, T - 1))), draw(st.integers(1, 3)),
+                              draw(st.sampled_from([0.0, 0.5])))
+                   for j in range(draw(st.integers(0, 2)))]
+    return Scenario(
+        name="random", horizon=Horizon(START, BucketKind.WEEK, T), items=tuple(items),
+        boms=tuple(boms), routings=tuple(routings), sites=tuple(site_recs),
+        work_centers=tuple(wcs), suppliers=tuple(sup_recs), offers=tuple(offers),
+        customers=tuple(cust_recs), lanes=tuple(lanes), inventory=tuple(inventory),
+        demand=tuple(demand), disruptions=tuple(disruptions))
+
+
+def plan_written(sc: Scenario) -> CheckedPlan:
+    """Save `sc` as YAML, plan it through the service and check the plan read from disk."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "scenario.yaml"
+        save_scenario(sc, path)
+        return plan_and_check(path, Path(d) / "plan")
+
+
+RANDOM = settings(max_examples=30, deadline=None, derandomize=True,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@RANDOM
+@given(sc=scenarios())
+def test_random_plan_meets_the_contract_and_reaches_every_level(sc: Scenario) -> None:
+    cp = plan_written(sc)
+    assert cp.violations == []
+    want = reference_levels(cp.scenario)
+    got = written_levels(cp.scenario, cp.plan)
+    scale = max(1.0, sum(d.qty for d in sc.demand))
+    rounding = 5e-5 * (len(cp.plan.tables["deliveries"]) + 1)  # tables keep 4 decimals
+    for p in sorted({d.priority for d in sc.demand}):
+        level = f"delivered_p{p}"
+        assert got[level] == pytest.approx(want[level], abs=1e-5 * scale + rounding), level
+    assert got["lateness"] == pytest.approx(want["lateness"],
+                                            abs=1e-5 * scale * sc.horizon.buckets + rounding)
+    assert got["cost"] == pytest.approx(want["cost"], rel=1e-5, abs=0.02)
