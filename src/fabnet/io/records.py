@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from fabnet.model.horizon import BucketKind
-from fabnet.model.scenario import ItemKind
+from fabnet.model.scenario import DurationDist, ItemKind
 
 
 def _split_list(v: Any) -> Any:
@@ -159,6 +159,22 @@ class DisruptionRow(Row):
                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
 
 
+class RecoveryRow(Row):
+    target: Id
+    days: Qty
+
+
+class RiskRow(Row):
+    id: Id
+    target: Id
+    rate: Annotated[float, Field(ge=0, le=1)]
+    dist: DurationDist = DurationDist.FIXED
+    duration: Buckets
+    duration_max: Annotated[int | None, Field(ge=0), BeforeValidator(_blank_none)] = None
+    capacity: Annotated[float, Field(ge=0),
+                        BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
+
+
 SECTIONS: dict[str, type[Row]] = {
     "scenario": ScenarioRow,
     "items": ItemRow,
@@ -173,6 +189,8 @@ SECTIONS: dict[str, type[Row]] = {
     "inventory": InventoryRow,
     "demand": DemandRow,
     "disruptions": DisruptionRow,
+    "recovery": RecoveryRow,
+    "risks": RiskRow,
 }
 
 

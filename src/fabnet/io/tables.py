@@ -22,6 +22,8 @@ from fabnet.io.records import (
     ItemRow,
     LaneRow,
     OfferRow,
+    RecoveryRow,
+    RiskRow,
     RoutingRow,
     Row,
     ScenarioRow,
@@ -42,6 +44,8 @@ from fabnet.model.scenario import (
     Item,
     Lane,
     Offer,
+    Recovery,
+    Risk,
     RoutingStep,
     Scenario,
     Site,
@@ -148,6 +152,10 @@ def build_scenario(raw: RawTables) -> Scenario:
                      for r in v["demand"] if isinstance(r, DemandRow)),
         disruptions=tuple(Disruption(r.id, r.target, r.from_, r.buckets, r.capacity)
                           for r in v["disruptions"] if isinstance(r, DisruptionRow)),
+        recovery=tuple(Recovery(r.target, r.days) for r in v["recovery"]
+                       if isinstance(r, RecoveryRow)),
+        risks=tuple(Risk(r.id, r.target, r.rate, r.duration, r.dist, r.duration_max, r.capacity)
+                    for r in v["risks"] if isinstance(r, RiskRow)),
     )
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
@@ -201,6 +209,10 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "disruptions": [{"id": x.id, "target": x.target, "from": x.start,
                          "buckets": x.buckets, "capacity": _num(x.capacity)}
                         for x in sc.disruptions],
+        "recovery": [{"target": r.target, "days": _num(r.days)} for r in sc.recovery],
+        "risks": [{"id": r.id, "target": r.target, "rate": _num(r.rate), "dist": str(r.dist),
+                   "duration": r.duration, "duration_max": r.duration_max,
+                   "capacity": _num(r.capacity)} for r in sc.risks],
     }
     for section, rows in t.items():
         cols = columns(section)

@@ -12,7 +12,7 @@ from fabnet.io.tables import RawTables
 from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
-            "customers", "lanes", "inventory", "demand", "disruptions")
+            "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks")
 
 
 def _label(rec: Any, i: int, key: str = "id") -> str:
@@ -105,12 +105,15 @@ def read_yaml(path: Path) -> RawTables:
             if (o := _record(raw, "offers", ol, off)) is not None:
                 raw.add("offers", ol, {"supplier": r.get("id"), **o})
         raw.add("suppliers", label, r)
-    for section in ("customers", "lanes", "inventory", "demand", "disruptions"):
+    for section in ("customers", "lanes", "inventory", "demand", "disruptions", "recovery",
+                    "risks"):
         for i, rec in enumerate(_as_list(raw, section, doc.get(section))):
             if section == "lanes" and isinstance(rec, dict):
                 label = f"{rec.get('from')}>{rec.get('to')}"
             elif section == "inventory" and isinstance(rec, dict):
                 label = f"{rec.get('site')}/{rec.get('item')}"
+            elif section == "recovery":
+                label = _label(rec, i, "target")
             else:
                 label = _label(rec, i)
             if (r := _record(raw, section, label, rec)) is not None:
@@ -169,6 +172,9 @@ def write_yaml(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
     }
     for section in ("customers", "lanes", "inventory", "demand", "disruptions"):
         doc[section] = [_clean(r) for r in tables[section]]
+    for section in ("recovery", "risks"):  # optional sections, written only when used
+        if tables[section]:
+            doc[section] = [_clean(r) for r in tables[section]]
     text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(text, encoding="utf-8")
 

@@ -197,23 +197,57 @@ def check_dates(sc: Scenario) -> list[Issue]:
 
 def check_disruption_targets(sc: Scenario) -> list[Issue]:
     """A disruption targets a node id, `country:XX` of some node, or an existing `lane:A>B`."""
+    return [Issue("disruptions", x.id, "target", why,
+                  "target a site, supplier or customer id, country:XX or lane:A>B")
+            for x in sc.disruptions if (why := _target_problem(sc, x.target))]
+
+
+def _target_problem(sc: Scenario, target: str) -> str:
+    """Why `target` names no node, country or lane ("" when it does)."""
     nodes = ({s.id for s in sc.sites} | {s.id for s in sc.suppliers}
              | {c.id for c in sc.customers})
     countries = ({s.country for s in sc.sites} | {s.country for s in sc.suppliers}
                  | {c.country for c in sc.customers})
-    lanes = {lane.id for lane in sc.lanes}
-    out: list[Issue] = []
-    for x in sc.disruptions:
-        t = x.target
+    if target.startswith("country:"):
+        return "" if target[8:] in countries else f"no node is in country {target[8:]!r}"
+    if target.startswith("lane:"):
+        return "" if target[5:] in {ln.id for ln in sc.lanes} else f"no lane {target[5:]!r}"
+    return "" if target in nodes else f"unknown node {target!r}"
+
+
+def check_recovery(sc: Scenario) -> list[Issue]:
+    """Recovery times name `default`, `kind:KIND`, a site, supplier, offer or lane."""
+    kinds = {f"kind:{k}" for k in ("site", "supplier", "offer", "lane")}
+    offers = {f"{o.supplier}/{o.item}" for o in sc.offers}
+    out = _duplicates("recovery", (r.target for r in sc.recovery), "target")
+    for r in sc.recovery:
+        t = r.target
+        if t == "default" or t in kinds or t in offers:
+            continue
+        why = "unknown kind" if t.startswith("kind:") else _target_problem(sc, t)
         if t.startswith("country:"):
-            ok, what = t[8:] in countries, f"no node is in country {t[8:]!r}"
-        elif t.startswith("lane:"):
-            ok, what = t[5:] in lanes, f"no lane {t[5:]!r}"
-        else:
-            ok, what = t in nodes, f"unknown node {t!r}"
-        if not ok:
-            out.append(Issue("disruptions", x.id, "target", what,
+            why = "a recovery time names a node, not a country"
+        if why:
+            out.append(Issue("recovery", t, "target", why,
+                             "use default, kind:site|supplier|offer|lane, a site or supplier "
+                             "id, SUPPLIER/ITEM or lane:A>B"))
+    return out
+
+
+def check_risks(sc: Scenario) -> list[Issue]:
+    """Risks target a node, country or lane; rates are probabilities per bucket."""
+    out = _duplicates("risks", (r.id for r in sc.risks))
+    for r in sc.risks:
+        why = _target_problem(sc, r.target)
+        if why:
+            out.append(Issue("risks", r.id, "target", why,
                              "target a site, supplier or customer id, country:XX or lane:A>B"))
+        if not 0.0 <= r.rate <= 1.0:
+            out.append(Issue("risks", r.id, "rate", f"must be a probability in [0, 1], got "
+                             f"{r.rate}", "give the chance of an event per bucket"))
+        if r.duration_max is not None and r.duration_max < r.duration:
+            out.append(Issue("risks", r.id, "duration_max", f"{r.duration_max} is below "
+                             f"duration {r.duration}", "make duration_max >= duration"))
     return out
 
 
@@ -226,6 +260,8 @@ RULES: tuple[Callable[[Scenario], list[Issue]], ...] = (
     check_work_centers,
     check_dates,
     check_disruption_targets,
+    check_recovery,
+    check_risks,
 )
 
 

@@ -151,6 +151,45 @@ class Disruption:
     capacity: float = 0.0
 
 
+class NodeKind(StrEnum):
+    """Kinds of node a recovery time or a risk can name as a whole."""
+
+    SITE = "site"
+    SUPPLIER = "supplier"
+    OFFER = "offer"
+    LANE = "lane"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Time-to-recover in days of a node (`SITE`, `SUPPLIER`, `SUPPLIER/ITEM`, `lane:A>B`),
+    of every node of a kind (`kind:site`, `kind:offer`, `kind:lane`), or `default`."""
+
+    target: str
+    days: float
+
+
+class DurationDist(StrEnum):
+    """How long a sampled disruption lasts, in buckets."""
+
+    FIXED = "fixed"  # exactly `duration`
+    UNIFORM = "uniform"  # uniform on duration .. duration_max
+    GEOMETRIC = "geometric"  # geometric with mean `duration` (at least 1)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A hazard: each bucket an event starts at `target` with probability `rate`."""
+
+    id: str
+    target: str
+    rate: float
+    duration: int
+    dist: DurationDist = DurationDist.FIXED
+    duration_max: int | None = None
+    capacity: float = 0.0
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Everything a plan needs, exactly as the planner wrote it down."""
@@ -169,6 +208,8 @@ class Scenario:
     inventory: tuple[InventoryRecord, ...] = ()
     demand: tuple[Demand, ...] = ()
     disruptions: tuple[Disruption, ...] = ()
+    recovery: tuple[Recovery, ...] = ()
+    risks: tuple[Risk, ...] = ()
 
     def with_disruptions(self, more: tuple[Disruption, ...]) -> Scenario:
         """A copy with `more` disruptions added (the original is never mutated)."""

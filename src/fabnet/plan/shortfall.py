@@ -139,8 +139,10 @@ class ShortfallExplainer:
                                      + self._disruption_note(site, full)))
             if shut:
                 opens = np.nonzero(net.wc_nominal[w] > 0)[0]
-                when = (f"opens in bucket {int(opens[0])} ({net.scenario.horizon.starts()[int(opens[0])]})"
-                        if opens.size else "has no hours in the horizon")
+                when = "has no hours in the horizon"
+                if opens.size:
+                    first = int(opens[0])
+                    when = f"opens in bucket {first} ({net.scenario.horizon.bucket_start(first)})"
                 found.append((score, f"work center {name} not yet running in "
                                      f"{_span(shut, net)}: it {when}"))
         b = self.lp.rows["supply"]

@@ -93,7 +93,7 @@ class LexicographicSolver:
         self.pass_seconds = time.perf_counter() - t0
         self._all = np.arange(lp.num_cols, dtype=np.int32)
         self._hold_rows: list[int] = []
-        self._first_basis: object | None = None
+        self._first_basis: highspy.HighsBasis | None = None
 
     def _set_objective(self, c: FloatArray, maximize: bool) -> None:
         self.highs.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
@@ -142,8 +142,8 @@ class LexicographicSolver:
             up = np.where(np.isinf(upper[changed]), highspy.kHighsInf, upper[changed])
             lo = self.lp.row_lower[rows[changed]]
             lo = np.where(np.isinf(lo), -highspy.kHighsInf, lo)
-            self.highs.changeRowsBounds(r.size, r, lo.astype(np.float64),
-                                        up.astype(np.float64))
+            change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
+            change(r.size, r, lo.astype(np.float64), up.astype(np.float64))
             self.lp.row_upper[rows[changed]] = upper[changed]
         return int(changed.sum())
 

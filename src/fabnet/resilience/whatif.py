@@ -99,11 +99,11 @@ class WhatIfDiff:
         return new - base
 
 
-def _per(rows: list[dict[str, object]], keys: tuple[str, ...], value: str
-         ) -> dict[tuple[object, ...], float]:
-    out: dict[tuple[object, ...], float] = defaultdict(float)
+def _per(rows: list[dict[str, object]], keys: tuple[str, str], value: str
+         ) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = defaultdict(float)
     for r in rows:
-        out[tuple(r[k] for k in keys)] += float(r[value])  # type: ignore[arg-type]
+        out[(str(r[keys[0]]), str(r[keys[1]]))] += float(str(r[value]))
     return out
 
 
@@ -112,8 +112,6 @@ def compare_plans(sc: Scenario, base: Plan, new: Plan, disruptions: list[Disrupt
     """The difference a what-if makes, from the base plan's point of view."""
     diff = WhatIfDiff(disruptions)
     demand = {d.id: d for d in sc.demand}
-    for name, plan in (("base", base), ("new", new)):
-        del name, plan
     outcome: dict[str, dict[tuple[str, str], np.ndarray]] = {}
     for label, plan in (("base", base), ("new", new)):
         acc: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(3))
@@ -132,23 +130,21 @@ def compare_plans(sc: Scenario, base: Plan, new: Plan, disruptions: list[Disrupt
     nsite = _per(new.rows("deliveries"), ("demand", "site"), "qty")
     for d_id in [d.id for d in sc.demand]:
         sites = sorted({s for (dd, s) in (*bsite, *nsite) if dd == d_id})
-        delta = {s: nsite.get((d_id, s), 0.0) - bsite.get((d_id, s), 0.0) for s in sites}
-        losing = [s for s, v in delta.items() if v < -tol]
-        gaining = [s for s, v in delta.items() if v > tol]
+        moved = {s: nsite.get((d_id, s), 0.0) - bsite.get((d_id, s), 0.0) for s in sites}
+        losing = [s for s, v in moved.items() if v < -tol]
+        gaining = [s for s, v in moved.items() if v > tol]
         if losing and gaining:
-            qty = min(-sum(delta[s] for s in losing), sum(delta[s] for s in gaining))
+            qty = min(-sum(moved[s] for s in losing), sum(moved[s] for s in gaining))
             diff.moved.append({"demand": d_id, "customer": demand[d_id].customer,
                                "item": demand[d_id].item, "from": ", ".join(losing),
                                "to": ", ".join(gaining), "qty": round(qty, 4)})
     bp = _per(base.rows("purchases"), ("supplier", "item"), "qty")
-    np_ = _per(new.rows("purchases"), ("supplier", "item"), "qty")
-    for key in sorted(set(bp) | set(np_), key=str):
-        delta = np_.get(key, 0.0) - bp.get(key, 0.0)
-        if abs(delta) > tol:
-            diff.purchases.append({"supplier": key[0], "item": key[1],
-                                   "base": round(bp.get(key, 0.0), 4),
-                                   "new": round(np_.get(key, 0.0), 4),
-                                   "delta": round(delta, 4)})
+    nb = _per(new.rows("purchases"), ("supplier", "item"), "qty")
+    for sup, item in sorted(set(bp) | set(nb)):
+        was, now = bp.get((sup, item), 0.0), nb.get((sup, item), 0.0)
+        if abs(now - was) > tol:
+            diff.purchases.append({"supplier": sup, "item": item, "base": round(was, 4),
+                                   "new": round(now, 4), "delta": round(now - was, 4)})
     for k in ("units_delivered", "units_late", "units_lost", "fill_rate", "on_time_rate",
               "cost_total", "cost_purchase", "cost_transport"):
         diff.kpis[k] = (float(base.kpis[k]), float(new.kpis[k]))
