@@ -153,9 +153,8 @@ def bucket_of(sc: Scenario, d: date) -> int:
         return (d - h.start).days
     if kind == "week":
         return (d - h.start).days // 7
-    if d < h.start:
-        return -1
-    return (d.year - h.start.year) * 12 + d.month - h.start.month
+    months = (d.year - h.start.year) * 12 + d.month - h.start.month
+    return months if d >= h.start else min(months, -1)
 
 
 class Contract:
@@ -515,14 +514,14 @@ class _LP:
         return (sp.csr_matrix((v, (r, cidx)), shape=(len(rows), n)),
                 np.array([b for _, b in rows], dtype=float))
 
-    def solve(self, c: np.ndarray) -> tuple[float, np.ndarray]:
-        a_ub, b_ub = self._matrix(self.ub, self.n)
+    def solve(self, c: np.ndarray, hold: list[tuple[dict[int, float], float]]
+              ) -> tuple[int, float]:
+        """linprog's status and objective, with `hold` rows added to the `<=` rows."""
+        a_ub, b_ub = self._matrix(self.ub + hold, self.n)
         a_eq, b_eq = self._matrix(self.eq, self.n)
         res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
                       method="highs")
-        if res.status != 0:
-            raise RuntimeError(f"reference LP failed: {res.message}")
-        return float(res.fun), np.asarray(res.x)
+        return int(res.status), float(res.fun) if res.status == 0 else math.nan
 
 
 def reference_levels(sc: Scenario) -> dict[str, float]:
@@ -630,18 +629,24 @@ def reference_levels(sc: Scenario) -> dict[str, float]:
         (f"delivered_p{p}", delivered.get(p, {}), True)
         for p in sorted({d.priority for d in sc.demand})]
     objectives += [("lateness", late, False), ("cost", cost, False)]
+    held: list[tuple[dict[int, float], float, bool]] = []  # (objective, optimum, maximize)
     for name, coef, maximize in objectives:
         vec = np.zeros(lp.n)
         for j, a in coef.items():
             vec[j] = a
-        fun, _ = lp.solve(-vec if maximize else vec)
+        # each solved level is held at its optimum, give or take a slack far below the
+        # tests' tolerances; widened only if the solver finds that too tight to be feasible
+        for rel in (1e-10, 1e-9, 1e-8, 1e-7):
+            hold = [({j: -a for j, a in obj.items()}, -(v - rel * max(1.0, abs(v)))) if mx
+                    else (dict(obj), v + rel * max(1.0, abs(v))) for obj, v, mx in held]
+            status, fun = lp.solve(-vec if maximize else vec, hold)
+            if status != 2:  # 2: infeasible
+                break
+        if status != 0:
+            raise RuntimeError(f"reference LP failed at level {name}: linprog status {status}")
         value = -fun if maximize else fun
         levels[name] = value
-        slack = 1e-7 + 1e-9 * abs(value)
-        if maximize:
-            lp.ub.append(({j: -a for j, a in coef.items()}, -(value - slack)))
-        else:
-            lp.ub.append((dict(coef), value + slack))
+        held.append((coef, value, maximize))
     return levels
 
 

@@ -124,22 +124,27 @@ def test_ramp_and_partial_strike_hours_are_recomputed_from_the_scenario(
 
 
 def test_extra_production_breaks_the_stock_balance(planned: tuple[CheckedPlan, Path]) -> None:
+    r = planned[0].plan.tables["production"][0]
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        row(t, "production", site="FR-HUB", bucket=0)["qty"] += 1
-    assert_flags(tampered(planned[0], change), "stock FR-HUB/Q bucket 0")
+        t["production"][0]["qty"] += 1
+    assert_flags(tampered(planned[0], change), f"stock {r['site']}/Q bucket {r['bucket']}")
 
 
 def test_missing_stock_row_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    r = planned[0].plan.tables["stock"][0]
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
         t["stock"].pop(0)
-    assert_flags(tampered(planned[0], change), "stock FR-HUB/FC bucket 0", "table says 0")
+    assert_flags(tampered(planned[0], change),
+                 f"stock {r['site']}/{r['item']} bucket {r['bucket']}", "table says 0")
 
 
 def test_consuming_stock_that_is_not_there_is_flagged(planned: tuple[CheckedPlan, Path]
                                                       ) -> None:
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        t["purchases"] = [r for r in t["purchases"] if r["order_bucket"] != 0]
-    assert_flags(tampered(planned[0], change), "stock FR-HUB/FC bucket 2", "< 0")
+        t["purchases"] = []  # opening stock makes 50 units, 180 are delivered
+    assert_flags(tampered(planned[0], change), "stock FR-HUB/FC bucket", "< 0")
 
 
 def test_production_of_an_item_the_site_does_not_make_is_flagged(
@@ -150,9 +155,9 @@ def test_production_of_an_item_the_site_does_not_make_is_flagged(
 
 
 def test_work_center_overload_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
-    # UK-PLANT has 50 h in bucket 1 (ramp 0.5): 30 units need 75 h
+    # UK-PLANT has 50 h in bucket 1 (ramp 0.5): 21 units need 52.5 h
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        t["production"].append({"site": "UK-PLANT", "item": "Q", "bucket": 1, "qty": 20.0})
+        t["production"].append({"site": "UK-PLANT", "item": "Q", "bucket": 1, "qty": 21.0})
     assert_flags(tampered(planned[0], change), "work center UK-PLANT/assembly bucket 1",
                  "hours used")
 
@@ -167,20 +172,27 @@ def test_misreported_hours_available_are_flagged(planned: tuple[CheckedPlan, Pat
 def test_purchase_arriving_before_lead_time_and_transit_is_flagged(
         planned: tuple[CheckedPlan, Path]) -> None:
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        row(t, "purchases", order_bucket=1)["arrival_bucket"] = 2
-    assert_flags(tampered(planned[0], change), "purchases[1]", "lead time 1 + transit 1")
+        t["purchases"][0]["arrival_bucket"] -= 1
+    assert_flags(tampered(planned[0], change), "purchases[0]", "lead time 1 + transit 1")
 
 
 def test_supplier_over_capacity_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    # one offer, one site: the first order is the only one shipped in its bucket
+    ships = planned[0].plan.tables["purchases"][0]["order_bucket"] + 1
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        row(t, "purchases", order_bucket=0)["qty"] = 61.0
-    assert_flags(tampered(planned[0], change), "supplier SUP-TW ships 61", "bucket 1")
+        t["purchases"][0]["qty"] = 61.0
+    assert_flags(tampered(planned[0], change), "supplier SUP-TW ships 61",
+                 f"bucket {ships},")
 
 
 def test_lane_over_capacity_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    t0 = row(planned[0].plan.tables, "deliveries", site="FR-HUB")["depart_bucket"]
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        row(t, "deliveries", site="FR-HUB", depart_bucket=0, demand="D1")["qty"] += 10
-    assert_flags(tampered(planned[0], change), "lane FR-HUB>UA-MOD", "departing in bucket 0")
+        row(t, "deliveries", site="FR-HUB")["qty"] += 30  # the lane's capacity
+    assert_flags(tampered(planned[0], change), "lane FR-HUB>UA-MOD",
+                 f"departing in bucket {t0},")
 
 
 def test_transfer_without_a_lane_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
@@ -200,9 +212,12 @@ def test_delivery_to_an_unapproved_customer_is_flagged(planned: tuple[CheckedPla
 
 
 def test_delivery_arriving_too_early_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    i = next(i for i, r in enumerate(planned[0].plan.tables["deliveries"])
+             if r["site"] == "FR-HUB")
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
-        row(t, "deliveries", site="FR-HUB")["arrival_bucket"] -= 1
-    assert_flags(tampered(planned[0], change), "deliveries[0]", "transit 1")
+        t["deliveries"][i]["arrival_bucket"] -= 1
+    assert_flags(tampered(planned[0], change), f"deliveries[{i}]", "transit 1")
 
 
 def test_more_delivered_than_ordered_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
@@ -220,12 +235,15 @@ def test_bucket_outside_the_horizon_is_flagged(planned: tuple[CheckedPlan, Path]
 
 
 def test_wrong_shortfall_quantities_are_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    # 5 units one bucket late: on D1 or D2, whichever the solver picked
+    d_late = next(r["demand"] for r in planned[0].plan.tables["shortfalls"] if r["qty_late"])
+
     def change(t: dict[str, list[dict[str, Any]]]) -> None:
         row(t, "shortfalls", demand="D3")["qty_lost"] = 4.0
-        row(t, "shortfalls", demand="D2")["qty_late"] = 0.0
+        row(t, "shortfalls", demand=d_late)["qty_late"] = 0.0
     v = tampered(planned[0], change)
     assert_flags(v, "shortfalls D3: qty_lost 4.0, expected 5")
-    assert_flags(v, "shortfalls D2: qty_late 0.0")
+    assert_flags(v, f"shortfalls {d_late}: qty_late 0.0")
 
 
 def test_missing_shortfall_row_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:

@@ -283,9 +283,12 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
     pur = [(o, lidx, s) for o, lidx, s in pur if (s, int(offer_item[o])) in key]
     tr = [(lidx, i) for lidx, s_from, s_to in zip(ss_lanes, ss_from, ss_to, strict=True)
           for i in np.nonzero(keep[s_from] & keep[s_to])[0]]
-    dl = [(d, lidx) for d in range(len(sc.demand)) for lidx in sc_lanes
-          if lanes[lidx].destination == sc.demand[d].customer
-          and approved[dem_cust[d]] and (si[lanes[lidx].origin], int(dem_item[d])) in key]
+    lanes_into: dict[str, list[int]] = defaultdict(list)
+    for lidx in sc_lanes:
+        lanes_into[lanes[lidx].destination].append(lidx)
+    dl = [(d, lidx) for d, dem in enumerate(sc.demand) if approved[dem_cust[d]]
+          for lidx in lanes_into.get(dem.customer, ())
+          if (si[lanes[lidx].origin], int(dem_item[d])) in key]
 
     holding = np.array([it.holding_cost or 0.0 for it in sc.items])
     arr = np.asarray

@@ -1,0 +1,317 @@
+"""Time-to-survive and performance impact of every node, on the aggregate rate model.
+
+After Simchi-Levi, Schmidt, Wei et al., "Identifying Risks and Mitigating Disruptions
+in the Automotive Supply Chain", Interfaces 45(5), 2015. Over an outage of length t
+(days) starting now, totals of production u, purchases b, transfers y, deliveries x and
+lost demand l must satisfy: stock balance (opening stock + inflow >= outflow at every
+site and item), capacities scaled by t (work centers, supplier offers, lanes, each at
+its average rate over the horizon), and demand rows x + l = rate × t. The node under
+study contributes nothing: its production, offer or lane flows are fixed at 0.
+
+- TTS: the largest t with l = 0 (capped at the horizon's length).
+- PI: the least total l with t = TTR.
+
+The LP is solved in rate form: dividing every total by t > 0 turns flows into rates per
+day and stock into s0 × τ with τ = 1/t, so TTS = 1 / (least τ). An outage then changes
+only the flows near the node (the rest of the network stays at its steady rates), which
+is what makes warm starts cheap. One HiGHS model serves every node: an outage only
+changes column bounds, and each LP starts from the intact network's basis.
+
+The demand rate is what the intact network can serve for ever (its steady-state rate,
+found by one LP without stock); a network that can't meet its orders even intact is
+not "exposed" to every node at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from fabnet.model.network import FloatArray, IntArray, Network
+from fabnet.model.scenario import NodeKind, Scenario
+
+#: time-to-recover in days when the scenario gives none
+DEFAULT_TTR_DAYS = 28.0
+
+
+@dataclass(frozen=True)
+class NodeRisk:
+    """One node's time-to-survive, time-to-recover (days) and performance impact (units)."""
+
+    node: str
+    kind: NodeKind
+    tts: float
+    ttr: float
+    pi: float
+
+    @property
+    def exposed(self) -> bool:
+        """The network can't ride out this node's recovery."""
+        return self.tts < self.ttr - 1e-9
+
+
+def node_ids(net: Network) -> list[tuple[str, NodeKind]]:
+    """Every site, supplier offer (`SUPPLIER/ITEM`) and lane (`lane:A>B`) of the network."""
+    out = [(s, NodeKind.SITE) for s in net.sites]
+    out += [(f"{net.suppliers[int(v)]}/{net.items[int(i)]}", NodeKind.OFFER)
+            for v, i in zip(net.offer_supplier, net.offer_item, strict=True)]
+    out += [(f"lane:{a}>{b}", NodeKind.LANE) for a, b in zip(net.lane_from, net.lane_to,
+                                                             strict=True)]
+    return out
+
+
+def recovery_days(sc: Scenario, node: str, kind: NodeKind) -> float:
+    """TTR of a node: its own entry, its supplier's (for an offer), its kind's, the default."""
+    table = {r.target: r.days for r in sc.recovery}
+    keys = [node]
+    if kind is NodeKind.OFFER:
+        keys.append(node.split("/", 1)[0])
+        keys.append("kind:supplier")
+    keys += [f"kind:{kind}", "default"]
+    for k in keys:
+        if k in table:
+            return float(table[k])
+    return DEFAULT_TTR_DAYS
+
+
+@dataclass
+class AggregateModel:
+    """The aggregate LP in rate form, with each node's columns."""
+
+    matrix: sp.csc_matrix
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    tau_col: int
+    lost_cols: IntArray
+    node_cols: list[IntArray]
+    nodes: list[tuple[str, NodeKind]]
+    horizon_days: float
+    demand_rate: FloatArray
+
+
+#: shortest outage the model tells apart from none (days): τ's upper bound is its inverse
+MIN_DAYS = 1e-6
+
+
+def demand_groups(net: Network) -> tuple[IntArray, IntArray, FloatArray]:
+    """Approved demand grouped by (customer, item): group keys, group of each demand
+    (-1 for unapproved), and demand per day of each group."""
+    days = float(net.scenario.horizon.days)
+    gkey = net.demand_customer * len(net.items) + net.demand_item
+    groups, ginv = np.unique(gkey[net.demand_approved], return_inverse=True)
+    g_of_d = np.full(net.demand_qty.size, -1, dtype=np.int64)
+    g_of_d[np.nonzero(net.demand_approved)[0]] = ginv
+    rate = np.bincount(ginv, weights=net.demand_qty[net.demand_approved],
+                       minlength=groups.size) / days
+    return groups, g_of_d, rate
+
+
+def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> AggregateModel:
+    """Build the aggregate LP in rate form from the network's arcs (module docstring)."""
+    days = float(net.scenario.horizon.days)
+    M, P, R = net.make_site.size, net.pur_offer.size, net.tr_lane.size
+    groups, g_of_d, rate = demand_groups(net)
+    if demand_rate is not None:
+        rate = demand_rate
+    G = groups.size
+    ok = net.demand_approved[net.del_demand]
+    arc_key = np.stack([g_of_d[net.del_demand[ok]], net.del_lane[ok], net.del_site[ok]], axis=1)
+    arcs = np.unique(arc_key, axis=0) if arc_key.size else np.zeros((0, 3), dtype=np.int64)
+    X = arcs.shape[0]
+    c_u, c_b, c_y, c_x, c_l = 0, M, M + P, M + P + R, M + P + R + X
+    tau = c_l + G
+    n = tau + 1
+    key = np.full((len(net.sites), len(net.items)), -1, dtype=np.int64)
+    key[net.stock_site, net.stock_item] = np.arange(net.stock_site.size)
+    K, W = net.stock_site.size, net.wc_site.size
+    # only capacities that bind get rows; an outage is a column bound, not a row
+    off_rate = net.offer_cap.sum(axis=1) / days
+    lane_rate = net.lane_cap.sum(axis=1) / days
+    off_row = np.cumsum(np.isfinite(off_rate)) - 1
+    lane_row = np.cumsum(np.isfinite(lane_rate)) - 1
+    O, L = int(np.isfinite(off_rate).sum()), int(np.isfinite(lane_rate).sum())
+    r_bal, r_wc, r_off, r_lane, r_dem = 0, K, K + W, K + W + O, K + W + O + L
+    m_rows = r_dem + G
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+
+    def add(r: IntArray, c: IntArray, v: FloatArray | float, keep: IntArray | None = None
+            ) -> None:
+        r, c = np.asarray(r, dtype=np.int64), np.asarray(c, dtype=np.int64)
+        v = np.broadcast_to(np.asarray(v, dtype=float), r.shape)
+        if keep is not None:
+            r, c, v = r[keep], c[keep], v[keep]
+        rows.append(r)
+        cols.append(c)
+        vals.append(np.array(v))
+
+    m = np.arange(M)
+    add(r_bal + key[net.make_site, net.make_item], c_u + m, 1.0)
+    for b_idx in range(net.bom_parent.size):  # per BOM line, all make pairs at once
+        sel = np.nonzero(net.make_item == net.bom_parent[b_idx])[0]
+        add(r_bal + key[net.make_site[sel], net.bom_child[b_idx]], c_u + sel,
+            -net.bom_qty[b_idx])
+    if net.use_make.size:
+        add(r_wc + net.use_wc, c_u + net.use_make, net.use_hours)
+    p = np.arange(P)
+    add(r_bal + key[net.pur_site, net.offer_item[net.pur_offer]], c_b + p, 1.0)
+    add(r_off + off_row[net.pur_offer], c_b + p, 1.0, np.isfinite(off_rate[net.pur_offer]))
+    add(r_lane + lane_row[net.pur_lane], c_b + p, 1.0, np.isfinite(lane_rate[net.pur_lane]))
+    r = np.arange(R)
+    add(r_bal + key[net.tr_to, net.tr_item], c_y + r, 1.0)
+    add(r_bal + key[net.tr_from, net.tr_item], c_y + r, -1.0)
+    add(r_lane + lane_row[net.tr_lane], c_y + r, 1.0, np.isfinite(lane_rate[net.tr_lane]))
+    x = np.arange(X)
+    if X:
+        item_of_g = groups % len(net.items)
+        add(r_bal + key[arcs[:, 2], item_of_g[arcs[:, 0]]], c_x + x, -1.0)
+        add(r_lane + lane_row[arcs[:, 1]], c_x + x, 1.0, np.isfinite(lane_rate[arcs[:, 1]]))
+        add(r_dem + arcs[:, 0], c_x + x, 1.0)
+    g = np.arange(G)
+    add(r_dem + g, c_l + g, 1.0)
+    stocked = np.nonzero(net.stock_open > 0)[0]
+    add(r_bal + stocked, np.full(stocked.size, tau), net.stock_open[stocked])
+    A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(m_rows, n))
+    row_lower = np.full(m_rows, -np.inf)
+    row_upper = np.full(m_rows, np.inf)
+    row_lower[r_bal:r_bal + K] = 0.0
+    row_upper[r_wc:r_wc + W] = net.wc_hours.sum(axis=1) / days
+    row_upper[r_off:r_off + O] = off_rate[np.isfinite(off_rate)]
+    row_upper[r_lane:r_lane + L] = lane_rate[np.isfinite(lane_rate)]
+    row_lower[r_dem:r_dem + G] = rate
+    row_upper[r_dem:r_dem + G] = rate
+    col_upper = np.full(n, np.inf)
+    col_upper[tau] = 1.0 / MIN_DAYS
+
+    nodes = node_ids(net)
+    node_cols: list[IntArray] = [c_u + np.nonzero(net.make_site == s)[0]
+                                 for s in range(len(net.sites))]
+    node_cols += [c_b + np.nonzero(net.pur_offer == o)[0] for o in range(net.offer_item.size)]
+    for ln in range(len(net.lane_from)):
+        node_cols.append(np.concatenate([c_b + np.nonzero(net.pur_lane == ln)[0],
+                                         c_y + np.nonzero(net.tr_lane == ln)[0],
+                                         c_x + np.nonzero(arcs[:, 1] == ln)[0]]))
+    return AggregateModel(A, col_upper, row_lower, row_upper, tau, c_l + g, node_cols,
+                          nodes, days, rate)
+
+
+def _highs(model: AggregateModel) -> highspy.Highs:
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    lp = highspy.HighsLp()
+    A = model.matrix
+    n, m = A.shape[1], A.shape[0]
+    lp.num_col_, lp.num_row_ = n, m
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.where(np.isinf(model.col_upper), highspy.kHighsInf, model.col_upper)
+    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower)
+    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data
+    h.passModel(lp)
+    return h
+
+
+def served_rate(net: Network) -> FloatArray:
+    """Per demand group, the rate the intact network sustains with no stock (units/day)."""
+    model = build_aggregate(net)
+    h = _highs(model)
+    n = model.matrix.shape[1]
+    h.changeColBounds(model.tau_col, 0.0, 0.0)  # no stock: a steady state
+    cost = np.zeros(n)
+    cost[model.lost_cols] = 1.0
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return np.zeros(model.lost_cols.size)
+    lost = np.asarray(h.getSolution().col_value)[model.lost_cols]
+    return np.asarray(np.maximum(model.demand_rate - lost, 0.0))
+
+
+def time_to_survive(net: Network, nodes: list[str] | None = None,
+                    progress: Callable[[int], None] | None = None,
+                    demand_rate: FloatArray | None = None) -> list[NodeRisk]:
+    """TTS, TTR and PI for every node (or the named ones), ranked: exposed first, by PI."""
+    rate = served_rate(net) if demand_rate is None else demand_rate
+    model = build_aggregate(net, rate)
+    h = _highs(model)
+    n = model.matrix.shape[1]
+    all_cols = np.arange(n, dtype=np.int32)
+    chosen = [i for i, (nid, _) in enumerate(model.nodes) if nodes is None or nid in nodes]
+    ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
+    inf = highspy.kHighsInf
+    lost = model.lost_cols.astype(np.int32)
+    tau = model.tau_col
+    optimal = highspy.HighsModelStatus.kOptimal
+
+    def outage(i: int, on: bool) -> None:
+        cols = model.node_cols[i].astype(np.int32)
+        if cols.size:
+            h.changeColsBounds(cols.size, cols, np.zeros(cols.size),
+                               np.zeros(cols.size) if on else np.full(cols.size, inf))
+
+    def sweep(todo: list[int], solve: Callable[[int], float]) -> FloatArray:
+        """Solve each node's LP from the intact network's basis."""
+        h.run()
+        base = h.getBasis()
+        out = np.zeros(len(chosen))
+        for j in todo:
+            h.setBasis(base)
+            outage(chosen[j], True)
+            out[j] = solve(j)
+            outage(chosen[j], False)
+            if progress:
+                progress(1)
+        return out
+
+    # pass 1: TTS = 1 / least τ with no loss (τ at its cap: no outage survived)
+    cost = np.zeros(n)
+    cost[tau] = 1.0
+    h.changeColsCost(n, all_cols, cost)
+    h.changeColsBounds(lost.size, lost, np.zeros(lost.size), np.zeros(lost.size))
+    h.changeColBounds(tau, 1.0 / model.horizon_days, 1.0 / MIN_DAYS)
+
+    def tts_of(j: int) -> float:
+        h.run()
+        if h.getModelStatus() != optimal:
+            return 0.0
+        t = 1.0 / float(h.getSolution().col_value[tau])
+        return 0.0 if t <= 2 * MIN_DAYS else min(t, model.horizon_days)
+
+    tts = sweep(list(range(len(chosen))), tts_of)
+    # pass 2: PI = least loss over an outage of length TTR
+    cost = np.zeros(n)
+    cost[model.lost_cols] = 1.0
+    h.changeColsCost(n, all_cols, cost)
+    h.changeColsBounds(lost.size, lost, np.zeros(lost.size), np.full(lost.size, inf))
+    exposed = [j for j in range(len(chosen)) if tts[j] < ttr[j] - 1e-9]
+    if progress:
+        progress(len(chosen) - len(exposed))
+
+    def pi_of(j: int) -> float:
+        h.changeColBounds(tau, 1.0 / float(ttr[j]), 1.0 / float(ttr[j]))
+        h.run()
+        if h.getModelStatus() != optimal:
+            return float("nan")
+        return float(h.getInfo().objective_function_value) * float(ttr[j])
+
+    pi = sweep(exposed, pi_of) if exposed else np.zeros(len(chosen))
+    out = [NodeRisk(model.nodes[i][0], model.nodes[i][1], round(float(tts[j]), 6) + 0.0,
+                    float(ttr[j]), round(max(float(pi[j]), 0.0), 6))
+           for j, i in enumerate(chosen)]
+    return rank(out)
+
+
+def rank(risks: list[NodeRisk]) -> list[NodeRisk]:
+    """Exposed nodes first, by PI (largest first), then by TTS (shortest first)."""
+    return sorted(risks, key=lambda r: (not r.exposed, -r.pi, r.tts, r.node))
