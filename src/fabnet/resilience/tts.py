@@ -25,6 +25,7 @@ not "exposed" to every node at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import highspy
@@ -134,8 +135,9 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
     lane_rate = net.lane_cap.sum(axis=1) / days
     off_row = np.cumsum(np.isfinite(off_rate)) - 1
     lane_row = np.cumsum(np.isfinite(lane_rate)) - 1
-    O, L = int(np.isfinite(off_rate).sum()), int(np.isfinite(lane_rate).sum())
-    r_bal, r_wc, r_off, r_lane, r_dem = 0, K, K + W, K + W + O, K + W + O + L
+    n_off, n_lane = int(np.isfinite(off_rate).sum()), int(np.isfinite(lane_rate).sum())
+    r_bal, r_wc, r_off, r_lane = 0, K, K + W, K + W + n_off
+    r_dem = r_lane + n_lane
     m_rows = r_dem + G
     rows: list[IntArray] = []
     cols: list[IntArray] = []
@@ -183,8 +185,8 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
     row_upper = np.full(m_rows, np.inf)
     row_lower[r_bal:r_bal + K] = 0.0
     row_upper[r_wc:r_wc + W] = net.wc_hours.sum(axis=1) / days
-    row_upper[r_off:r_off + O] = off_rate[np.isfinite(off_rate)]
-    row_upper[r_lane:r_lane + L] = lane_rate[np.isfinite(lane_rate)]
+    row_upper[r_off:r_off + n_off] = off_rate[np.isfinite(off_rate)]
+    row_upper[r_lane:r_lane + n_lane] = lane_rate[np.isfinite(lane_rate)]
     row_lower[r_dem:r_dem + G] = rate
     row_upper[r_dem:r_dem + G] = rate
     col_upper = np.full(n, np.inf)
@@ -238,17 +240,13 @@ def served_rate(net: Network) -> FloatArray:
     return np.asarray(np.maximum(model.demand_rate - lost, 0.0))
 
 
-def time_to_survive(net: Network, nodes: list[str] | None = None,
-                    progress: Callable[[int], None] | None = None,
-                    demand_rate: FloatArray | None = None) -> list[NodeRisk]:
-    """TTS, TTR and PI for every node (or the named ones), ranked: exposed first, by PI."""
-    rate = served_rate(net) if demand_rate is None else demand_rate
-    model = build_aggregate(net, rate)
+def _sweep_nodes(model: AggregateModel, chosen: list[int], ttr: FloatArray,
+                 progress: Callable[[int], None] | None = None
+                 ) -> tuple[FloatArray, FloatArray]:
+    """TTS and PI of the `chosen` nodes, on one HiGHS model of `model`."""
     h = _highs(model)
     n = model.matrix.shape[1]
     all_cols = np.arange(n, dtype=np.int32)
-    chosen = [i for i, (nid, _) in enumerate(model.nodes) if nodes is None or nid in nodes]
-    ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
     inf = highspy.kHighsInf
     lost = model.lost_cols.astype(np.int32)
     tau = model.tau_col
@@ -306,6 +304,48 @@ def time_to_survive(net: Network, nodes: list[str] | None = None,
         return float(h.getInfo().objective_function_value) * float(ttr[j])
 
     pi = sweep(exposed, pi_of) if exposed else np.zeros(len(chosen))
+    return tts, pi
+
+
+_WORKER: dict[str, AggregateModel] = {}
+
+
+def _worker_init(model: AggregateModel) -> None:
+    _WORKER["model"] = model
+
+
+def _worker_run(chosen: list[int], ttr: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return _sweep_nodes(_WORKER["model"], chosen, ttr)
+
+
+def time_to_survive(net: Network, nodes: list[str] | None = None,
+                    progress: Callable[[int], None] | None = None,
+                    demand_rate: FloatArray | None = None, workers: int = 1,
+                    chunk: int = 64) -> list[NodeRisk]:
+    """TTS, TTR and PI for every node (or the named ones), ranked: exposed first, by PI.
+
+    With `workers` > 1 the nodes are shared out in chunks over worker processes, each
+    holding its own copy of the model; results do not depend on the split.
+    """
+    rate = served_rate(net) if demand_rate is None else demand_rate
+    model = build_aggregate(net, rate)
+    chosen = [i for i, (nid, _) in enumerate(model.nodes) if nodes is None or nid in nodes]
+    ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
+    tts, pi = np.zeros(len(chosen)), np.zeros(len(chosen))
+    if workers <= 1 or len(chosen) <= chunk:
+        tts, pi = _sweep_nodes(model, chosen, ttr, progress)
+    else:
+        parts = [list(range(k, min(k + chunk, len(chosen))))
+                 for k in range(0, len(chosen), chunk)]
+        with ProcessPoolExecutor(workers, initializer=_worker_init,
+                                 initargs=(model,)) as pool:
+            futures = {pool.submit(_worker_run, [chosen[j] for j in part], ttr[part]): part
+                       for part in parts}
+            for fut in as_completed(futures):
+                part = futures[fut]
+                tts[part], pi[part] = fut.result()
+                if progress:
+                    progress(2 * len(part))
     out = [NodeRisk(model.nodes[i][0], model.nodes[i][1], round(float(tts[j]), 6) + 0.0,
                     float(ttr[j]), round(max(float(pi[j]), 0.0), 6))
            for j, i in enumerate(chosen)]
