@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -26,21 +27,12 @@ def plan_document(scenario: str, columns: Mapping[str, Sequence[str]],
     }
 
 
-def write_plan_dir(out: Path, doc: dict[str, Any],
-                   columns: Mapping[str, Sequence[str]],
-                   tables: Mapping[str, Sequence[Sequence[Any]]],
-                   extra_files: Mapping[str, str] | None = None) -> None:
-    """Write CSVs, plan.json and extra text files into `out`, swapping the folder in whole."""
+def write_folder(out: Path, files: Mapping[str, str]) -> None:
+    """Write text files into `out`, swapping the folder in whole: readers never see half."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        for name, rows in tables.items():
-            with (tmp / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(columns[name])
-                w.writerows(rows)
-        (tmp / "plan.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-        for fname, text in (extra_files or {}).items():
+        for fname, text in files.items():
             (tmp / fname).write_text(text, encoding="utf-8")
         old = None
         if out.exists():
@@ -51,3 +43,23 @@ def write_plan_dir(out: Path, doc: dict[str, Any],
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A table as CSV text with a header row."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_plan_dir(out: Path, doc: dict[str, Any],
+                   columns: Mapping[str, Sequence[str]],
+                   tables: Mapping[str, Sequence[Sequence[Any]]],
+                   extra_files: Mapping[str, str] | None = None) -> None:
+    """Write one CSV per table, plan.json and extra text files into `out`, whole."""
+    files = {f"{name}.csv": csv_text(columns[name], rows) for name, rows in tables.items()}
+    files["plan.json"] = json.dumps(doc, indent=1, default=str)
+    files.update(extra_files or {})
+    write_folder(out, files)

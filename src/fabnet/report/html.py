@@ -46,3 +46,12 @@ def render_plan_report(net: Network, plan: Plan, sections: list[tuple[str, str]]
         sections=sections or [],
         plotlyjs=get_plotlyjs(),
     )
+
+
+def render_page(title: str, subtitle: str, sections: list[tuple[str, str]]) -> str:
+    """A self-contained page of report sections (for the continuity commands)."""
+    text = resources.files("fabnet.report").joinpath("templates/page.html.j2").read_text(
+        encoding="utf-8")
+    tpl = jinja2.Environment(autoescape=True).from_string(text)
+    return tpl.render(title=title, subtitle=subtitle, sections=sections,
+                      plotlyjs=get_plotlyjs())

@@ -1,0 +1,169 @@
+"""Continuity verbs: what-if, time-to-survive, stress test, exposure, Willems import.
+
+Each reads the scenario once, runs its engine, and (given `out`) writes its tables and
+a self-contained report.html into a folder that appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabnet.io.plan_io import csv_text, plan_document, write_folder, write_plan_dir
+from fabnet.io.scenario_io import load_scenario, save_scenario
+from fabnet.io.willems import willems_scenario
+from fabnet.model.network import compile_network
+from fabnet.model.scenario import Disruption, Scenario
+from fabnet.plan import PLAN_COLUMNS, Plan
+from fabnet.report import render_page, render_plan_report
+from fabnet.report.resilience import (
+    exposure_section,
+    montecarlo_section,
+    tts_section,
+    whatif_section,
+)
+from fabnet.resilience.exposure import Exposure, country_exposure
+from fabnet.resilience.montecarlo import StressResult, stress_test
+from fabnet.resilience.tts import NodeRisk, time_to_survive
+from fabnet.resilience.whatif import Replanner, WhatIfDiff, compare_plans, parse_disruption
+
+Progress = Callable[[int], None] | None
+
+
+@dataclass
+class WhatIfRun:
+    """A what-if's base plan, disrupted plan and their difference."""
+
+    scenario: Scenario
+    base: Plan
+    plan: Plan
+    diff: WhatIfDiff
+
+
+def whatif(path: str | Path, specs: list[str], out: Path | None = None) -> WhatIfRun:
+    """Re-plan around `specs` (TARGET@DATE+BUCKETS[xFACTOR]) and compare with the base plan."""
+    sc = load_scenario(path)
+    extra = tuple(parse_disruption(s, sc.horizon, i + 1) for i, s in enumerate(specs))
+    return whatif_disruptions(sc, extra, out)
+
+
+def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | None = None,
+                       replanner: Replanner | None = None) -> WhatIfRun:
+    """The what-if for already-parsed disruptions (shares the re-planner when given)."""
+    rp = replanner or Replanner(sc)
+    base = rp.plan()
+    new = rp.plan(extra)
+    diff = compare_plans(sc, base, new, list(extra))
+    if out is not None:
+        net = rp.network_with(extra)
+        doc = plan_document(new.scenario, PLAN_COLUMNS, new.tables, new.kpis, new.bucket_starts)
+        doc["whatif"] = {"disruptions": [d.__dict__ | {"start": str(d.start)} for d in extra],
+                         "kpis": {k: {"base": b, "whatif": n} for k, (b, n) in diff.kpis.items()},
+                         "by_customer_item": diff.by_customer_item, "moved": diff.moved,
+                         "purchases": diff.purchases}
+        report = render_plan_report(net, new, [whatif_section(diff)])
+        write_plan_dir(out, doc, PLAN_COLUMNS, new.tables, {"report.html": report})
+    return WhatIfRun(sc, base, new, diff)
+
+
+def tts(path: str | Path | None = None, willems: str | Path | None = None,
+        capacity_factor: float = 1.25, stock_days: float | None = None, ttr: float = 28.0,
+        out: Path | None = None, workers: int = 1, progress: Progress = None,
+        kinds: set[str] | None = None) -> list[NodeRisk]:
+    """TTS, TTR and PI of every node of a scenario, or of a Willems chain read directly."""
+    if willems is not None:
+        sc = willems_scenario(Path(willems), capacity_factor, stock_days, ttr)
+        kinds = kinds or {"site"}
+    elif path is not None:
+        sc = load_scenario(path)
+    else:
+        raise ValueError("give a scenario or a Willems file")
+    net = compile_network(sc)
+    from fabnet.resilience.tts import node_ids
+
+    chosen = [n for n, k in node_ids(net) if kinds is None or str(k) in kinds]
+    risks = time_to_survive(net, chosen, progress, workers=workers)
+    if out is not None:
+        rows = [(r.node, r.tts, r.ttr, r.pi) for r in risks]
+        write_folder(out, {
+            "tts.csv": csv_text(["node", "tts", "ttr", "pi"], rows),
+            "report.html": render_page(f"Time-to-survive: {sc.name}",
+                                       "TTS, TTR in days; PI in units of demand",
+                                       [tts_section(risks, 40)]),
+        })
+    return risks
+
+
+def tts_node_count(path: str | Path | None, willems: str | Path | None,
+                   kinds: set[str] | None) -> int:
+    """How many nodes a TTS sweep will cover (for a progress bar)."""
+    if willems is not None:
+        from fabnet.io.willems import read_stages
+
+        return len(read_stages(Path(willems)))
+    sc = load_scenario(path)  # type: ignore[arg-type]
+    n = len(sc.sites) * (kinds is None or "site" in kinds)
+    n += len(sc.offers) * (kinds is None or "offer" in kinds)
+    n += len(sc.lanes) * (kinds is None or "lane" in kinds)
+    return n
+
+
+def montecarlo(path: str | Path, samples: int, seed: int, target: float = 0.95,
+               workers: int = 1, out: Path | None = None, progress: Progress = None
+               ) -> StressResult:
+    """Sample futures from the scenario's risks and re-plan each exactly."""
+    from fabnet.model.errors import FabnetError
+
+    sc = load_scenario(path)
+    if not sc.risks:
+        raise FabnetError(f"{path}: risks: the scenario has no risks to sample "
+                          "(fix: add a risks: section with id, target, rate, duration)")
+    res = stress_test(sc, samples, seed, target, workers, progress)
+    if out is not None:
+        items = list(res.lost_by_item)
+        rows = [[i, float(res.fill[i]), res.events[i]] + [float(res.lost_by_item[k][i])
+                                                           for k in items]
+                for i in range(res.samples)]
+        write_folder(out, {
+            "samples.csv": csv_text(["sample", "fill_rate", "events"]
+                                + [f"lost_{k}" for k in items], rows),
+            "critical_nodes.csv": csv_text(["node", "futures"], list(res.critical_counts.items())),
+            "summary.json": json.dumps(res.summary(), indent=1),
+            "report.html": render_page(f"Stress test: {sc.name}",
+                                       f"{samples} futures, seed {seed}",
+                                       [montecarlo_section(res)]),
+        })
+    return res
+
+
+def exposure(path: str | Path, buckets: int = 13, out: Path | None = None,
+             progress: Progress = None) -> Exposure:
+    """Country-of-origin shares, sourcing gaps and the embargo what-if per country."""
+    sc = load_scenario(path)
+    rp = Replanner(sc)
+    ex = country_exposure(sc, buckets, rp.units_lost, progress)
+    if out is not None:
+        share_rows = [(p, c, v, ex.unit_share[p].get(c, 0.0))
+                      for p, sh in ex.value_share.items() for c, v in sh.items()]
+        write_folder(out, {
+            "shares.csv": csv_text(["product", "country", "value_share", "unit_share"], share_rows),
+            "embargo.csv": csv_text(["country", "units_lost"], list(ex.embargo_lost.items())),
+            "sourcing.csv": csv_text(["item", "gap"], [(i, "single-sourced")
+                                                   for i in ex.single_sourced]
+                                 + [(i, f"all sources in {c}")
+                                    for i, c in ex.one_country.items()]),
+            "report.html": render_page(f"Exposure: {sc.name}",
+                                       f"embargo of {buckets} buckets from the horizon start",
+                                       [exposure_section(ex)]),
+        })
+    return ex
+
+
+def import_willems(src: str | Path, out: str | Path, capacity_factor: float = 1.25,
+                   stock_days: float | None = None, ttr: float = 28.0) -> Scenario:
+    """Write a Willems chain as a scenario (any format, by the target's suffix)."""
+    sc = willems_scenario(Path(src), capacity_factor, stock_days, ttr)
+    save_scenario(sc, out)
+    return sc
