@@ -232,7 +232,11 @@ class Contract:
         return (math.inf if f > 0 else 0.0) if cap is None else cap * f
 
     def lane_capacity(self, origin: str, destination: str, t: int) -> float:
-        """Units the lane may carry in departure bucket `t`."""
+        """Units the lane may carry in departure bucket `t`.
+
+        Only `lane:A>B` disruptions count: the contract does not say what a disruption of
+        a customer does, so a planner that also closes the lanes into it is not flagged.
+        """
         cap = self.lanes[(origin, destination)].capacity
         f = self.lane_factor(origin, destination, t)
         return (math.inf if f > 0 else 0.0) if cap is None else cap * f

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import copy
 import csv
+import math
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fabnet.model.horizon import BucketKind, Horizon
+from fabnet.model.scenario import Customer, Disruption, Lane, Scenario, Site, Supplier
 from tests.plancheck import (
     CheckedPlan,
     Contract,
@@ -273,3 +277,28 @@ def test_reference_lp_agrees_with_the_plan(planned: tuple[CheckedPlan, Path]) ->
     assert want["delivered_p1"] == pytest.approx(60)
     assert want["delivered_p2"] == pytest.approx(120)
     assert written_levels(cp.scenario, cp.plan) == pytest.approx(want, rel=1e-6, abs=1e-3)
+
+
+def test_country_and_lane_disruptions_hit_exactly_their_targets() -> None:
+    sc = Scenario(
+        "factors", Horizon(date(2027, 1, 4), BucketKind.WEEK, 4),
+        sites=(Site("FR-HUB", "FR"), Site("UK-PLANT", "GB")),
+        suppliers=(Supplier("SUP-FR", "FR"), Supplier("SUP-TW", "TW")),
+        customers=(Customer("UA-MOD", "UA"),),
+        lanes=(Lane("FR-HUB", "UA-MOD", 1), Lane("UK-PLANT", "UA-MOD", 1, capacity=10)),
+        disruptions=(Disruption("embargo", "country:FR", date(2027, 1, 11), 2, 0.5),
+                     Disruption("strike", "FR-HUB", date(2027, 1, 18), 5, 0.5),
+                     Disruption("flood", "lane:UK-PLANT>UA-MOD", date(2027, 1, 25), 1)))
+    c = Contract(sc)
+    assert [c.node_factor("FR-HUB", t) for t in range(4)] == [1, 0.5, 0.25, 0.5]
+    assert [c.node_factor("SUP-FR", t) for t in range(4)] == [1, 0.5, 0.5, 1]
+    assert [c.node_factor(n, 1) for n in ("UK-PLANT", "SUP-TW")] == [1, 1]
+    assert [c.lane_capacity("UK-PLANT", "UA-MOD", t) for t in range(4)] == [10, 10, 10, 0]
+    assert c.lane_capacity("FR-HUB", "UA-MOD", 3) == math.inf
+
+
+def test_europe_example_plan_meets_the_contract(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "europe" / "scenario.yaml"
+    cp = plan_and_check(example, tmp_path / "plan")
+    assert cp.violations == []
+    assert cp.plan.kpis["units_delivered"] > 0
