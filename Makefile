@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo
+	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo --continuity --strike UA-PARTNER@2027-05-03+6
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -58,12 +58,28 @@ def plan(
                                              "plan.json and report.html.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the KPIs as JSON only.")] = False,
     top: Annotated[int, typer.Option(help="Shortfalls to list in the summary.")] = 8,
+    continuity: Annotated[bool, typer.Option(
+        "--continuity", help="Add the continuity headline: most exposed nodes (TTS < TTR), "
+        "each --strike's cost, country exposure.")] = False,
+    strike: Annotated[list[str] | None, typer.Option(
+        help="With --continuity: a what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; "
+             "repeat for several.")] = None,
 ) -> None:
     """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
     from fabnet.services.planning import plan_scenario
 
+    headline = None
     try:
-        if not json_:
+        if continuity:
+            from fabnet.io.scenario_io import load_scenario
+            from fabnet.services.continuity import plan_with_continuity
+
+            n = len({v.country for v in load_scenario(scenario).suppliers}
+                    | {s.country for s in load_scenario(scenario).sites})
+            prog, step = _progress(2 + len(strike or []) + n + 1, "plan and continuity")
+            with prog:
+                run, headline = plan_with_continuity(scenario, out, strike or [], 13, step)
+        elif not json_:
             with err_console.status("planning…"):
                 run = plan_scenario(scenario, out)
         else:
@@ -75,6 +91,8 @@ def plan(
         sys.stdout.write(json.dumps(run.plan.kpis, indent=1) + "\n")
         return
     print_summary(run, top)
+    if headline is not None:
+        print_headline(headline, strike or [])
     if out is not None:
         out_console.print(f"wrote plan tables, plan.json and report.html to {out}/")
 
@@ -115,6 +133,32 @@ def print_summary(run: object, top: int) -> None:
                        f"{float(r['qty_lost']):,.0f}",  # type: ignore[arg-type]
                        str(r["reason"]))
         out_console.print(st)
+
+
+def print_headline(headline: object, strikes: list[str]) -> None:
+    """The five most exposed nodes, and what each strike costs."""
+    from fabnet.services.continuity import Headline
+
+    assert isinstance(headline, Headline)
+    t = Table(title="Five most exposed nodes (time-to-survive < time-to-recover)")
+    for c in ("node", "kind", "TTS (days)", "TTR (days)", "PI (units lost)"):
+        t.add_column(c, justify="left" if c in ("node", "kind") else "right")
+    for r in [r for r in headline.risks if r.exposed][:5]:
+        t.add_row(r.node, str(r.kind), f"{r.tts:,.1f}", f"{r.ttr:,.0f}", f"{r.pi:,.0f}")
+    out_console.print(t)
+    for spec, w in zip(strikes, headline.strikes, strict=True):
+        k = w.diff.kpis
+        out_console.print(
+            f"[bold]What a strike costs[/bold] ({spec}): units lost "
+            f"{k['units_lost'][1] - k['units_lost'][0]:+,.0f}, units late "
+            f"{k['units_late'][1] - k['units_late'][0]:+,.0f}, on-time rate "
+            f"{100 * (k['on_time_rate'][1] - k['on_time_rate'][0]):+.1f} pts, cost "
+            f"{k['cost_total'][1] - k['cost_total'][0]:+,.0f}; "
+            f"{len(w.diff.moved)} orders move between sites")
+    worst = list(headline.exposure.embargo_lost.items())[:3]
+    if worst:
+        out_console.print("Embargo what-if (13 buckets): " + ", ".join(
+            f"{c} {v:,.0f} units lost" for c, v in worst))
 
 
 @app.command()

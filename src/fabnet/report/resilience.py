@@ -62,7 +62,7 @@ def tts_section(risks: list[NodeRisk], top: int = 15) -> tuple[str, str]:
     return "Time-to-survive and time-to-recover", html
 
 
-def whatif_section(diff: WhatIfDiff) -> tuple[str, str]:
+def whatif_section(diff: WhatIfDiff, title: str = "What-if") -> tuple[str, str]:
     """KPI deltas, customers and products hit, moved orders, changed purchases."""
     what = ", ".join(f"{d.target} from {d.start} for {d.buckets} buckets at {d.capacity:g}"
                      for d in diff.disruptions)
@@ -81,7 +81,7 @@ def whatif_section(diff: WhatIfDiff) -> tuple[str, str]:
         parts.append("<h3>Purchases changed</h3>" + table(
             ("supplier", "item", "base", "what-if", "change"),
             [tuple(r.values()) for r in diff.purchases[:40]]))
-    return "What-if", "".join(parts)
+    return title, "".join(parts)
 
 
 def montecarlo_section(res: StressResult, top: int = 15) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from fabnet.resilience.exposure import Exposure, country_exposure
 from fabnet.resilience.montecarlo import StressResult, stress_test
 from fabnet.resilience.tts import NodeRisk, time_to_survive
 from fabnet.resilience.whatif import Replanner, WhatIfDiff, compare_plans, parse_disruption
+from fabnet.services.planning import PlanRun, write_plan
 
 Progress = Callable[[int], None] | None
 
@@ -50,10 +51,11 @@ def whatif(path: str | Path, specs: list[str], out: Path | None = None) -> WhatI
 
 
 def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | None = None,
-                       replanner: Replanner | None = None) -> WhatIfRun:
+                       replanner: Replanner | None = None, base: Plan | None = None
+                       ) -> WhatIfRun:
     """The what-if for already-parsed disruptions (shares the re-planner when given)."""
     rp = replanner or Replanner(sc)
-    base = rp.plan()
+    base = base or rp.plan()
     new = rp.plan(extra)
     diff = compare_plans(sc, base, new, list(extra))
     if out is not None:
@@ -167,3 +169,45 @@ def import_willems(src: str | Path, out: str | Path, capacity_factor: float = 1.
     sc = willems_scenario(Path(src), capacity_factor, stock_days, ttr)
     save_scenario(sc, out)
     return sc
+
+
+@dataclass
+class Headline:
+    """The continuity headline of a plan: exposed nodes, strikes' cost, country exposure."""
+
+    risks: list[NodeRisk]
+    strikes: list[WhatIfRun]
+    exposure: Exposure
+
+
+def plan_with_continuity(path: str | Path, out: Path | None, strikes: list[str],
+                         embargo_buckets: int = 13, progress: Progress = None
+                         ) -> tuple[PlanRun, Headline]:
+    """Plan a scenario and add the continuity headline to its summary and report.
+
+    One re-planner serves the plan, every strike what-if and every embargo what-if.
+    """
+    sc = load_scenario(path)
+    rp = Replanner(sc)
+    base = rp.plan()
+    if progress:
+        progress(1)
+    risks = time_to_survive(rp.network)
+    if progress:
+        progress(1)
+    runs = []
+    for i, spec in enumerate(strikes):
+        extra = (parse_disruption(spec, sc.horizon, i + 1),)
+        runs.append(whatif_disruptions(sc, extra, replanner=rp, base=base))
+        if progress:
+            progress(1)
+    ex = country_exposure(sc, embargo_buckets, rp.units_lost, progress)
+    run = PlanRun(sc, rp.network, base)
+    if out is not None:
+        sections = [tts_section(risks)]
+        sections += [whatif_section(w.diff, f"What-if: {spec}")
+                     for w, spec in zip(runs, strikes, strict=True)]
+        sections.append(exposure_section(ex))
+        write_plan(run, Path(out), True, sections)
+        run.out = Path(out)
+    return run, Headline(risks, runs, ex)

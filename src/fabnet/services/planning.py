@@ -36,10 +36,11 @@ def plan_scenario(path: str | Path, out: str | Path | None = None,
     return run
 
 
-def write_plan(run: PlanRun, out: Path, report: bool = True) -> None:
+def write_plan(run: PlanRun, out: Path, report: bool = True,
+               sections: list[tuple[str, str]] | None = None) -> None:
     """Write a plan's contract tables, plan.json and (optionally) report.html into `out`."""
     plan = run.plan
     doc = plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                         plan.bucket_starts)
-    extra = {"report.html": render_plan_report(run.network, plan)} if report else {}
+    extra = {"report.html": render_plan_report(run.network, plan, sections)} if report else {}
     write_plan_dir(out, doc, PLAN_COLUMNS, plan.tables, extra)
