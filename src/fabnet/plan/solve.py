@@ -8,6 +8,8 @@ is then held by an added row, so no weighting can trade a level for a later one.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -56,9 +58,28 @@ class PlanResult:
     pass_seconds: float = 0.0
 
 
-def _to_highs(lp: PlanningLP, threads: int | None = None) -> highspy.Highs:
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance.
+
+    Some HiGHS releases print a banner to the process's standard output when an instance
+    is created, before any option can be set; that would corrupt `--json` output, so the
+    file descriptor is pointed at /dev/null for the constructor.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
     h.setOptionValue("output_flag", False)
+    return h
+
+
+def _to_highs(lp: PlanningLP, threads: int | None = None) -> highspy.Highs:
+    h = new_highs()
     if threads:
         h.setOptionValue("threads", threads)
     model = highspy.HighsLp()

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 
 from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import NodeKind, Scenario
+from fabnet.plan.solve import new_highs
 
 #: time-to-recover in days when the scenario gives none
 DEFAULT_TTR_DAYS = 28.0
@@ -205,8 +206,7 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
 
 
 def _highs(model: AggregateModel) -> highspy.Highs:
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     lp = highspy.HighsLp()
     A = model.matrix
     n, m = A.shape[1], A.shape[0]
