@@ -113,8 +113,40 @@ def demand_groups(net: Network) -> tuple[IntArray, IntArray, FloatArray]:
     return groups, g_of_d, rate
 
 
-def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> AggregateModel:
-    """Build the aggregate LP in rate form from the network's arcs (module docstring)."""
+def _pass_through(net: Network, key: IntArray, lane_free: np.ndarray,
+                  keep_lanes: np.ndarray) -> tuple[IntArray, np.ndarray]:
+    """Transfers that only feed consumption at the receiving site, folded away.
+
+    A transfer into a (site, item) with no opening stock, no other inflow and no other
+    use carries exactly what the site consumes of it (any more would sit idle). So the
+    consumption can be charged to the sending site's stock directly and the transfer and
+    the receiving balance row dropped: an exact reduction that shrinks Willems-like
+    networks several times. Lanes in `keep_lanes` (those being swept) and lanes with a
+    capacity keep their transfers. Returns the balance row each key's consumption is
+    charged to, and which transfers were folded.
+    """
+    K = net.stock_site.size
+    k_to = key[net.tr_to, net.tr_item]
+    k_from = key[net.tr_from, net.tr_item]
+    inflow = (np.bincount(key[net.make_site, net.make_item], minlength=K)
+              + np.bincount(key[net.pur_site, net.offer_item[net.pur_offer]], minlength=K)
+              + np.bincount(k_to, minlength=K))
+    outflow = (np.bincount(k_from, minlength=K)
+               + np.bincount(key[net.del_site, net.demand_item[net.del_demand]], minlength=K))
+    folded = ((inflow[k_to] == 1) & (outflow[k_to] == 0) & (net.stock_open[k_to] == 0)
+              & lane_free[net.tr_lane] & ~keep_lanes[net.tr_lane])
+    charge = np.arange(K, dtype=np.int64)
+    charge[k_to[folded]] = k_from[folded]
+    return charge, folded
+
+
+def build_aggregate(net: Network, demand_rate: FloatArray | None = None,
+                    keep_lanes: np.ndarray | None = None) -> AggregateModel:
+    """Build the aggregate LP in rate form from the network's arcs (module docstring).
+
+    `keep_lanes` (a mask over lanes; default all) marks lanes whose outage will be
+    studied: their transfers stay explicit; others may be folded (`_pass_through`).
+    """
     days = float(net.scenario.horizon.days)
     M, P, R = net.make_site.size, net.pur_offer.size, net.tr_lane.size
     groups, g_of_d, rate = demand_groups(net)
@@ -156,9 +188,11 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
 
     m = np.arange(M)
     add(r_bal + key[net.make_site, net.make_item], c_u + m, 1.0)
+    keep = np.ones(len(net.lane_from), dtype=bool) if keep_lanes is None else keep_lanes
+    charge, folded = _pass_through(net, key, ~np.isfinite(lane_rate), keep)
     for b_idx in range(net.bom_parent.size):  # per BOM line, all make pairs at once
         sel = np.nonzero(net.make_item == net.bom_parent[b_idx])[0]
-        add(r_bal + key[net.make_site[sel], net.bom_child[b_idx]], c_u + sel,
+        add(r_bal + charge[key[net.make_site[sel], net.bom_child[b_idx]]], c_u + sel,
             -net.bom_qty[b_idx])
     if net.use_make.size:
         add(r_wc + net.use_wc, c_u + net.use_make, net.use_hours)
@@ -166,10 +200,10 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
     add(r_bal + key[net.pur_site, net.offer_item[net.pur_offer]], c_b + p, 1.0)
     add(r_off + off_row[net.pur_offer], c_b + p, 1.0, np.isfinite(off_rate[net.pur_offer]))
     add(r_lane + lane_row[net.pur_lane], c_b + p, 1.0, np.isfinite(lane_rate[net.pur_lane]))
-    r = np.arange(R)
-    add(r_bal + key[net.tr_to, net.tr_item], c_y + r, 1.0)
-    add(r_bal + key[net.tr_from, net.tr_item], c_y + r, -1.0)
-    add(r_lane + lane_row[net.tr_lane], c_y + r, 1.0, np.isfinite(lane_rate[net.tr_lane]))
+    r = np.nonzero(~folded)[0]
+    add(r_bal + key[net.tr_to[r], net.tr_item[r]], c_y + r, 1.0)
+    add(r_bal + key[net.tr_from[r], net.tr_item[r]], c_y + r, -1.0)
+    add(r_lane + lane_row[net.tr_lane[r]], c_y + r, 1.0, np.isfinite(lane_rate[net.tr_lane[r]]))
     x = np.arange(X)
     if X:
         item_of_g = groups % len(net.items)
@@ -180,7 +214,7 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
     add(r_dem + g, c_l + g, 1.0)
     stocked = np.nonzero(net.stock_open > 0)[0]
     add(r_bal + stocked, np.full(stocked.size, tau), net.stock_open[stocked])
-    A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(m_rows, n))
     row_lower = np.full(m_rows, -np.inf)
     row_upper = np.full(m_rows, np.inf)
@@ -190,19 +224,32 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None) -> Aggr
     row_upper[r_lane:r_lane + n_lane] = lane_rate[np.isfinite(lane_rate)]
     row_lower[r_dem:r_dem + G] = rate
     row_upper[r_dem:r_dem + G] = rate
-    col_upper = np.full(n, np.inf)
-    col_upper[tau] = 1.0 / MIN_DAYS
+    # rows left empty by folding (and any other empty row that 0 satisfies) are dropped
+    used = np.diff(A.indptr) > 0
+    used |= (row_lower > 0) | (row_upper < 0)
+    A, row_lower, row_upper = A[used].tocsc(), row_lower[used], row_upper[used]
+    # folded transfers are dropped as columns too; positions are renumbered
+    alive = np.ones(n, dtype=bool)
+    alive[c_y + np.nonzero(folded)[0]] = False
+    new_pos = np.cumsum(alive) - 1
+    A = A[:, alive]
+    col_upper = np.full(int(alive.sum()), np.inf)
+    col_upper[new_pos[tau]] = 1.0 / MIN_DAYS
+
+    def live(cols: IntArray) -> IntArray:
+        return np.asarray(new_pos[cols[alive[cols]]], dtype=np.int64)
 
     nodes = node_ids(net)
-    node_cols: list[IntArray] = [c_u + np.nonzero(net.make_site == s)[0]
+    node_cols: list[IntArray] = [live(c_u + np.nonzero(net.make_site == s)[0])
                                  for s in range(len(net.sites))]
-    node_cols += [c_b + np.nonzero(net.pur_offer == o)[0] for o in range(net.offer_item.size)]
+    node_cols += [live(c_b + np.nonzero(net.pur_offer == o)[0])
+                  for o in range(net.offer_item.size)]
     for ln in range(len(net.lane_from)):
-        node_cols.append(np.concatenate([c_b + np.nonzero(net.pur_lane == ln)[0],
-                                         c_y + np.nonzero(net.tr_lane == ln)[0],
-                                         c_x + np.nonzero(arcs[:, 1] == ln)[0]]))
-    return AggregateModel(A, col_upper, row_lower, row_upper, tau, c_l + g, node_cols,
-                          nodes, days, rate)
+        node_cols.append(live(np.concatenate([c_b + np.nonzero(net.pur_lane == ln)[0],
+                                              c_y + np.nonzero(net.tr_lane == ln)[0],
+                                              c_x + np.nonzero(arcs[:, 1] == ln)[0]])))
+    return AggregateModel(A, col_upper, row_lower, row_upper, int(new_pos[tau]),
+                          live(c_l + g), node_cols, nodes, days, rate)
 
 
 def _highs(model: AggregateModel) -> highspy.Highs:
@@ -328,8 +375,11 @@ def time_to_survive(net: Network, nodes: list[str] | None = None,
     holding its own copy of the model; results do not depend on the split.
     """
     rate = served_rate(net) if demand_rate is None else demand_rate
-    model = build_aggregate(net, rate)
-    chosen = [i for i, (nid, _) in enumerate(model.nodes) if nodes is None or nid in nodes]
+    wanted = None if nodes is None else set(nodes)
+    lanes = [f"lane:{a}>{b}" for a, b in zip(net.lane_from, net.lane_to, strict=True)]
+    keep = np.array([wanted is None or ln in wanted for ln in lanes], dtype=bool)
+    model = build_aggregate(net, rate, keep)
+    chosen = [i for i, (nid, _) in enumerate(model.nodes) if wanted is None or nid in wanted]
     ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
     tts, pi = np.zeros(len(chosen)), np.zeros(len(chosen))
     if workers <= 1 or len(chosen) <= chunk:

@@ -1,0 +1,77 @@
+"""Connecting to the store: a SQLite file by default, PostgreSQL (psycopg 3) by URL.
+
+`database_url()` reads `FABNET_DATABASE_URL` (default `sqlite:///fabnet.sqlite`, a
+file in the working directory); `make_engine()` opens it. Nothing connects at import.
+On SQLite, each unit of work is one real transaction (`BEGIN IMMEDIATE` for writers, so
+two writers queue instead of failing half-way), foreign keys are on, and the journal is
+in WAL mode so readers never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+DEFAULT_URL = "sqlite:///fabnet.sqlite"
+URL_ENV = "FABNET_DATABASE_URL"
+# execution option a unit of work sets on its connection to say it only reads
+READ_ONLY = "fabnet_read_only"
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """The store's URL from the environment, or the default SQLite file."""
+    env = os.environ if env is None else env
+    return normalize_url(env.get(URL_ENV) or DEFAULT_URL)
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://…` and `postgres://…` mean psycopg 3 (the driver fabnet ships with)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def display_url(url: str | sa.URL) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return str(url)
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for `url`; SQLite gets real transactions, foreign keys and WAL."""
+    from fabnet.store.errors import StoreError
+
+    try:
+        engine = sa.create_engine(normalize_url(url), **kwargs)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
+        raise StoreError(f"{display_url(url)}: not a database URL fabnet can open ({e}) "
+                         "(fix: use sqlite:///PATH or postgresql://USER@HOST/DB)") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_transactions(engine)
+    return engine
+
+
+def _sqlite_transactions(engine: sa.Engine) -> None:
+    """SQLAlchemy's recipe for pysqlite: let SQLAlchemy, not the driver, emit BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

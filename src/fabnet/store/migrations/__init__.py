@@ -1,0 +1,1 @@
+"""Alembic migrations of the store (run by `fabnet.store.migrate`, not imported)."""

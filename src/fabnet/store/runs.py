@@ -1,0 +1,125 @@
+"""Plan runs (a plan computed from a stored version, kept with its KPIs and tables) and
+jobs (long work such as a stress test, polled by its id while it runs)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from fabnet.store.audit import Action
+from fabnet.store.errors import Conflict, NotFound
+from fabnet.store.records import Job, JobStatus, PlanRun
+from fabnet.store.repository import Repository, as_utc, now
+from fabnet.store.schema import branches, jobs, plan_runs, scenario_versions, scenarios
+
+P, J, V, S, B = plan_runs, jobs, scenario_versions, scenarios, branches
+
+_UNSET: Any = object()
+
+
+class PlanRunRepository(Repository):
+    """Plans computed from stored versions and branches."""
+
+    def add(self, scenario: str, version: int, branch: str | None, status: str,
+            kpis: dict[str, Any], document: dict[str, Any]) -> PlanRun:
+        """Keep a plan: the KPIs and the plan document (every table, as JSON records)."""
+        vid = self._conn.execute(sa.select(V.c.id).join(S).where(
+            (S.c.name == scenario) & (V.c.version == version))).scalar()
+        if vid is None:
+            raise NotFound(f"scenario {scenario!r} has no version {version} "
+                           "(fix: see `fabnet db list`)")
+        bid = None
+        if branch is not None:
+            bid = self._conn.execute(sa.select(B.c.id).where(B.c.name == branch)).scalar()
+            if bid is None:
+                raise NotFound(f"no branch {branch!r} (fix: see `fabnet db branch list`)")
+        rid = self._conn.execute(sa.insert(P).values(
+            version_id=vid, branch_id=bid, status=status, kpis=kpis, document=document,
+            created_at=now(), created_by=self.actor).returning(P.c.id)).scalar_one()
+        self._audit.append(Action.PLAN_RUN_ADD, f"plan_run:{rid}", None,
+                           {"scenario": scenario, "version": version, "branch": branch,
+                            "status": status, "kpis": kpis})
+        return self.get(int(rid))
+
+    def get(self, run_id: int) -> PlanRun:
+        """One plan run with its document."""
+        rows = self._select(P.c.id == run_id)
+        if not rows:
+            raise NotFound(f"no plan run {run_id} (fix: see `fabnet db runs`)")
+        return rows[0]
+
+    def all(self, scenario: str | None = None, limit: int = 50) -> list[PlanRun]:
+        """The newest plan runs first, of one scenario or of all."""
+        where = S.c.name == scenario if scenario is not None else sa.true()
+        return self._select(where, limit)
+
+    def _select(self, where: sa.ColumnElement[bool], limit: int = 1) -> list[PlanRun]:
+        q = (sa.select(P, S.c.name.label("scenario"), V.c.version, B.c.name.label("branch"))
+             .join(V, V.c.id == P.c.version_id).join(S, S.c.id == V.c.scenario_id)
+             .outerjoin(B, B.c.id == P.c.branch_id)
+             .where(where).order_by(P.c.id.desc()).limit(limit))
+        return [PlanRun(int(r.id), r.scenario, int(r.version), r.branch, r.status, r.kpis,
+                        r.document, as_utc(r.created_at), r.created_by)
+                for r in self._conn.execute(q)]
+
+
+class JobRepository(Repository):
+    """Long-running jobs. Creation and the final outcome are audited, progress ticks not."""
+
+    def add(self, kind: str, params: dict[str, Any] | None = None) -> Job:
+        """A new queued job; its id is a random hex string."""
+        jid = uuid.uuid4().hex
+        t = now()
+        self._conn.execute(sa.insert(J).values(
+            id=jid, kind=kind, status=JobStatus.QUEUED.value, progress=0.0,
+            params=params or {}, result=None, error=None, created_at=t, updated_at=t,
+            created_by=self.actor))
+        self._audit.append(Action.JOB_CREATE, f"job:{jid}", None,
+                           {"kind": kind, "params": params or {}})
+        return self.get(jid)
+
+    def get(self, job_id: str) -> Job:
+        """One job."""
+        r = self._conn.execute(sa.select(J).where(J.c.id == job_id)).one_or_none()
+        if r is None:
+            raise NotFound(f"no job {job_id!r} (fix: check the id; jobs are listed by "
+                           "`fabnet db jobs`)")
+        return _job(r)
+
+    def update(self, job_id: str, status: JobStatus | None = None,
+               progress: float | None = None, result: Any = _UNSET,
+               error: str | None = None) -> Job:
+        """Move a job on: its status, progress (0..1), result or error."""
+        old = self.get(job_id)
+        if old.status.finished:
+            raise Conflict(f"job {job_id} is already {old.status} (fix: start a new job)")
+        values: dict[str, Any] = {"updated_at": now()}
+        if status is not None:
+            values["status"] = status.value
+        if progress is not None:
+            values["progress"] = min(max(float(progress), 0.0), 1.0)
+        if result is not _UNSET:
+            values["result"] = result
+        if error is not None:
+            values["error"] = error
+        self._conn.execute(sa.update(J).where(J.c.id == job_id).values(**values))
+        new = self.get(job_id)
+        if new.status.finished:
+            self._audit.append(Action.JOB_FINISH, f"job:{job_id}",
+                               {"status": old.status.value},
+                               {"status": new.status.value, "error": new.error})
+        return new
+
+    def all(self, status: JobStatus | None = None, limit: int = 50) -> list[Job]:
+        """The newest jobs first, optionally of one status."""
+        q = sa.select(J).order_by(J.c.created_at.desc()).limit(limit)
+        if status is not None:
+            q = q.where(J.c.status == status.value)
+        return [_job(r) for r in self._conn.execute(q)]
+
+
+def _job(r: Any) -> Job:
+    return Job(r.id, r.kind, JobStatus(r.status), float(r.progress), r.params, r.result,
+               r.error, as_utc(r.created_at), as_utc(r.updated_at), r.created_by)

@@ -1,0 +1,121 @@
+"""The unit of work: one transaction, the repositories that work inside it, one commit.
+
+    with UnitOfWork(engine, actor="alice") as uow:
+        uow.scenarios.add_version("europe", sc)
+        uow.commit()
+
+Nothing commits implicitly: leaving the block without `commit()`, or with an exception,
+rolls everything back, audit entries included. Database errors come out as
+`StoreError`s that say what failed, never as driver tracebacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+
+from fabnet.store.accounts import TokenRepository, UserRepository
+from fabnet.store.audit import AuditLog
+from fabnet.store.branches import BranchRepository
+from fabnet.store.engine import READ_ONLY, display_url
+from fabnet.store.errors import StoreError
+from fabnet.store.runs import JobRepository, PlanRunRepository
+from fabnet.store.scenarios import ScenarioRepository
+
+
+class UnitOfWork:
+    """A transaction on the store and its repositories; use it in a `with` block."""
+
+    scenarios: ScenarioRepository
+    branches: BranchRepository
+    plan_runs: PlanRunRepository
+    jobs: JobRepository
+    users: UserRepository
+    tokens: TokenRepository
+    audit: AuditLog
+
+    def __init__(self, engine: sa.Engine, actor: str, read_only: bool = False) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.read_only = read_only
+        self._conn: sa.Connection | None = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection (for audit verification and tests)."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._conn
+
+    def __enter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already open")
+        options: dict[str, object] = {READ_ONLY: self.read_only}
+        if self.read_only and self.engine.dialect.name == "postgresql":
+            # one snapshot for every read (SQLite's deferred transaction gives one anyway)
+            options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        try:
+            conn = self.engine.connect().execution_options(**options)
+            conn.begin()
+        except sa.exc.SQLAlchemyError as e:
+            raise _store_error(self.engine, "opening", e) from None
+        self._conn = conn
+        self.audit = AuditLog(conn, self.actor)
+        self.scenarios = ScenarioRepository(conn, self.audit)
+        self.branches = BranchRepository(conn, self.audit)
+        self.plan_runs = PlanRunRepository(conn, self.audit)
+        self.jobs = JobRepository(conn, self.audit)
+        self.users = UserRepository(conn, self.audit)
+        self.tokens = TokenRepository(conn, self.audit)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            raise _store_error(self.engine, "working on", exc) from None
+
+    def commit(self) -> None:
+        """Make everything done since the last commit permanent, all at once."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work can't commit")
+        try:
+            self.connection.commit()
+        except sa.exc.SQLAlchemyError as e:
+            raise _store_error(self.engine, "committing to", e) from None
+
+    def rollback(self) -> None:
+        """Throw away everything done since the last commit."""
+        self.connection.rollback()
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where units of work come from: the database, and who is acting on it."""
+
+    engine: sa.Engine
+    actor: str
+
+    def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
+        """A new, unopened unit of work; a service opens it with `with`."""
+        return UnitOfWork(self.engine, self.actor, read_only)
+
+
+def _store_error(engine: sa.Engine, doing: str, e: sa.exc.SQLAlchemyError) -> StoreError:
+    detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+    where = display_url(engine.url)
+    if isinstance(e, sa.exc.IntegrityError):
+        return StoreError(f"{where}: a concurrent change got there first ({detail}) "
+                          "(fix: run the command again)")
+    return StoreError(f"{where}: {doing} the store failed: {detail} (fix: check that the "
+                      "database is reachable and initialised: `fabnet db upgrade`)")
