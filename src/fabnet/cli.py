@@ -24,7 +24,16 @@ ScenarioArg = Annotated[Path, typer.Argument(
     help="Scenario: a .yaml file, a .xlsx workbook or a folder of CSV files.")]
 
 
-def _fail(e: FabnetError) -> None:
+#: what a command reports as one line and exit code 1, never as a traceback
+ERRORS = (FabnetError, OSError)
+
+
+def _fail(e: Exception) -> None:
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        err_console.print(f"error: {where}{e.strerror or e} (fix: check the path, free space "
+                          "and permissions)", markup=False, highlight=False)
+        raise typer.Exit(1)
     if isinstance(e, ScenarioError):
         n = len(e.issues)
         err_console.print(f"[red]{n} problem{'s' if n != 1 else ''} found:[/red]")
@@ -42,7 +51,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     try:
         sc = load_scenario(scenario)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     out_console.print(f"[green]ok[/green]: {scenario} — {len(sc.items)} items, "
@@ -84,7 +93,7 @@ def plan(
                 run = plan_scenario(scenario, out)
         else:
             run = plan_scenario(scenario, out)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     if json_:
@@ -171,7 +180,7 @@ def convert(
 
     try:
         do_convert(src, dst)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     out_console.print(f"wrote {dst}")
@@ -209,7 +218,7 @@ def whatif_cmd(
     try:
         with err_console.status("re-planning…"):
             run = whatif(scenario, disrupt, out)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     d = run.diff
@@ -275,7 +284,7 @@ def tts_cmd(
         with prog:
             risks = tts(scenario, willems, capacity_factor, stock_days, ttr, out, workers,
                         step, kind_set)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     exposed = sum(r.exposed for r in risks)
@@ -308,7 +317,7 @@ def montecarlo_cmd(
         prog, step = _progress(samples, "sampled futures")
         with prog:
             res = montecarlo(scenario, samples, seed, target, workers, out, step)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     t = Table(title=f"Stress test: {samples} futures, seed {seed}", show_header=False)
@@ -343,7 +352,7 @@ def exposure_cmd(
         prog, step = _progress(n, "embargo what-ifs")
         with prog:
             ex = exposure(scenario, buckets, out, step)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     t = Table(title="Bought-in BOM value by country of origin")
@@ -383,7 +392,7 @@ def import_willems_cmd(
 
     try:
         sc = import_willems(file, out, capacity_factor, stock_days, ttr)
-    except FabnetError as e:
+    except ERRORS as e:
         _fail(e)
         return
     out_console.print(f"wrote {out}: {len(sc.sites)} stages, {len(sc.boms)} arcs, "

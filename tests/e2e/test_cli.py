@@ -73,3 +73,25 @@ def test_convert_between_formats(tmp_path: Path) -> None:
     assert fabnet("convert", str(tmp_path / "s.xlsx"), str(tmp_path / "csv")).returncode == 0
     r = fabnet("plan", str(tmp_path / "csv"), "--json")
     assert json.loads(r.stdout)["units_delivered"] == 50
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = fabnet("plan", str(p), "--out", str(blocker / "out"))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "error:" in r.stderr
+
+
+def test_binary_garbage_scenario_is_reported(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    r = fabnet("validate", str(p))
+    assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
+    d = tmp_path / "csv"
+    d.mkdir()
+    (d / "scenario.csv").write_bytes(b"scenario,start\n\xff\xfe")
+    r = fabnet("validate", str(d))
+    assert r.returncode == 1 and "scenario.csv" in r.stderr and "Traceback" not in r.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,15 +35,20 @@ def read_csv_folder(folder: Path) -> RawTables:
                                         "add scenario.csv with columns "
                                         + ",".join(columns("scenario")), str(path)))
             continue
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            for n, row in enumerate(reader, start=2):
-                values = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-                if None in row:
-                    raw.issues.append(Issue(section, f"row {n}", "", "more cells than columns",
-                                            "remove the extra cells", str(path)))
-                raw.add(section, _label(section, n, values),
-                        {k: v for k, v in values.items() if v is not None})
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raw.issues.append(Issue(section, f"byte {e.start}", "", "not UTF-8 text",
+                                    "save the file as UTF-8 CSV", str(path)))
+            continue
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        for n, row in enumerate(reader, start=2):
+            values = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
+            if None in row:
+                raw.issues.append(Issue(section, f"row {n}", "", "more cells than columns",
+                                        "remove the extra cells", str(path)))
+            raw.add(section, _label(section, n, values),
+                    {k: v for k, v in values.items() if v is not None})
     return raw
 
 

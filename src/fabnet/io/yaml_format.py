@@ -60,6 +60,10 @@ def read_yaml(path: Path) -> RawTables:
     raw = RawTables(source=str(path))
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raw.issues.append(Issue("yaml", f"byte {e.start}", "", "not UTF-8 text",
+                                "save the file as UTF-8", str(path)))
+        return raw
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"

@@ -40,11 +40,13 @@ from fabnet.store import (
     PlanRun,
     Role,
     ScenarioInfo,
+    SchemaOutOfDate,
     Store,
     User,
     VersionInfo,
     check_schema,
     current_revision,
+    display_url,
     head_revision,
     make_engine,
     upgrade,
@@ -91,6 +93,12 @@ def upgrade_store(url: str) -> tuple[str | None, str]:
 def connect(url: str, actor: str) -> Store:
     """The store at `url`, for `actor`, after checking its schema is current."""
     engine = make_engine(url)
+    db = engine.url.database
+    if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") \
+            and not db.startswith("file:") and not Path(db).exists():
+        raise SchemaOutOfDate(f"{display_url(engine.url)}: no store at {Path(db).resolve()} "
+                              "(fix: run `fabnet db init` there, or set FABNET_DATABASE_URL "
+                              "to the store you meant)")
     check_schema(engine)
     return Store(engine, actor)
 
