@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fabnet.cli_store import audit_app, db_app
 from fabnet.model.errors import FabnetError, ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -191,6 +192,8 @@ stress_app = typer.Typer(no_args_is_help=True,
 import_app = typer.Typer(no_args_is_help=True, help="Import scenarios from other data sets.")
 app.add_typer(stress_app, name="stress")
 app.add_typer(import_app, name="import")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 
 def _progress(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fabnet.store.errors import StoreError
 from fabnet.store.mapping import canonical_json
 from fabnet.store.records import AuditEntry
 from fabnet.store.schema import audit, audit_head
@@ -70,8 +71,6 @@ class AuditLog:
             .values(seq=audit_head.c.seq + 1)
             .returning(audit_head.c.seq, audit_head.c.hash)).one_or_none()
         if head is None:
-            from fabnet.store.errors import StoreError
-
             raise StoreError("the audit head row is missing: the audit trail was tampered with "
                              "(fix: restore the database from a backup; see fabnet audit verify)")
         seq, prev = int(head.seq), str(head.hash)
@@ -91,7 +90,8 @@ class AuditLog:
 def read_entries(conn: sa.Connection, since: int = 0, limit: int | None = None
                  ) -> Iterator[AuditEntry]:
     """Entries in chain order (by seq), from `since` + 1."""
-    q = sa.select(audit).where(audit.c.seq > since).order_by(audit.c.seq)
+    q = (sa.select(audit).where(audit.c.seq > since).order_by(audit.c.seq)
+         .execution_options(yield_per=1000))
     if limit is not None:
         q = q.limit(limit)
     for r in conn.execute(q):

@@ -44,6 +44,12 @@ def display_url(url: str | sa.URL) -> str:
         return str(url)
 
 
+def db_detail(e: BaseException) -> str:
+    """The first line of what the database driver said (not SQLAlchemy's wrapper text)."""
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for `url`; SQLite gets real transactions, foreign keys and WAL."""
     from fabnet.store.errors import StoreError

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from fabnet.store.engine import display_url
+from fabnet.store.engine import db_detail, display_url
 from fabnet.store.errors import SchemaOutOfDate, StoreError
 
 
@@ -53,9 +53,9 @@ def current_revision(engine: sa.Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except sa.exc.SQLAlchemyError as e:
-        raise StoreError(f"{display_url(engine.url)}: cannot open the store: "
-                         f"{getattr(e, 'orig', None) or e} (fix: check the URL in "
-                         "FABNET_DATABASE_URL and that the server or folder exists)") from None
+        raise StoreError(f"{display_url(engine.url)}: cannot open the store: {db_detail(e)} "
+                         "(fix: check the URL given by --url or FABNET_DATABASE_URL, and that "
+                         "the server or folder exists)") from None
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]:
@@ -66,7 +66,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]
             command.upgrade(alembic_config(conn), revision)
     except sa.exc.SQLAlchemyError as e:
         raise StoreError(f"{display_url(engine.url)}: migrating the store failed, nothing was "
-                         f"changed: {getattr(e, 'orig', None) or e} (fix: check that this "
+                         f"changed: {db_detail(e)} (fix: check that this "
                          "database is a fabnet store, or use an empty one)") from None
     after = current_revision(engine)
     assert after is not None

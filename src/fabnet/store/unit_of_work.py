@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fabnet.store.accounts import TokenRepository, UserRepository
 from fabnet.store.audit import AuditLog
 from fabnet.store.branches import BranchRepository
-from fabnet.store.engine import READ_ONLY, display_url
+from fabnet.store.engine import READ_ONLY, db_detail, display_url
 from fabnet.store.errors import StoreError
 from fabnet.store.runs import JobRepository, PlanRunRepository
 from fabnet.store.scenarios import ScenarioRepository
@@ -106,13 +106,17 @@ class Store:
     engine: sa.Engine
     actor: str
 
+    def acting_as(self, actor: str) -> Store:
+        """The same database, for another actor (e.g. the user of an API request)."""
+        return Store(self.engine, actor)
+
     def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
         """A new, unopened unit of work; a service opens it with `with`."""
         return UnitOfWork(self.engine, self.actor, read_only)
 
 
 def _store_error(engine: sa.Engine, doing: str, e: sa.exc.SQLAlchemyError) -> StoreError:
-    detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+    detail = db_detail(e)
     where = display_url(engine.url)
     if isinstance(e, sa.exc.IntegrityError):
         return StoreError(f"{where}: a concurrent change got there first ({detail}) "
