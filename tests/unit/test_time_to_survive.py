@@ -134,3 +134,17 @@ def test_willems_chain_01_hand_computed() -> None:
     assert r["Manuf_0001"].tts == pytest.approx(10.0)
     # Part_0003 (lead 10) feeds both manufacturers (lead 10): 10 + 10 days
     assert r["Part_0003"].tts == pytest.approx(20.0)
+
+
+@pytest.mark.skipif(not WILLEMS.exists(), reason="../shared/data/willems not present")
+@pytest.mark.parametrize("chain_no", ["05", "08", "13"])
+def test_folding_pass_through_transfers_changes_nothing(chain_no: str) -> None:
+    from fabnet.io.willems import willems_scenario
+
+    net = compile_network(willems_scenario(WILLEMS / f"willems_{chain_no}.csv"))
+    folded = time_to_survive(net, nodes=list(net.sites))
+    full = time_to_survive(net, nodes=list(net.sites), fold=False)
+    assert [r.node for r in folded] == [r.node for r in full]
+    for a, b in zip(folded, full, strict=True):
+        assert a.tts == pytest.approx(b.tts, abs=1e-6)
+        assert a.pi == pytest.approx(b.pi, rel=1e-7, abs=1e-5)
