@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-import pulp
+import pulp  # type: ignore[import-untyped, unused-ignore]
 import scipy.sparse as sp
 
 from fabnet.model.network import Network

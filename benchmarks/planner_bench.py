@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -103,18 +104,28 @@ class Memory:
 
 
 Emit = Callable[[dict[str, Any]], None]
+_events = sys.stdout
 
 
 def _emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj), flush=True)
+    print(json.dumps(obj), file=_events, flush=True)
+
+
+def _keep_stdout_for_events() -> None:
+    """Send everything else written to standard output (HiGHS' banner, CBC) to stderr."""
+    global _events
+    sys.stdout.flush()
+    _events = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
 
 
 @contextmanager
 def _stage(emit: Emit, name: str, into: dict[str, Any], key: str) -> Iterator[None]:
     emit({"stage": name})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     yield
     into[key] = time.perf_counter() - t0
+    into["cpu_" + key] = time.process_time() - c0
 
 
 def lp_shape(lp: PlanningLP) -> dict[str, int]:
@@ -148,8 +159,10 @@ def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
     if not out["solved"]:
         return out
     emit({"stage": "HiGHS solve"})
+    c0 = time.process_time()
     solver = LexicographicSolver(lp)
     result = solver.solve()
+    out["cpu_pass_solve_s"] = time.process_time() - c0
     out["pass_s"] = result.pass_seconds
     out["solve_s"] = result.solve_seconds
     out["status"] = str(result.status)
@@ -206,7 +219,7 @@ def _our_single_level(lp: PlanningLP, c: np.ndarray, maximize: bool) -> float:
 
 def check_baseline(size: Size, emit: Emit = _emit) -> dict[str, Any]:
     """Check that the PuLP baseline is the same LP as ours, and solves to the same optima."""
-    import pulp
+    import pulp  # type: ignore[import-untyped, unused-ignore]
 
     from benchmarks.baseline_pulp import build_pulp, to_arrays
 
@@ -266,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--solve-max-cols", type=int, help="ours: solve only up to this many")
     ap.add_argument("--no-pass", action="store_true", help="pulp: don't hand it to HiGHS")
     args = ap.parse_args(argv)
+    _keep_stdout_for_events()
     size = SIZE_BY_NAME[args.size]
     if args.phase == "ours":
         result = measure_ours(size, max_cols=args.max_cols, solve_max_cols=args.solve_max_cols)

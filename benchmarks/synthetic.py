@@ -110,9 +110,9 @@ def synthetic_scenario(n_sites: int, n_items: int, n_suppliers: int, n_customers
         pool = assemblies if s in feeders else products
         ok = [x for x in pool if route[x] <= set(types_at[s])]
         makes[s] = _pick(rng, ok, int(rng.integers(1, 4)))
-    for x, hub in [(a, feeders[0]) for a in assemblies] + [(p, finals[0]) for p in products]:
+    for x, home in [(a, feeders[0]) for a in assemblies] + [(p, finals[0]) for p in products]:
         if not any(x in makes[s] for s in site_ids):
-            makes[hub].append(x)
+            makes[home].append(x)
     # a final site also makes some sub-assemblies of its own products where it can
     for s in finals:
         own = {a for p in makes[s] for a in children[p] if a.startswith("A")}

@@ -91,14 +91,15 @@ def check_lanes(sc: Scenario) -> list[Issue]:
     sites = {s.id for s in sc.sites}
     suppliers = {s.id for s in sc.suppliers}
     customers = {c.id for c in sc.customers}
+    starts, ends = sites | suppliers, sites | customers
     out: list[Issue] = []
     for lane in sc.lanes:
-        if lane.origin not in sites | suppliers:
+        if lane.origin not in starts:
             what = "a customer" if lane.origin in customers else "no site or supplier"
             out.append(Issue("lanes", lane.id, "from",
                              f"lane starts at {lane.origin!r}, which is {what}",
                              "a lane starts at a site or a supplier"))
-        if lane.destination not in sites | customers:
+        if lane.destination not in ends:
             what = "a supplier" if lane.destination in suppliers else "no site or customer"
             out.append(Issue("lanes", lane.id, "to",
                              f"lane to nowhere: {lane.destination!r} is {what}",

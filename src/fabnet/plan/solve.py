@@ -121,10 +121,12 @@ class LexicographicSolver:
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.highs.changeObjectiveSense(sense)
 
-    def _run(self, warm: bool) -> PlanStatus:
-        # a new objective leaves the last basis primal feasible (the hold row is met):
-        # primal simplex goes on from it, dual simplex would start over in phase 1
-        self.highs.setOptionValue("simplex_strategy", 4 if warm else 1)
+    def _run(self, primal: bool) -> PlanStatus:
+        # a new objective leaves the last basis primal feasible (the hold row is met), so
+        # primal simplex goes on from it; dual simplex would start over in phase 1 (on the
+        # Europe example it takes 13 s for the cost level where primal takes 2 s; on some
+        # synthetic networks dual wins, see docs/performance.md)
+        self.highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self.highs.run()
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
@@ -200,7 +202,7 @@ class LexicographicSolver:
                 # still dual feasible after a bound change, and the same start every time,
                 # so a re-plan's answer does not depend on what was solved before it
                 self.highs.setBasis(self._first_basis)
-            status = self._run(warm=i > 0)
+            status = self._run(primal=i > 0)
             if i == 0 and status is PlanStatus.OPTIMAL and self._first_basis is None:
                 self._first_basis = self.highs.getBasis()
             if status is not PlanStatus.OPTIMAL:
