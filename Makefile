@@ -26,6 +26,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.tts_bench
+	$(BIN)/python -m benchmarks.montecarlo_bench
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

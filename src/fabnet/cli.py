@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fabnet.cli_api import serve_cmd
 from fabnet.cli_store import audit_app, db_app
 from fabnet.model.errors import FabnetError, ScenarioError
 
@@ -194,6 +195,7 @@ app.add_typer(stress_app, name="stress")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.command("serve")(serve_cmd)
 
 
 def _progress(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:

@@ -1,0 +1,341 @@
+"""Load on the HTTP API: N concurrent clients editing and planning one scenario through a
+real `fabnet serve` on a loopback port, on SQLite and on PostgreSQL.
+
+Each client adds its own demand row, then loops: change that row's quantity (a PATCH,
+which makes a new version of the scenario), read a page of rows, and every tenth step
+submit a plan job; at the end it waits for its jobs. The run is bounded twice: a number
+of steps per client and a wall-clock budget. Reported per database: requests per second,
+p50 and p95 latency per kind of request, and the proof that no write was lost: the edits
+the clients saw succeed equal the versions the store gained, equal the audit entries
+signed by the clients, and each client's row holds the last quantity it wrote.
+
+    python -m benchmarks.api_load            # 8 clients x 60 steps, SQLite and PostgreSQL
+    python -m benchmarks.api_load --quick    # 4 clients x 15 steps
+
+PostgreSQL is the server at 127.0.0.1:5432, database `test` (or FABNET_BENCH_POSTGRES_URL);
+without one that half is skipped and says why. Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from fabnet.services import accounts, editing
+from fabnet.services import store as svc
+from fabnet.store import Role
+
+NETWORK = """
+scenario: Load test
+horizon: {start: 2027-01-04, bucket: week, buckets: 8}
+items:
+  - {id: RECON-Q, kind: product}
+  - {id: FC-H7, kind: component, unit_cost: 60, origin: TW}
+boms: {RECON-Q: [{item: FC-H7, qty: 1}]}
+routings: {RECON-Q: [{work_center: assembly, hours: 2.5}]}
+sites:
+  - {id: FR-LYON, country: FR, makes: [RECON-Q], work_centers: [{type: assembly, hours: 100}]}
+  - {id: UK-PLANT, country: GB, makes: [RECON-Q], work_centers: [{type: assembly, hours: 40}]}
+suppliers:
+  - {id: SUP-TW, country: TW, offers: [{item: FC-H7, price: 58, lead_time: 1, capacity: 30}]}
+customers: [{id: UA-MOD, country: UA}]
+lanes:
+  - {from: SUP-TW, to: FR-LYON, transit: 1}
+  - {from: SUP-TW, to: UK-PLANT, transit: 2}
+  - {from: FR-LYON, to: UA-MOD, transit: 1}
+  - {from: UK-PLANT, to: UA-MOD, transit: 2}
+inventory: [{site: FR-LYON, item: FC-H7, qty: 10}]
+demand: [{id: D1, customer: UA-MOD, item: RECON-Q, qty: 50, due: 2027-02-01}]
+"""
+PG_CANDIDATES = [os.environ["FABNET_BENCH_POSTGRES_URL"]] \
+    if os.environ.get("FABNET_BENCH_POSTGRES_URL") else [
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "postgresql+psycopg://root@127.0.0.1:5432/test"]
+PLAN_EVERY = 10
+
+
+@dataclass(frozen=True)
+class Load:
+    """How hard to push."""
+
+    clients: int
+    steps: int
+    budget_s: float
+
+
+@dataclass
+class Tally:
+    """What the clients saw."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+    edits: int = 0
+    last_qty: dict[str, float] = field(default_factory=dict)
+    jobs: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, kind: str, seconds: float) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+
+
+# ---------------------------------------------------------------- databases and server
+
+
+@contextmanager
+def sqlite_url() -> Iterator[str]:
+    """A new SQLite file."""
+    with tempfile.TemporaryDirectory(prefix="fabnet-bench-") as d:
+        yield f"sqlite:///{Path(d) / 'store.sqlite'}"
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    """A new schema on the loopback PostgreSQL server (dropped afterwards)."""
+    reasons = []
+    for server in PG_CANDIDATES:
+        admin = sa.create_engine(server, connect_args={"connect_timeout": 3})
+        try:
+            with admin.begin() as conn:
+                schema = f"fabnet_bench_{secrets.token_hex(5)}"
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        except sa.exc.SQLAlchemyError as e:
+            reasons.append(str(getattr(e, "orig", e)).strip().splitlines()[0])
+            admin.dispose()
+            continue
+        try:
+            yield f"{server}?options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+        return
+    raise LookupError(f"PostgreSQL not reachable at {', '.join(PG_CANDIDATES)} "
+                      f"({'; '.join(reasons)})")
+
+
+def seed(url: str, clients: int) -> list[tuple[str, str]]:
+    """A store with the network as `load` and a planner per client; (name, token) each."""
+    svc.init_store(url)
+    store = svc.connect(url, "bench-setup")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "load.yaml"
+            path.write_text(NETWORK)
+            svc.import_scenario(store, path, "load")
+        out = []
+        for i in range(clients):
+            name = f"client{i}"
+            accounts.create_user(store, name, secrets.token_urlsafe(12), Role.PLANNER)
+            out.append((name, accounts.issue_token(store, name, "bench")[0]))
+        return out
+    finally:
+        store.engine.dispose()
+
+
+@contextmanager
+def server(url: str) -> Iterator[str]:
+    """`fabnet serve` on a free loopback port; its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "fabnet.cli_api", "--host", "127.0.0.1",
+                             "--port", str(port), "--url", url, "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server stopped: {proc.communicate()[1][-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not come up in 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------- the clients
+
+
+def client(base: str, name: str, token: str, load: Load, deadline: float, tally: Tally
+           ) -> None:
+    """One planner: add a row, then edit it, read, and plan now and then."""
+    row = f"L-{name}"
+    with httpx.Client(base_url=base, timeout=120,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        def timed(kind: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
+            t = time.perf_counter()
+            try:
+                r = http.request(method, path, **kw)
+            except httpx.HTTPError as e:
+                with tally.lock:
+                    tally.errors.append(f"{kind}: {type(e).__name__}")
+                return None
+            tally.record(kind, time.perf_counter() - t)
+            if r.status_code >= 400:
+                with tally.lock:
+                    tally.errors.append(f"{kind}: {r.status_code} {r.text[:200]}")
+                return None
+            return r
+
+        made = timed("add row", "POST", "/scenarios/load/demand", json={
+            "id": row, "customer": "UA-MOD", "item": "RECON-Q", "qty": 0,
+            "due": "2027-02-01"}, headers={"Idempotency-Key": f"add-{row}"})
+        if made is None:
+            return
+        with tally.lock:
+            tally.edits += 1
+        mine: list[str] = []
+        for step in range(1, load.steps + 1):
+            if time.monotonic() > deadline:
+                break
+            r = timed("edit", "PATCH", f"/scenarios/load/demand/{row}", json={"qty": step})
+            if r is not None and r.json()["changed"]:
+                with tally.lock:
+                    tally.edits += 1
+                    tally.last_qty[row] = step
+            timed("read", "GET", "/scenarios/load/demand", params={"limit": 50})
+            if step % PLAN_EVERY == 0:
+                job = timed("submit plan", "POST", "/jobs/plan", json={"scenario": "load"})
+                if job is not None:
+                    mine.append(job.json()["id"])
+                    with tally.lock:
+                        tally.jobs.append(job.json()["id"])
+        for job_id in mine:
+            while time.monotonic() < deadline + 60:
+                r = timed("poll job", "GET", f"/jobs/{job_id}")
+                if r is None or r.json()["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.2)
+
+
+def run(url: str, load: Load) -> dict[str, Any]:
+    """Seed, serve, load, and check that nothing was lost."""
+    users = seed(url, load.clients)
+    tally = Tally()
+    with server(url) as base:
+        started = time.perf_counter()
+        deadline = time.monotonic() + load.budget_s
+        threads = [threading.Thread(target=client, args=(base, n, t, load, deadline, tally))
+                   for n, t in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+    store = svc.connect(url, "bench-check")
+    try:
+        versions = len(svc.list_versions(store, "load"))
+        signed = [e for e in svc.audit_entries(store, 0, None)
+                  if e.action == "scenario.version.add" and e.actor.startswith("client")]
+        final = {r["id"]: r["qty"] for r in editing.read_scenario(store, "load").rows("demand")}
+        jobs = [svc.get_job(store, j) for j in tally.jobs]
+        chain = svc.verify_audit(store)
+    finally:
+        store.engine.dispose()
+    requests = sum(len(v) for v in tally.latencies.values())
+    lost = [row for row, qty in tally.last_qty.items() if final.get(row) != qty]
+    return {
+        "requests": requests, "seconds": wall, "rps": requests / wall if wall else 0.0,
+        "latency": {k: (statistics.median(v), _p95(v), len(v))
+                    for k, v in tally.latencies.items()},
+        "errors": tally.errors, "edits": tally.edits, "versions_added": versions - 1,
+        "audit_entries": len(signed), "rows_wrong": lost,
+        "jobs": len(jobs), "jobs_done": sum(j.status.value == "done" for j in jobs),
+        "audit_ok": chain.ok,
+        "no_write_lost": tally.edits == versions - 1 == len(signed) and not lost,
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(console: Console, load: Load, results: dict[str, dict[str, Any] | str]) -> None:
+    """The tables."""
+    head = Table(title=f"fabnet API under load: {load.clients} clients x {load.steps} steps "
+                 f"(edit + read each step, a plan every {PLAN_EVERY}), loopback")
+    for c in ("database", "requests", "seconds", "requests/s", "edits", "versions added",
+              "audit entries", "rows right", "plan jobs done", "errors", "no write lost"):
+        head.add_column(c, justify="left" if c == "database" else "right")
+    lat = Table(title="latency per request kind (milliseconds)")
+    for c in ("database", "kind", "count", "p50", "p95"):
+        lat.add_column(c, justify="left" if c in ("database", "kind") else "right")
+    for db, r in results.items():
+        if isinstance(r, str):
+            head.add_row(db, *["-"] * 9, f"skipped: {r}")
+            continue
+        head.add_row(db, str(r["requests"]), f"{r['seconds']:.1f}", f"{r['rps']:.0f}",
+                     str(r["edits"]), str(r["versions_added"]), str(r["audit_entries"]),
+                     "yes" if not r["rows_wrong"] else f"NO: {r['rows_wrong']}",
+                     f"{r['jobs_done']}/{r['jobs']}", str(len(r["errors"])),
+                     "yes" if r["no_write_lost"] and r["audit_ok"] else "NO")
+        for kind, (p50, p95, n) in sorted(r["latency"].items()):
+            lat.add_row(db, kind, str(n), f"{1000 * p50:.1f}", f"{1000 * p95:.1f}")
+    console.print(head)
+    console.print(lat)
+    for db, r in results.items():
+        if not isinstance(r, str):
+            for e in r["errors"][:5]:
+                console.print(f"[yellow]{db}: {e}[/]")
+
+
+def main(quick: bool = False) -> int:
+    """Run the load on SQLite and PostgreSQL; 0 when no write was lost, else 1."""
+    load = Load(4, 15, 60.0) if quick else Load(8, 60, 240.0)
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    results: dict[str, dict[str, Any] | str] = {}
+    for db, make in (("sqlite", sqlite_url), ("postgresql", postgres_url)):
+        console.print(f"[cyan]{db}: {load.clients} clients ...[/]")
+        try:
+            with make() as url:
+                results[db] = run(url, load)
+        except LookupError as e:
+            results[db] = str(e)
+    report(console, load, results)
+    bad = [db for db, r in results.items()
+           if not isinstance(r, str) and not (r["no_write_lost"] and r["audit_ok"])]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.api_load",
+                                 description="Concurrent clients editing and planning over "
+                                 "the HTTP API, on SQLite and PostgreSQL.")
+    ap.add_argument("--quick", action="store_true", help="4 clients x 15 steps")
+    sys.exit(main(ap.parse_args().quick))

@@ -1,0 +1,99 @@
+"""The one place where fabnet's errors become HTTP answers:
+
+- a malformed request field (pydantic): 422, `detail` lists `{type, loc, msg}`;
+- a broken scenario rule (`ScenarioError`): 422, `detail` lists
+  `{type: "scenario", loc: [section, record, field], msg, fix}`;
+- `NotFound`: 404; `Conflict` (a name taken, a merged branch, a clashing merge, an
+  idempotency key in use): 409;
+- any other `FabnetError` (a bad disruption, a short password): 422;
+- the database failing (`StoreError`): 503 with Retry-After;
+- anything else: 500, logged with the route but without the request's data.
+
+Every answer is `{"detail": …}`, with the fix where fabnet knows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from fabnet.model.errors import FabnetError, ScenarioError
+from fabnet.services.idempotency import KeyMisuse
+from fabnet.store import Conflict, NotFound, StoreError
+
+log = logging.getLogger("fabnet.api")
+UNPROCESSABLE = 422
+
+
+def _plain(value: Any) -> Any:
+    """A location or context value as JSON (anything else as its text)."""
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    return str(value)
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """pydantic's errors without the values that were sent (they could be restricted, or
+    not JSON at all, like NaN)."""
+    out = []
+    for e in errors:
+        item: dict[str, Any] = {"type": e.get("type", "value_error"),
+                                "loc": [_plain(x) for x in e.get("loc", ())],
+                                "msg": str(e.get("msg", ""))}
+        ctx = e.get("ctx")
+        if isinstance(ctx, dict):
+            item["ctx"] = {str(k): _plain(v) for k, v in ctx.items()}
+        out.append(item)
+    return out
+
+
+async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_errors(exc.errors())},
+                        UNPROCESSABLE)
+
+
+async def _scenario_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ScenarioError)
+    return JSONResponse({"detail": [
+        {"type": "scenario", "loc": [i.section, i.record, i.field], "msg": i.message,
+         "fix": i.fix} for i in exc.issues]}, UNPROCESSABLE)
+
+
+def _answer(code: int) -> Any:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, code)
+    return handler
+
+
+async def _store_failed(_: Request, exc: Exception) -> JSONResponse:
+    log.error("store error: %s", exc)
+    return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "5"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # the method and route only: the path's values and the body stay out of the log
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("internal error in %s %s: %s (message withheld: it may hold request data)"
+              "\n%s", request.method, route, type(exc).__name__,
+              "".join(traceback.format_tb(exc.__traceback__)))
+    return JSONResponse({"detail": "internal error (the server log has the details)"},
+                        status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers (the most specific error class wins)."""
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(ScenarioError, _scenario_invalid)
+    app.add_exception_handler(NotFound, _answer(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(Conflict, _answer(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(KeyMisuse, _answer(UNPROCESSABLE))
+    app.add_exception_handler(StoreError, _store_failed)
+    app.add_exception_handler(FabnetError, _answer(UNPROCESSABLE))
+    app.add_exception_handler(Exception, _unexpected)

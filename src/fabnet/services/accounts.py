@@ -1,0 +1,159 @@
+"""Accounts as the HTTP API manages them: argon2 password hashes, logins that hand out
+API tokens, and token look-ups, on top of the store's users and tokens repositories.
+
+Passwords are hashed with argon2id (RFC 9106), the winner of the Password Hashing
+Competition; a hash carries its own parameters, so stronger settings later still verify
+old hashes. Accounts made by `fabnet db user-add` carry the store's scrypt hashes, and
+those verify too. A token is shown once; the store keeps only its SHA-256.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from fabnet.model.errors import FabnetError
+from fabnet.services import store as store_svc
+from fabnet.services.editing import NAME_PATTERN
+from fabnet.store import ApiToken, NotFound, Role, Store, User
+from fabnet.store.repository import now
+
+MIN_PASSWORD = 8
+
+#: argon2id with the library's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4)
+DEFAULT_HASHER = PasswordHasher()
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify when the user is unknown, so a login takes as long either way."""
+    return hasher.hash("no such user")
+
+
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id hash of `password` (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)."""
+    return (hasher or DEFAULT_HASHER).hash(password)
+
+
+def verify_password(password: str, stored: str, hasher: PasswordHasher | None = None) -> bool:
+    """True when `password` matches `stored`, an argon2 or (older) scrypt hash."""
+    if stored.startswith("$argon2"):
+        try:
+            return (hasher or DEFAULT_HASHER).verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return store_svc.password_matches(password, stored)
+
+
+def check_user_name(name: str) -> None:
+    """Names are letters, digits, '.', '_' or '-' (they appear in audit entries)."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise FabnetError(f"user name {name!r}: use letters, digits, '.', '_' or '-' "
+                          "(fix: e.g. alice.martin)")
+
+
+def check_password(name: str, password: str) -> None:
+    """Passwords have at least `MIN_PASSWORD` characters."""
+    if len(password) < MIN_PASSWORD:
+        raise FabnetError(f"user {name!r}: the password is too short (fix: use at least "
+                          f"{MIN_PASSWORD} characters)")
+
+
+def create_user(store: Store, name: str, password: str, role: Role,
+                sites: tuple[str, ...] = (), hasher: PasswordHasher | None = None) -> User:
+    """A new active account with an argon2 password hash (audited, without the hash)."""
+    check_user_name(name)
+    check_password(name, password)
+    digest = hash_password(password, hasher)
+    with store.unit_of_work() as uow:
+        user = uow.users.add(name, digest, role, sites)
+        uow.commit()
+    return user
+
+
+def update_user(store: Store, name: str, role: Role | None = None,
+                sites: tuple[str, ...] | None = None, active: bool | None = None,
+                password: str | None = None, hasher: PasswordHasher | None = None) -> User:
+    """Change an account's role, sites, active flag or password (audited)."""
+    digest = None
+    if password is not None:
+        check_password(name, password)
+        digest = hash_password(password, hasher)
+    with store.unit_of_work() as uow:
+        user = uow.users.update(name, role, sites, active, digest)
+        uow.commit()
+    return user
+
+
+def get_user(store: Store, name: str) -> User:
+    """One account."""
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.users.get(name)
+
+
+def list_users(store: Store) -> list[User]:
+    """Every account, by name."""
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.users.all()
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the token (shown once), its record, and the user."""
+
+    token: str
+    record: ApiToken
+    user: User
+
+
+def login(store: Store, name: str, password: str, ttl: timedelta,
+          hasher: PasswordHasher | None = None) -> Login | None:
+    """Check a user's password and issue a token that expires after `ttl`; None when the
+    name is unknown, the account inactive or the password wrong."""
+    try:
+        user = get_user(store, name)
+    except NotFound:
+        verify_password(password, _dummy_hash(hasher or DEFAULT_HASHER), hasher)
+        return None
+    if not verify_password(password, user.password_hash, hasher) or not user.active:
+        return None
+    token, rec = store_svc.issue_token(store.acting_as(user.name), user.name, "login",
+                                       now() + ttl)
+    return Login(token, rec, user)
+
+
+def issue_token(store: Store, user: str, label: str = "",
+                expires_at: datetime | None = None) -> tuple[str, ApiToken]:
+    """A token for a script: the token itself (shown once) and its record (audited)."""
+    return store_svc.issue_token(store, user, label, expires_at)
+
+
+def user_for_token(store: Store, token: str) -> User | None:
+    """The active user a bearer token belongs to; None if unknown, revoked or expired."""
+    return store_svc.user_for_token(store, token)
+
+
+def list_tokens(store: Store, user: str | None = None) -> list[ApiToken]:
+    """Tokens of one user, or of everyone; the secrets themselves are never kept."""
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.tokens.all(user)
+
+
+def get_token(store: Store, token_id: int) -> ApiToken:
+    """One token's record."""
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.tokens.get(token_id)
+
+
+def revoke_token(store: Store, token_id: int) -> ApiToken:
+    """Revoke a token (audited); it is refused from then on."""
+    return store_svc.revoke_token(store, token_id)
+
+
+def token_lifetime(hours: float) -> timedelta:
+    """A token lifetime from a number of hours."""
+    return timedelta(hours=hours)

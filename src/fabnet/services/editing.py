@@ -1,0 +1,281 @@
+"""Row-level edits of stored scenarios, as the HTTP API makes them.
+
+A client reads one section of a version, or of a what-if branch, as flat rows with the
+columns of the scenario files (`{"from": "SUP-TW", "to": "FR-LYON", "transit": 1, …}`),
+and adds, replaces, patches or deletes one row by its key (`SUP-TW>FR-LYON`). On a
+scenario an edit becomes the next version; on a branch it becomes one more change of the
+branch. Either way the whole edited scenario is checked first, row fields and then every
+cross-record rule, inside the unit of work that stores the edit, after locking the
+scenario's (or branch's) row: concurrent edits queue one behind the other, and none is
+lost, like two planners taking turns with the same spreadsheet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from fabnet.io.tables import RawTables, build_scenario, scenario_tables
+from fabnet.model.errors import FabnetError, Issue, ScenarioError
+from fabnet.model.scenario import Scenario
+from fabnet.services.store import KEY_COLUMNS, row_key
+from fabnet.store import BranchStatus, Change, ChangeOp, Conflict, NotFound, Store, VersionInfo
+from fabnet.store.branches import apply_changes
+from fabnet.store.mapping import SECTIONS, key_of, section_records
+from fabnet.store.schema import branches, scenarios
+from fabnet.store.unit_of_work import UnitOfWork
+
+Row = dict[str, Any]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+
+
+class EditOp(StrEnum):
+    """What an edit does to one row."""
+
+    CREATE = "create"  # add a row whose key is new
+    REPLACE = "replace"  # the row with this key becomes the given row
+    PATCH = "patch"  # the given fields of the row change, the others stay
+    DELETE = "delete"  # the row goes
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    """A stored scenario as flat rows per section, and where it came from."""
+
+    scenario: str
+    version: int
+    branch: str | None
+    tables: dict[str, list[Row]]
+
+    def rows(self, section: str) -> list[Row]:
+        """The rows of one section."""
+        return self.tables[check_section(section)]
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did: the version it made (or the branch it changed) and the row."""
+
+    scenario: str
+    version: int
+    branch: str | None
+    section: str
+    key: str
+    changed: bool
+    row: Row | None
+
+
+def check_section(section: str) -> str:
+    """`section` if it is one of the scenario contract's, else an error listing them."""
+    if section not in SECTIONS:
+        raise FabnetError(f"unknown section {section!r} (fix: use one of "
+                          f"{', '.join(SECTIONS)})")
+    return section
+
+
+def check_name(name: str, what: str) -> None:
+    """Scenario and branch names: letters, digits, '.', '_' or '-'."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise FabnetError(f"{what} name {name!r}: use letters, digits, '.', '_' or '-' "
+                          "(fix: e.g. europe-2027)")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_scenario(store: Store, scenario: str, version: int | None = None,
+                  branch: str | None = None) -> ScenarioView:
+    """A version (default: the newest) or a branch of `scenario`, as flat rows."""
+    with store.unit_of_work(read_only=True) as uow:
+        if branch is not None:
+            b = uow.branches.get(branch)
+            _check_branch_of(b.scenario, branch, scenario)
+            base = uow.scenarios.get(b.scenario, b.base_version)
+            sc, version = apply_changes(base, b.changes), b.base_version
+        else:
+            version = uow.scenarios.info(scenario, version).version
+            sc = uow.scenarios.get(scenario, version)
+    return ScenarioView(scenario, version, branch, scenario_tables(sc))
+
+
+def _check_branch_of(owner: str, branch: str, scenario: str) -> None:
+    if owner != scenario:
+        raise NotFound(f"branch {branch!r} belongs to scenario {owner!r}, not {scenario!r} "
+                       f"(fix: use /scenarios/{owner}/…?branch={branch})")
+
+
+# ---------------------------------------------------------------- importing
+
+
+def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
+                  note: str = "") -> VersionInfo:
+    """Check a whole scenario given as flat rows per section (`scenario` holds the title
+    and horizon) and store it as the next version of `name`."""
+    check_name(name, "scenario")
+    sc = build_scenario(_raw(tables, f"scenario {name}"))
+    with store.unit_of_work() as uow:
+        info = uow.scenarios.add_version(name, sc, note or "imported through the API")
+        uow.commit()
+    return info
+
+
+def _raw(tables: Mapping[str, list[Row]], source: str) -> RawTables:
+    raw = RawTables(source)
+    for section, rows in tables.items():
+        for r in rows:
+            raw.add(section, "" if section == "scenario" else _label(section, r), dict(r))
+    return raw
+
+
+def _label(section: str, row: Mapping[str, Any]) -> str:
+    try:
+        return row_key(section, row)
+    except FabnetError:
+        return "?"
+
+
+# ---------------------------------------------------------------- editing
+
+
+#: called inside the edit's unit of work with the row before and after (None: absent);
+#: it raises to refuse the edit (the API checks a site manager's sites with it)
+Guard = Callable[[Row | None, Row | None], None]
+
+
+def edit_row(store: Store, scenario: str, section: str, op: EditOp, key: str | None = None,
+             row: Mapping[str, Any] | None = None, branch: str | None = None,
+             guard: Guard | None = None) -> EditResult:
+    """Apply one row edit to the newest version of `scenario` (making the next version)
+    or to its branch `branch` (adding a change), after checking the whole result.
+
+    `row` is written as in the scenario files; for PATCH only its fields change. CREATE
+    takes the key from the row; the other operations name it with `key`. `guard` sees
+    the row before and after the edit, in the same transaction, and may refuse it.
+    """
+    check_section(section)
+    if branch is not None:
+        return _edit_branch(store, scenario, section, op, key, row, branch, guard)
+    with store.unit_of_work() as uow:
+        _lock(uow, scenarios, scenario)
+        info = uow.scenarios.info(scenario)
+        current = uow.scenarios.get(scenario, info.version)
+        new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
+                          guard)
+        if new == current:
+            return EditResult(scenario, info.version, None, section, key, False,
+                              _row_of(current, section, key))
+        before, after = _row_of(current, section, key), _row_of(new, section, key)
+        made = uow.scenarios.add_version(scenario, new, _note(op, section, key, before, after))
+        uow.commit()
+    return EditResult(scenario, made.version, None, section, key, True, after)
+
+
+def _note(op: EditOp, section: str, key: str, before: Row | None, after: Row | None) -> str:
+    """The version's note: the edit and the columns it changed (names only: the values
+    are in the versions, and some are restricted)."""
+    note = f"API: {op} {section}[{key}]"
+    if before is not None and after is not None:
+        changed = [c for c in after if before.get(c) != after[c]]
+        note += f" ({', '.join(changed)})" if changed else ""
+    return note
+
+
+def _edit_branch(store: Store, scenario: str, section: str, op: EditOp, key: str | None,
+                 row: Mapping[str, Any] | None, branch: str, guard: Guard | None
+                 ) -> EditResult:
+    with store.unit_of_work() as uow:
+        _lock(uow, branches, branch)
+        b = uow.branches.get(branch)
+        _check_branch_of(b.scenario, branch, scenario)
+        if b.status is not BranchStatus.OPEN:
+            raise Conflict(f"branch {branch!r} is already merged and takes no more changes "
+                           "(fix: create a new branch from the merged version)")
+        current = apply_changes(uow.scenarios.get(b.scenario, b.base_version), b.changes)
+        new, key = _apply(current, section, op, key, row, f"branch {branch}", guard)
+        before = _record(current, section, key)
+        after = _record(new, section, key)
+        if after == before:
+            return EditResult(scenario, b.base_version, branch, section, key, False,
+                              _row_of(current, section, key))
+        change = Change(ChangeOp.DELETE, section, key) if after is None else \
+            Change(ChangeOp.PUT, section, key, after)
+        uow.branches.add_change(branch, change, before)
+        uow.commit()
+    return EditResult(scenario, b.base_version, branch, section, key, True,
+                      _row_of(new, section, key))
+
+
+def _lock(uow: UnitOfWork, table: sa.Table, name: str) -> None:
+    """Lock the scenario's or branch's row until the unit of work ends, so that concurrent
+    edits of it read what the one before wrote (SQLite already queues every writer)."""
+    found = uow.connection.execute(sa.select(table.c.id).where(table.c.name == name)
+                                   .with_for_update()).first()
+    if found is None and table is scenarios:
+        uow.scenarios.info(name)  # raises NotFound, listing the scenarios
+    elif found is None:
+        uow.branches.get(name)  # raises NotFound, listing the branches
+
+
+def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
+           row: Mapping[str, Any] | None, source: str, guard: Guard | None = None
+           ) -> tuple[Scenario, str]:
+    """The scenario with the edit applied and checked, and the key of the row edited."""
+    tables = scenario_tables(current)
+    rows = tables[section]
+    if op is EditOp.CREATE:
+        if row is None:
+            raise FabnetError(f"{section}: a new row needs its fields")
+        key = row_key(section, row)
+    elif key is None:
+        raise FabnetError(f"{section}: say which row to {op} by its key")
+    at = next((i for i, r in enumerate(rows) if row_key(section, r) == key), None)
+    before = None if at is None else rows[at]
+    after: Row | None = None
+    if op is EditOp.CREATE:
+        after = dict(row or {})
+    elif op is not EditOp.DELETE and before is not None:
+        given = dict(row or {})
+        after = {**before, **given} if op is EditOp.PATCH else given
+    if guard is not None:  # before saying whether the row exists
+        guard(before, after)
+    if op is EditOp.CREATE and at is not None:
+        raise Conflict(f"{section}[{key}] already exists (fix: replace or patch it, or "
+                       "choose another key)")
+    if op is not EditOp.CREATE and at is None:
+        raise NotFound(f"{section}[{key}]: no such row in {source} (fix: check the key; "
+                       f"list the rows of {section} to see them)")
+    if after is not None and op is not EditOp.CREATE:
+        _same_key(section, key, after)
+    if at is None:
+        rows.append(after or {})
+    elif after is None:
+        del rows[at]
+    else:
+        rows[at] = after
+    return build_scenario(_raw(tables, source)), key
+
+
+def _same_key(section: str, key: str, row: Mapping[str, Any]) -> None:
+    try:
+        new_key = row_key(section, row)
+    except FabnetError:
+        new_key = "?"
+    if new_key != key:
+        cols = KEY_COLUMNS.get(section, ("id",))
+        raise ScenarioError([Issue(section, key, "/".join(cols),
+                                   f"the row's key would change to {new_key!r}",
+                                   "keep the key fields, or delete the row and create a "
+                                   "new one")])
+
+
+def _record(sc: Scenario, section: str, key: str) -> Any:
+    return next((r for r in section_records(sc, section) if key_of(section, r) == key), None)
+
+
+def _row_of(sc: Scenario, section: str, key: str) -> Row | None:
+    return next((r for r in scenario_tables(sc)[section] if row_key(section, r) == key), None)

@@ -1,0 +1,137 @@
+"""Idempotency keys: a request retried with the same `Idempotency-Key` gets the first
+answer again and never does its work twice, like a cloakroom ticket that fetches the
+same coat however often it is shown.
+
+The first request with a key claims it (a row with no response yet) before it does any
+work; when it succeeds its response is kept under the key. A retry then finds the
+response and gets it back; a retry that arrives while the first is still running is
+told so (409); a request that fails releases its claim, so it can be tried again. Keys
+belong to one user and one request: the same key with another method, path or body is
+refused (422). Claims are kept for `KEEP_FOR` and purged at server start.
+
+The keys live in a table of their own, `api_idempotency_keys`, created on first use
+(it is the API's cache of answers, not master data, so it carries no audit entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from fabnet.model.errors import FabnetError
+from fabnet.store import Conflict, Store, StoreError
+from fabnet.store.engine import db_detail
+from fabnet.store.repository import now
+
+KEEP_FOR = timedelta(days=1)
+MAX_KEY = 200
+
+_metadata = sa.MetaData()
+idempotency_keys = sa.Table(
+    "api_idempotency_keys", _metadata,
+    sa.Column("actor", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(MAX_KEY), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),  # null while the first request runs
+    sa.Column("headers", sa.Text, nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class KeyMisuse(FabnetError):
+    """The key was used before for a different request."""
+
+
+class Claim(StrEnum):
+    """What `claim` found."""
+
+    NEW = "new"  # the key is this request's now: do the work, then `remember`
+    REPLAY = "replay"  # the work was done: answer with the kept response
+
+
+@dataclass(frozen=True)
+class KeptResponse:
+    """A response as it was first sent."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """What identifies a request for its key: method, path, query and body."""
+    h = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query.encode(), body):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def ensure_table(store: Store) -> None:
+    """Create the keys table if it is not there yet."""
+    try:
+        _metadata.create_all(store.engine, checkfirst=True)
+    except sa.exc.SQLAlchemyError as e:
+        raise StoreError(f"creating the idempotency keys table failed: {db_detail(e)} "
+                         "(fix: check that the database user may create tables)") from None
+
+
+def claim(store: Store, key: str, fp: str) -> tuple[Claim, KeptResponse | None]:
+    """Claim `key` for this request of `store.actor`, or find its kept response."""
+    t = idempotency_keys
+    where = (t.c.actor == store.actor) & (t.c.key == key)
+    try:
+        with store.engine.begin() as conn:
+            row = conn.execute(sa.select(t).where(where)).first()
+            if row is None:
+                conn.execute(sa.insert(t).values(actor=store.actor, key=key, fingerprint=fp,
+                                                 status=None, headers=None, body=None,
+                                                 created_at=now()))
+                return Claim.NEW, None
+    except sa.exc.IntegrityError:  # another request claimed it a moment ago
+        raise _running(key) from None
+    except sa.exc.SQLAlchemyError as e:
+        raise StoreError(f"idempotency key look-up failed: {db_detail(e)} "
+                         "(fix: retry the request)") from None
+    if row.fingerprint != fp:
+        raise KeyMisuse(f"Idempotency-Key {key!r} was used for a different request "
+                        "(fix: use a new key for each new request)")
+    if row.status is None:
+        raise _running(key)
+    headers = [(str(k), str(v)) for k, v in json.loads(row.headers or "[]")]
+    return Claim.REPLAY, KeptResponse(int(row.status), headers, bytes(row.body or b""))
+
+
+def _running(key: str) -> Conflict:
+    return Conflict(f"a request with Idempotency-Key {key!r} is still being processed "
+                    "(fix: wait a moment and retry with the same key)")
+
+
+def remember(store: Store, key: str, response: KeptResponse) -> None:
+    """Keep the response of the request that claimed `key`."""
+    t = idempotency_keys
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t).where((t.c.actor == store.actor) & (t.c.key == key))
+                     .values(status=response.status, headers=json.dumps(response.headers),
+                             body=response.body))
+
+
+def release(store: Store, key: str) -> None:
+    """Give up a claim (the request failed and did nothing), so a retry can run."""
+    t = idempotency_keys
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(t).where((t.c.actor == store.actor) & (t.c.key == key)
+                                        & t.c.status.is_(None)))
+
+
+def purge(store: Store, older_than: timedelta = KEEP_FOR) -> int:
+    """Forget keys claimed more than `older_than` ago; how many went."""
+    t = idempotency_keys
+    with store.engine.begin() as conn:
+        return conn.execute(sa.delete(t).where(t.c.created_at < now() - older_than)).rowcount

@@ -1,0 +1,110 @@
+"""The API under hostile input: malformed JSON, wrong types, unknown fields, numbers
+that are not finite, text a database can't hold, bodies over the limit, odd query
+values: each gets a 4xx that says why (the property-based run is in test_api_fuzz).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fabnet.store import Role
+from tests.integration.test_api_fixtures import Api, Seeded, serve
+
+pytest_plugins = ["tests.integration.test_api_fixtures"]
+
+LIMIT = 64 * 1024  # the body limit of `small`, so the over-limit tests send little
+
+
+# ---------------------------------------------------------------- malformed requests
+
+
+@pytest.fixture(scope="module")
+def small(module_seeded: Seeded) -> Iterator[Api]:
+    """The API with a 64 KiB body limit."""
+    yield from serve(module_seeded, max_body_bytes=LIMIT)
+
+
+def post_raw(api: Api, path: str, content: bytes | Iterator[bytes],
+             content_type: str = "application/json", **headers: str) -> Any:
+    return api.client.post(path, content=content, headers={
+        **api.auth(Role.ADMIN), "Content-Type": content_type, **headers})
+
+
+def detail(r: Any) -> Any:
+    assert 400 <= r.status_code < 500 and r.json()["detail"], r.text
+    return r.json()["detail"]
+
+
+def test_malformed_json_is_a_422_saying_where(small: Api) -> None:
+    r = post_raw(small, "/scenarios/net/items", b'{"id": "X",')
+    assert r.status_code == 422 and detail(r)[0]["type"] == "json_invalid"
+
+
+def test_wrong_types_are_422s_naming_each_field(small: Api) -> None:
+    r = small.patch("/scenarios/net/lanes/SUP-TW>FR-LYON",
+                    json={"transit": "two", "capacity": [1], "cost": {"eur": 1}})
+    assert r.status_code == 422
+    assert {tuple(d["loc"]) for d in detail(r)} == {("body", "transit"), ("body", "capacity"),
+                                                   ("body", "cost")}
+
+
+def test_unknown_fields_are_refused_by_name(small: Api) -> None:
+    r = small.post("/scenarios/net/items", json={"id": "X", "colour": "red"})
+    assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "colour"]
+    assert detail(r)[0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_numbers_that_are_not_finite_are_refused(small: Api, number: bytes) -> None:
+    r = post_raw(small, "/scenarios/net/items", b'{"id": "X", "unit_cost": ' + number + b"}")
+    assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "unit_cost"]
+
+
+@pytest.mark.parametrize("text", [b"nul\\u0000byte", b"lone \\ud800 surrogate"])
+def test_text_the_database_cant_hold_is_refused(small: Api, text: bytes) -> None:
+    r = post_raw(small, "/scenarios/net/items", b'{"id": "X", "name": "' + text + b'"}')
+    assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "name"]
+
+
+def test_integers_beyond_32_bits_and_far_dates_are_refused(small: Api) -> None:
+    r = small.patch("/scenarios/net/offers/SUP-TW/FC-H7", json={"lead_time": 2**40})
+    assert r.status_code == 422 and "between" in detail(r)[0]["msg"]
+    r = small.patch("/scenarios/net/demand/D1", json={"due": "9999-12-31"})
+    assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "due"]
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(small: Api) -> None:
+    r = post_raw(small, "/scenarios/net/items", b"x" * (LIMIT + 1))
+    assert r.status_code == 413 and "larger than" in detail(r)
+
+
+def test_a_streamed_body_over_the_limit_is_413(small: Api) -> None:
+    chunks = iter([b"[" + b"0," * (LIMIT // 4)] * 4)  # no Content-Length: counted as it comes
+    r = post_raw(small, "/scenarios/net/items", chunks)
+    assert r.status_code == 413
+
+
+def test_deeply_nested_json_is_a_4xx(small: Api) -> None:
+    r = post_raw(small, "/scenarios/net/items", b"[" * 30_000 + b"]" * 30_000)
+    assert 400 <= r.status_code < 500 and detail(r)
+
+
+def test_a_body_that_is_not_json_is_a_4xx(small: Api) -> None:
+    r = post_raw(small, "/scenarios/net/items", b"id=X", "application/x-www-form-urlencoded")
+    assert r.status_code == 422 and detail(r)
+
+
+def test_odd_query_values_are_422s(small: Api) -> None:
+    assert small.get("/scenarios/net/items", params={"limit": 10**6}).status_code == 422
+    assert small.get("/scenarios/net/items", params={"id": "x" * 201}).status_code == 422
+    assert small.get("/scenarios/net/items", params={"version": 2**40}).status_code == 422
+    assert small.get("/scenarios/bad name!/items").status_code == 422
+
+
+def test_a_malformed_idempotency_key_is_refused(small: Api) -> None:
+    r = small.post("/jobs/plan", json={"scenario": "net"},
+                   headers={"Idempotency-Key": "has spaces"})
+    assert r.status_code == 422 and "Idempotency-Key" in detail(r)
