@@ -489,7 +489,7 @@ def test_a_job_moves_from_queued_to_done_and_then_stays_done(store: Store) -> No
 
 def test_accounts_keep_no_secret_in_clear(store: Store) -> None:
     user = svc.add_user(store, "carol", "correct horse", Role.PLANNER, ("FR-HUB",))
-    assert user.password_hash.startswith("scrypt$") and "correct" not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$") and "correct" not in user.password_hash
     assert svc.authenticate(store, "carol", "correct horse") == user
     assert svc.authenticate(store, "carol", "wrong") is None
     token, rec = svc.issue_token(store, "carol", "ci")
@@ -561,3 +561,16 @@ def test_row_arguments_read_as_yaml_values_or_json() -> None:
         {"from": "A", "to": "B", "capacity": 0, "name": "x y"}
     assert parse_row(['{"id": "D1", "qty": 5}']) == {"id": "D1", "qty": 5}
 
+
+
+def test_older_scrypt_password_hashes_still_verify() -> None:
+    import base64
+    import hashlib
+
+    salt = b"0123456789abcdef"
+    dk = hashlib.scrypt(b"letmein-please", salt=salt, n=2**14, r=8, p=1)
+    stored = (f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}$"
+              f"{base64.b64encode(dk).decode()}")
+    assert svc.password_matches("letmein-please", stored)
+    assert not svc.password_matches("wrong-password", stored)
+    assert svc.password_matches("letmein-please", svc.hash_password("letmein-please"))

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from fabnet.model.errors import FabnetError
 from fabnet.services import store as store_svc
@@ -25,8 +24,8 @@ from fabnet.store.repository import now
 
 MIN_PASSWORD = 8
 
-#: argon2id with the library's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4)
-DEFAULT_HASHER = PasswordHasher()
+DEFAULT_HASHER = store_svc.PASSWORD_HASHER
+
 
 @cache
 def _dummy_hash(hasher: PasswordHasher) -> str:
@@ -36,17 +35,12 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     """An argon2id hash of `password` (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)."""
-    return (hasher or DEFAULT_HASHER).hash(password)
+    return store_svc.hash_password(password, hasher)
 
 
 def verify_password(password: str, stored: str, hasher: PasswordHasher | None = None) -> bool:
     """True when `password` matches `stored`, an argon2 or (older) scrypt hash."""
-    if stored.startswith("$argon2"):
-        try:
-            return (hasher or DEFAULT_HASHER).verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
-    return store_svc.password_matches(password, stored)
+    return store_svc.password_matches(password, stored, hasher)
 
 
 def check_user_name(name: str) -> None:

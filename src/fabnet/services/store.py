@@ -20,6 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from fabnet.io.plan_io import plan_document
 from fabnet.io.scenario_io import load_scenario, save_scenario
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
@@ -463,22 +466,29 @@ def get_job(store: Store, job_id: str) -> Job:
 
 # ---------------------------------------------------------------- users and tokens
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT = "scrypt"
+
+#: argon2id with the library's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4)
+PASSWORD_HASHER = PasswordHasher()
 
 
-def hash_password(password: str) -> str:
-    """A salted scrypt hash, `scrypt$N$r$p$salt$hash` (standard library, no extra package)."""
-    salt = secrets.token_bytes(16)
-    dk = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    b64 = base64.b64encode
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(dk).decode()}"
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id hash of `password` (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)."""
+    return (hasher or PASSWORD_HASHER).hash(password)
 
 
-def password_matches(password: str, stored: str) -> bool:
-    """True when `password` hashes to `stored` (compared in constant time)."""
+def password_matches(password: str, stored: str, hasher: PasswordHasher | None = None
+                     ) -> bool:
+    """True when `password` matches `stored`: an argon2 hash, or an older
+    `scrypt$N$r$p$salt$hash` one (compared in constant time)."""
+    if stored.startswith("$argon2"):
+        try:
+            return (hasher or PASSWORD_HASHER).verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
     try:
         kind, n, r, p, salt, dk = stored.split("$")
-        if kind != "scrypt":
+        if kind != _SCRYPT:
             return False
         got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
                              r=int(r), p=int(p))
