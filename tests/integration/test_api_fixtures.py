@@ -8,7 +8,6 @@ afterwards; without a server that half skips and says why (the store tests' appr
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import time
@@ -30,12 +29,8 @@ with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is 
 from fabnet.services import accounts
 from fabnet.services import store as svc
 from fabnet.store import Role, Store
+from tests.pgserver import find_pg_server
 
-PG_URL = os.environ.get("FABNET_TEST_POSTGRES_URL", "")
-PG_CANDIDATES = [PG_URL] if PG_URL else [
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-]
 #: cheap argon2 settings, so making a user per role takes milliseconds
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse battery"
@@ -149,26 +144,10 @@ class Seeded:
     tokens: dict[Role, str]
 
 
-def _pg_server() -> str:
-    reasons = []
-    for url in PG_CANDIDATES:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("select 1"))
-            return url
-        except sa.exc.SQLAlchemyError as e:
-            reasons.append(str(getattr(e, "orig", e)).strip().splitlines()[0])
-        finally:
-            engine.dispose()
-    pytest.skip(f"PostgreSQL not reachable at {', '.join(PG_CANDIDATES)} ({'; '.join(reasons)})"
-                "; set FABNET_TEST_POSTGRES_URL to test the API against another server")
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """The URL of a reachable PostgreSQL server, or skip."""
-    return _pg_server()
+    return find_pg_server()
 
 
 def seed(url: str, folder: Path) -> dict[Role, str]:

@@ -45,15 +45,11 @@ from fabnet.store.audit import read_entries
 from fabnet.store.mapping import SECTIONS
 from fabnet.store.scenarios import CRASH_AFTER_ROWS_ENV
 from fabnet.store.schema import SECTION_TABLES, metadata
+from tests.pgserver import find_pg_server
 from tests.unit.test_validation import BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 EUROPE = ROOT / "examples" / "europe" / "scenario.yaml"
-PG_URL = os.environ.get("FABNET_TEST_POSTGRES_URL", "")
-PG_CANDIDATES = [PG_URL] if PG_URL else [
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -62,19 +58,7 @@ PG_CANDIDATES = [PG_URL] if PG_URL else [
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """The URL of a reachable PostgreSQL server, or skip."""
-    reasons = []
-    for url in PG_CANDIDATES:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("select 1"))
-            return url
-        except sa.exc.SQLAlchemyError as e:
-            reasons.append(str(getattr(e, "orig", e)).strip().splitlines()[0])
-        finally:
-            engine.dispose()
-    pytest.skip(f"PostgreSQL not reachable at {', '.join(PG_CANDIDATES)} ({'; '.join(reasons)})"
-                "; set FABNET_TEST_POSTGRES_URL to test against another server")
+    return find_pg_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

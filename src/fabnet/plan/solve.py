@@ -146,6 +146,11 @@ class LexicographicSolver:
         self.highs.addRow(lo, hi, idx.size, idx, c[idx].astype(np.float64))
         self._hold_rows.append(self.lp.num_rows + len(self._hold_rows))
 
+    @property
+    def has_start_basis(self) -> bool:
+        """True once a first solve has left the basis that re-solves start from."""
+        return self._first_basis is not None
+
     def release_holds(self) -> None:
         """Drop the rows added by earlier solves, to re-solve after a change."""
         if self._hold_rows:

@@ -59,7 +59,13 @@ class Replanner:
 
     def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None
               ) -> tuple[Network, PlanResult]:
-        """Re-solve with `extra` disruptions (none: the base plan)."""
+        """Re-solve with `extra` disruptions (none: the base plan).
+
+        Every re-plan starts from the intact network's first-level basis, so the base is
+        solved first if it hasn't been: a re-plan never depends on what came before it.
+        """
+        if extra and not self.solver.has_start_basis:
+            self.solve((), levels_upto="delivered")
         net = self.network_with(extra)
         rows, caps = capacity_rows(net, self.lp)
         self.solver.set_row_upper(rows, caps)
