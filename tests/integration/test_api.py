@@ -329,9 +329,12 @@ def test_site_locations_are_shown_only_to_cleared_roles(shared_api: Api) -> None
     for role in (A, P, C, U):
         rows = shared_api.get("/scenarios/net/sites", role).json()["data"]
         assert {s["country"] for s in rows} == {"FR", "GB"}
+        assert {s["location"] for s in rows} == {"Lyon, Vaise industrial zone", ""}
     for role in (Q, E, X):
         rows = shared_api.get("/scenarios/net/sites", role).json()["data"]
         assert len(rows) == 2 and all("country" not in r for r in rows)
+        assert all("location" not in r for r in rows)
+        assert "location" not in shared_api.get("/scenarios/net/sites/FR-LYON", role).json()
         assert "country" not in shared_api.get("/scenarios/net/sites/FR-LYON", role).json()
         assert all("country" not in r for r in
                    shared_api.get("/scenarios/net/document", role).json()["sites"])

@@ -49,6 +49,7 @@ routings:
 sites:
   - id: FR-LYON
     country: FR
+    location: Lyon, Vaise industrial zone
     makes: [RECON-Q]
     work_centers: [{type: assembly, hours: 100}]
   - id: UK-PLANT

@@ -75,3 +75,13 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
         save_scenario(broken, target)
     assert target.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir() if x.name.startswith(".fabnet-")] == []
+
+
+def test_site_location_survives_every_format(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE.replace("    country: FR\n", "    country: FR\n    location: Lyon, zone B\n"))
+    sc = load_scenario(p)
+    assert sc.sites[0].location == "Lyon, zone B"
+    for target in ("x.xlsx", "csvdir", "y.yaml"):
+        save_scenario(sc, tmp_path / target)
+        assert load_scenario(tmp_path / target) == sc

@@ -60,9 +60,9 @@ SITE_FIELD: dict[str, str] = {
     "disruptions": "target",
 }
 
-#: columns returned only to cleared roles (a site's country says where it is)
+#: columns marked restricted, returned only to cleared roles: where a site is
 RESTRICTED_FIELDS: dict[str, frozenset[str]] = {
-    "sites": frozenset({"country"}),
+    "sites": frozenset({"country", "location"}),
 }
 
 #: roles cleared for restricted fields (a site manager only ever sees their own sites)

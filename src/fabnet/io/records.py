@@ -95,6 +95,7 @@ class SiteRow(Row):
     name: Text = ""
     country: Country
     makes: IdList = []
+    location: Text = ""
 
 
 class WorkCenterRow(Row):

@@ -134,7 +134,7 @@ def build_scenario(raw: RawTables) -> Scenario:
                    if isinstance(r, BomRow)),
         routings=tuple(RoutingStep(r.item, r.work_center, r.hours) for r in v["routings"]
                        if isinstance(r, RoutingRow)),
-        sites=tuple(Site(r.id, r.country, r.name, tuple(r.makes)) for r in v["sites"]
+        sites=tuple(Site(r.id, r.country, r.name, tuple(r.makes), r.location) for r in v["sites"]
                     if isinstance(r, SiteRow)),
         work_centers=tuple(WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp))
                            for r in v["work_centers"] if isinstance(r, WorkCenterRow)),
@@ -188,8 +188,8 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "boms": [{"parent": b.parent, "item": b.item, "qty": _num(b.qty)} for b in sc.boms],
         "routings": [{"item": r.item, "work_center": r.work_center, "hours": _num(r.hours)}
                      for r in sc.routings],
-        "sites": [{"id": s.id, "name": s.name, "country": s.country, "makes": list(s.makes)}
-                  for s in sc.sites],
+        "sites": [{"id": s.id, "name": s.name, "country": s.country, "makes": list(s.makes),
+                   "location": s.location} for s in sc.sites],
         "work_centers": [{"site": w.site, "type": w.type, "hours": _num(w.hours),
                           "from": w.start, "ramp": [_num(f) for f in w.ramp]}
                          for w in sc.work_centers],

@@ -71,6 +71,7 @@ class Site:
     country: str
     name: str = ""
     makes: tuple[str, ...] = ()
+    location: str = ""  # where it is (town, coordinates): restricted, shown to cleared roles
 
 
 @dataclass(frozen=True)

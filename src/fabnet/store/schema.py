@@ -77,7 +77,9 @@ SECTION_TABLES: dict[str, sa.Table] = {
     "routings": _section("routings", _col("item", S), _col("work_center", S),
                          _col("hours", F)),
     "sites": _section("sites", _col("id", S), _col("country", S), _col("name", S),
-                      _col("makes", sa.JSON)),
+                      _col("makes", sa.JSON),
+                      # added in revision 0002: rows from before hold ""
+                      sa.Column("location", S, nullable=False, server_default="")),
     "work_centers": _section("work_centers", _col("site", S), _col("type", S),
                              _col("hours", F), _col("start", D, True), _col("ramp", sa.JSON)),
     "suppliers": _section("suppliers", _col("id", S), _col("country", S), _col("name", S)),
