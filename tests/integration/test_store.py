@@ -558,3 +558,24 @@ def test_older_scrypt_password_hashes_still_verify() -> None:
     assert svc.password_matches("letmein-please", stored)
     assert not svc.password_matches("wrong-password", stored)
     assert svc.password_matches("letmein-please", svc.hash_password("letmein-please"))
+
+
+def test_upgrade_keeps_an_idempotency_table_an_older_server_made(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from fabnet.store.migrate import current_revision, upgrade
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    upgrade(engine, "0002")
+    with engine.begin() as conn:  # what a server before revision 0003 created on first use
+        conn.execute(sa.text("CREATE TABLE api_idempotency_keys (actor VARCHAR(100) NOT NULL,"
+                             " key VARCHAR(200) NOT NULL, fingerprint VARCHAR(64) NOT NULL,"
+                             " status INTEGER, headers TEXT, body BLOB,"
+                             " created_at DATETIME NOT NULL, PRIMARY KEY (actor, key))"))
+        conn.execute(sa.text("INSERT INTO api_idempotency_keys VALUES"
+                             " ('alice', 'k1', 'f', 201, '[]', x'00', '2027-01-04')"))
+    assert upgrade(engine, "head") == ("0002", "0003")
+    assert current_revision(engine) == "0003"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM api_idempotency_keys")).scalar() == 1
+    engine.dispose()

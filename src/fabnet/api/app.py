@@ -135,7 +135,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
         st = connect(settings.database_url, settings.server_actor) if store is None else store
-        idempotency.ensure_table(st)
         idempotency.purge(st)
         job_svc.interrupt_unfinished(st)
         runner = JobRunner(st, settings.job_workers)

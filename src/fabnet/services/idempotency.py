@@ -9,8 +9,8 @@ told so (409); a request that fails releases its claim, so it can be tried again
 belong to one user and one request: the same key with another method, path or body is
 refused (422). Claims are kept for `KEEP_FOR` and purged at server start.
 
-The keys live in a table of their own, `api_idempotency_keys`, created on first use
-(it is the API's cache of answers, not master data, so it carries no audit entries).
+The keys live in a table of their own, `api_idempotency_keys` (store revision 0003; it
+is the API's cache of answers, not master data, so it carries no audit entries).
 """
 
 from __future__ import annotations
@@ -27,22 +27,10 @@ from fabnet.model.errors import FabnetError
 from fabnet.store import Conflict, Store, StoreError
 from fabnet.store.engine import db_detail
 from fabnet.store.repository import now
+from fabnet.store.schema import idempotency_keys
 
 KEEP_FOR = timedelta(days=1)
 MAX_KEY = 200
-
-_metadata = sa.MetaData()
-idempotency_keys = sa.Table(
-    "api_idempotency_keys", _metadata,
-    sa.Column("actor", sa.String(100), primary_key=True),
-    sa.Column("key", sa.String(MAX_KEY), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("status", sa.Integer, nullable=True),  # null while the first request runs
-    sa.Column("headers", sa.Text, nullable=True),
-    sa.Column("body", sa.LargeBinary, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
 
 class KeyMisuse(FabnetError):
     """The key was used before for a different request."""
@@ -71,15 +59,6 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return h.hexdigest()
-
-
-def ensure_table(store: Store) -> None:
-    """Create the keys table if it is not there yet."""
-    try:
-        _metadata.create_all(store.engine, checkfirst=True)
-    except sa.exc.SQLAlchemyError as e:
-        raise StoreError(f"creating the idempotency keys table failed: {db_detail(e)} "
-                         "(fix: check that the database user may create tables)") from None
 
 
 def claim(store: Store, key: str, fp: str) -> tuple[Claim, KeptResponse | None]:

@@ -194,3 +194,16 @@ audit_head = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# The API's idempotency keys (revision 0003): a request retried with the same key gets
+# its first answer back. A cache of answers, not master data: no audit entries.
+idempotency_keys = sa.Table(
+    "api_idempotency_keys", metadata,
+    sa.Column("actor", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),  # null while the first request runs
+    sa.Column("headers", sa.Text, nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", Stamp, nullable=False),
+)
