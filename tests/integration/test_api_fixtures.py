@@ -129,7 +129,7 @@ class Api:
         deadline = time.monotonic() + timeout
         while True:
             job: dict[str, Any] = self.get(f"/jobs/{job_id}", role).json()
-            if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            if job["status"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
                 return job
             time.sleep(0.05)
 

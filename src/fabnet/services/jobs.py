@@ -99,12 +99,12 @@ def _fail(store: Store, job_id: str, error: str) -> Job:
 
 
 def cancel_job(store: Store, job_id: str) -> Job:
-    """Mark a queued or running job as failed with "cancelled by …" (audited); 409 for a
+    """Mark a queued or running job cancelled, with "cancelled by …" (audited); 409 for a
     finished one. The worker stops at its next step."""
     job = store_svc.get_job(store, job_id)
     if job.status.finished:
         raise Conflict(f"job {job_id} is already {job.status} (fix: nothing to cancel)")
-    return store_svc.update_job(store, job_id, JobStatus.FAILED,
+    return store_svc.update_job(store, job_id, JobStatus.CANCELLED,
                                 error=f"cancelled by {store.actor}")
 
 

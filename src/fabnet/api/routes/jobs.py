@@ -100,8 +100,8 @@ def get_job(job_id: JobId, who: Anyone) -> JobPublic:
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(job_id: JobId, who: JobCanceller, runner: RunnerDep) -> JobPublic:
-    """Cancel your queued or running job (an admin: anyone's). It ends as failed,
-    "cancelled by …"; 409 if it has already ended."""
+    """Cancel your queued or running job (an admin: anyone's). It ends as cancelled,
+    "cancelled by …" in its error; 409 if it has already ended."""
     job = store_svc.get_job(who.store, job_id)
     if job.created_by != who.name and who.role is not Role.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
@@ -118,11 +118,11 @@ def get_result(job_id: JobId, who: Anyone) -> JobResult:
     contract. 409 while the job is queued or running, or when it failed."""
     job = store_svc.get_job(who.store, job_id)
     if job.status is not JobStatus.DONE:
-        why = f"failed: {job.error}" if job.status is JobStatus.FAILED else \
+        ended = job.status.finished
+        why = f"{job.status.value}: {job.error}" if ended else \
             f"{job.status.value} ({job.progress:.0%} done; poll GET /jobs/{job_id})"
         raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} has no result: it {why}"
-                            if job.status is JobStatus.FAILED else
-                            f"job {job_id} has no result yet: it is {why}")
+                            if ended else f"job {job_id} has no result yet: it is {why}")
     result: Any = job.result
     if job.kind == JobKind.PLAN and isinstance(result, dict) and "plan_run" in result:
         run = store_svc.get_plan_run(who.store, int(result["plan_run"]))
