@@ -83,13 +83,14 @@ def plan(
     try:
         if continuity:
             from fabnet.io.scenario_io import load_scenario
+            from fabnet.resilience.exposure import embargo_countries
             from fabnet.services.continuity import plan_with_continuity
 
-            n = len({v.country for v in load_scenario(scenario).suppliers}
-                    | {s.country for s in load_scenario(scenario).sites})
+            sc = load_scenario(scenario)
+            n = len(embargo_countries(sc))
             prog, step = _progress(2 + len(strike or []) + n + 1, "plan and continuity")
             with prog:
-                run, headline = plan_with_continuity(scenario, out, strike or [], 13, step)
+                run, headline = plan_with_continuity(sc, out, strike or [], 13, step)
         elif not json_:
             with err_console.status("planning…"):
                 run = plan_scenario(scenario, out)
@@ -349,14 +350,14 @@ def exposure_cmd(
 ) -> None:
     """Per product: BOM value and units by country of origin, sourcing gaps, embargo cost."""
     from fabnet.io.scenario_io import load_scenario
+    from fabnet.resilience.exposure import embargo_countries
     from fabnet.services.continuity import exposure
 
     try:
         sc = load_scenario(scenario)
-        n = len({v.country for v in sc.suppliers} | {s.country for s in sc.sites})
-        prog, step = _progress(n, "embargo what-ifs")
+        prog, step = _progress(len(embargo_countries(sc)), "embargo what-ifs")
         with prog:
-            ex = exposure(scenario, buckets, out, step)
+            ex = exposure(sc, buckets, out, step)
     except ERRORS as e:
         _fail(e)
         return

@@ -79,6 +79,11 @@ def _shares(weights: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in sorted(weights.items(), key=lambda kv: -kv[1])}
 
 
+def embargo_countries(sc: Scenario) -> list[str]:
+    """The countries whose sites and suppliers an embargo what-if stops, one at a time."""
+    return sorted({v.country for v in sc.suppliers} | {s.country for s in sc.sites})
+
+
 def country_exposure(sc: Scenario, embargo_buckets: int = 13,
                      units_lost: Callable[[tuple[Disruption, ...]], float] | None = None,
                      progress: Callable[[int], None] | None = None) -> Exposure:
@@ -109,8 +114,7 @@ def country_exposure(sc: Scenario, embargo_buckets: int = 13,
             ex.one_country[it.id] = country[next(iter(src))]
     if units_lost is not None:
         ex.base_lost = units_lost(())
-        countries = sorted({v.country for v in sc.suppliers} | {s.country for s in sc.sites})
-        for c in countries:
+        for c in embargo_countries(sc):
             stop = Disruption(f"embargo-{c}", f"country:{c}", sc.horizon.start, embargo_buckets,
                               0.0)
             ex.embargo_lost[c] = max(units_lost((stop,)) - ex.base_lost, 0.0)

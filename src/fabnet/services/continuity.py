@@ -140,10 +140,15 @@ def montecarlo(path: str | Path, samples: int, seed: int, target: float = 0.95,
     return res
 
 
-def exposure(path: str | Path, buckets: int = 13, out: Path | None = None,
+def _read(src: str | Path | Scenario) -> Scenario:
+    """A scenario given as such, or read from its path."""
+    return src if isinstance(src, Scenario) else load_scenario(src)
+
+
+def exposure(src: str | Path | Scenario, buckets: int = 13, out: Path | None = None,
              progress: Progress = None) -> Exposure:
     """Country-of-origin shares, sourcing gaps and the embargo what-if per country."""
-    sc = load_scenario(path)
+    sc = _read(src)
     rp = Replanner(sc)
     ex = country_exposure(sc, buckets, rp.units_lost, progress)
     if out is not None:
@@ -180,14 +185,14 @@ class Headline:
     exposure: Exposure
 
 
-def plan_with_continuity(path: str | Path, out: Path | None, strikes: list[str],
+def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: list[str],
                          embargo_buckets: int = 13, progress: Progress = None
                          ) -> tuple[PlanRun, Headline]:
     """Plan a scenario and add the continuity headline to its summary and report.
 
     One re-planner serves the plan, every strike what-if and every embargo what-if.
     """
-    sc = load_scenario(path)
+    sc = _read(src)
     rp = Replanner(sc)
     base = rp.plan()
     if progress:
