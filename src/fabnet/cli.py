@@ -15,7 +15,7 @@ from rich.table import Table
 
 from fabnet.cli_api import serve_cmd
 from fabnet.cli_store import audit_app, db_app
-from fabnet.model.errors import FabnetError, ScenarioError
+from fabnet.model.errors import FabnetError, Issue, ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan a multi-site drone-manufacturing network and keep it running.")
@@ -39,11 +39,20 @@ def _fail(e: Exception) -> None:
     if isinstance(e, ScenarioError):
         n = len(e.issues)
         err_console.print(f"[red]{n} problem{'s' if n != 1 else ''} found:[/red]")
-        for issue in e.issues:
+        for issue in e.issues + e.warnings:
             err_console.print(f"  {issue}", markup=False, highlight=False)
     else:
         err_console.print(f"error: {e}", markup=False, highlight=False)
     raise typer.Exit(1)
+
+
+def print_warnings(warnings: tuple[Issue, ...] | list[Issue]) -> None:
+    """Warnings of a valid scenario, one line each on standard error."""
+    if warnings:
+        n = len(warnings)
+        err_console.print(f"[yellow]{n} warning{'s' if n != 1 else ''}:[/yellow]")
+    for w in warnings:
+        err_console.print(f"  {w}", markup=False, highlight=False)
 
 
 @app.command()
@@ -56,6 +65,7 @@ def validate(scenario: ScenarioArg) -> None:
     except ERRORS as e:
         _fail(e)
         return
+    print_warnings(sc.warnings)
     out_console.print(f"[green]ok[/green]: {scenario} — {len(sc.items)} items, "
                       f"{len(sc.sites)} sites, {len(sc.suppliers)} suppliers, "
                       f"{len(sc.demand)} demands over {sc.horizon.buckets} "

@@ -7,7 +7,7 @@ label and file to name in errors); `build_scenario` checks and assembles them in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,7 +33,7 @@ from fabnet.io.records import (
     columns,
 )
 from fabnet.model.consistency import check_scenario
-from fabnet.model.errors import Issue, ScenarioError
+from fabnet.model.errors import Issue, ScenarioError, split_issues
 from fabnet.model.horizon import Horizon
 from fabnet.model.scenario import (
     BomLine,
@@ -122,7 +122,8 @@ def build_scenario(raw: RawTables) -> Scenario:
                                 "add horizon: {start: YYYY-MM-DD, bucket: week, buckets: N}",
                                 raw.file_of("scenario")))
     if not meta:
-        raise ScenarioError(raw.issues)
+        errors, warnings = split_issues(raw.issues)
+        raise ScenarioError(errors, warnings)
     m = meta[0]
     assert isinstance(m, ScenarioRow)
     sc = Scenario(
@@ -160,13 +161,15 @@ def build_scenario(raw: RawTables) -> Scenario:
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
     rejected = {repr(str(r.values.get("id"))) for rows in raw.rows.values() for r in rows
-                if any(i.record == r.label for i in raw.issues) and r.values.get("id")}
+                if any(i.record == r.label and not i.is_warning for i in raw.issues)
+                and r.values.get("id")}
     issues = [i.located(raw.file_of(i.section)) for i in check_scenario(sc)
               if not (i.message.startswith("unknown") and
                       any(i.message.endswith(x) for x in rejected))]
-    if raw.issues or issues:
-        raise ScenarioError(raw.issues + issues)
-    return sc
+    errors, warnings = split_issues(raw.issues + issues)
+    if errors:
+        raise ScenarioError(errors, warnings)
+    return replace(sc, warnings=tuple(warnings))
 
 
 def _num(x: float | None) -> float | int | None:

@@ -1,6 +1,6 @@
 """The domain: scenario records and the compiled `Network` every engine shares."""
 
-from fabnet.model.errors import FabnetError, Issue, ScenarioError
+from fabnet.model.errors import FabnetError, Issue, ScenarioError, Severity
 from fabnet.model.horizon import BucketKind, Horizon
 from fabnet.model.network import Network, compile_network
 from fabnet.model.scenario import (
@@ -46,6 +46,7 @@ __all__ = [
     "RoutingStep",
     "Scenario",
     "ScenarioError",
+    "Severity",
     "Site",
     "Supplier",
     "WorkCenter",

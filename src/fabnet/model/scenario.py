@@ -7,10 +7,11 @@ them from files is `fabnet.io`'s job; checking them against each other is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
+from fabnet.model.errors import Issue
 from fabnet.model.horizon import Horizon
 
 
@@ -211,6 +212,8 @@ class Scenario:
     disruptions: tuple[Disruption, ...] = ()
     recovery: tuple[Recovery, ...] = ()
     risks: tuple[Risk, ...] = ()
+    #: what validation found worth saying about a valid scenario (not part of its content)
+    warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 
     def with_disruptions(self, more: tuple[Disruption, ...]) -> Scenario:
         """A copy with `more` disruptions added (the original is never mutated)."""
