@@ -43,6 +43,7 @@ class Action(StrEnum):
     JOB_FINISH = "job.finish"
     USER_CREATE = "user.create"
     USER_UPDATE = "user.update"
+    USER_LOCK = "user.lock"
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
 
