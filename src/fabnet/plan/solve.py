@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -58,22 +60,41 @@ class PlanResult:
     pass_seconds: float = 0.0
 
 
+#: HiGHS prints its start-up banner once per process, from the first constructor
+_BANNER_LOCK = threading.Lock()
+_banner_due = True
+
+
 def new_highs() -> highspy.Highs:
     """A silent HiGHS instance.
 
-    Some HiGHS releases print a banner to the process's standard output when an instance
-    is created, before any option can be set; that would corrupt `--json` output, so the
-    file descriptor is pointed at /dev/null for the constructor.
+    HiGHS 1.16 prints a banner to the process's standard output when the first instance
+    of a process is created, before any option can be set; that would corrupt `--json`
+    output. Until a constructor has been seen to print nothing, file descriptor 1 is
+    pointed at a scratch file for the constructor, under a lock: concurrent constructors
+    can't interleave the save and restore (that once left fd 1 at /dev/null for good),
+    and once the banner is out, later constructors touch no file descriptor at all.
     """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()  # type: ignore[no-untyped-call]
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    global _banner_due
+    if not _banner_due:
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    else:
+        with _BANNER_LOCK:
+            if not _banner_due:
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
+            else:
+                sys.stdout.flush()
+                saved = os.dup(1)
+                try:
+                    with tempfile.TemporaryFile() as scratch:
+                        os.dup2(scratch.fileno(), 1)
+                        try:
+                            h = highspy.Highs()  # type: ignore[no-untyped-call]
+                        finally:
+                            os.dup2(saved, 1)
+                        _banner_due = os.fstat(scratch.fileno()).st_size > 0
+                finally:
+                    os.close(saved)
     h.setOptionValue("output_flag", False)
     return h
 
