@@ -165,13 +165,86 @@ def test_disruption_target_must_exist(tmp_path: Path) -> None:
     assert any("disruptions[X1].target" in m for m in msgs)
 
 
-def test_site_making_item_without_its_work_center(tmp_path: Path) -> None:
+def test_site_listing_item_without_its_work_center_is_a_warning(tmp_path: Path) -> None:
     doc = base()
     doc["routings"]["RECON-Q"].append({"work_center": "flight-test", "hours": 0.4})
     doc["sites"].append({"id": "UK-PLANT", "country": "GB", "makes": [],
                          "work_centers": [{"type": "flight-test", "hours": 10}]})
+    sc = load_scenario(write(tmp_path, doc))
+    [w] = [str(i) for i in sc.warnings]
+    assert "warning: sites[FR-LYON].makes" in w
+    assert "FR-LYON lists RECON-Q but has no flight-test work center" in w
+
+
+def test_no_demand_is_valid_with_a_warning(tmp_path: Path) -> None:
+    doc = base()
+    doc["demand"] = []
+    sc = load_scenario(write(tmp_path, doc))
+    assert [str(w) for w in sc.warnings] == [
+        f"{tmp_path / 'scenario.yaml'}: warning: demand: no demand: the plan will make "
+        "nothing (fix: add orders to the demand section (demand.csv in a CSV folder))"]
+
+
+def test_csv_folder_without_demand_csv_warns_no_demand(tmp_path: Path) -> None:
+    from fabnet.io import save_scenario
+
+    save_scenario(load_scenario(write(tmp_path, base())), tmp_path / "csv")
+    (tmp_path / "csv" / "demand.csv").unlink()
+    sc = load_scenario(tmp_path / "csv")
+    assert sc.demand == ()
+    assert any("no demand: the plan will make nothing" in str(w) for w in sc.warnings)
+
+
+def test_a_scenario_with_demand_has_no_no_demand_warning(tmp_path: Path) -> None:
+    sc = load_scenario(write(tmp_path, base()))
+    assert sc.warnings == ()
+
+
+@pytest.mark.parametrize(("target", "message", "fix"), [
+    ("FR-LYOM", "unknown node 'FR-LYOM'", "did you mean FR-LYON?"),
+    ("fr-lyon", "unknown node 'fr-lyon'", "did you mean FR-LYON?"),
+    ("country:XX", "no node is in country 'XX'", "use one of: country:FR, country:TW"),
+    ("lane:FOO>BAR", "no lane 'FOO>BAR'", "use one of: lane:FR-LYON>UA-MOD"),
+    ("lane:SUP-TW>FR-LYN", "no lane 'SUP-TW>FR-LYN'", "did you mean lane:SUP-TW>FR-LYON?"),
+])
+def test_disruption_target_names_the_closest_known_id(tmp_path: Path, target: str,
+                                                       message: str, fix: str) -> None:
+    doc = base()
+    doc["disruptions"] = [{"id": "X1", "target": target, "from": "2027-01-11",
+                           "buckets": 2, "capacity": 0}]
     msgs = problems(tmp_path, doc)
-    assert any("sites[FR-LYON].makes" in m and "flight-test" in m for m in msgs)
+    assert any(f"disruptions[X1].target: {message}" in m and f"(fix: {fix}" in m
+               for m in msgs), msgs
+
+
+def test_risk_target_names_the_closest_known_id(tmp_path: Path) -> None:
+    doc = base()
+    doc["risks"] = [{"id": "R1", "target": "SUP-TV", "rate": 0.1, "duration": 2}]
+    msgs = problems(tmp_path, doc)
+    assert any("risks[R1].target: unknown node 'SUP-TV' (fix: did you mean SUP-TW?)" in m
+               for m in msgs), msgs
+
+
+def test_recovery_time_may_not_name_a_country(tmp_path: Path) -> None:
+    doc = base()
+    doc["recovery"] = [{"target": "country:FR", "days": 10}]
+    msgs = problems(tmp_path, doc)
+    assert any("recovery[country:FR].target: a recovery time names a node" in m
+               for m in msgs), msgs
+
+
+def test_valid_disruption_risk_and_recovery_targets_load(tmp_path: Path) -> None:
+    doc = base()
+    doc["disruptions"] = [
+        {"id": "X1", "target": "FR-LYON", "from": "2027-01-11", "buckets": 2},
+        {"id": "X2", "target": "country:TW", "from": "2027-01-11", "buckets": 2},
+        {"id": "X3", "target": "lane:SUP-TW>FR-LYON", "from": "2027-01-11", "buckets": 2}]
+    doc["risks"] = [{"id": "R1", "target": "lane:FR-LYON>UA-MOD", "rate": 0.1,
+                     "duration": 2}]
+    doc["recovery"] = [{"target": "SUP-TW", "days": 10}, {"target": "kind:lane", "days": 3},
+                       {"target": "SUP-TW/FC-H7", "days": 5}]
+    sc = load_scenario(write(tmp_path, doc))
+    assert [d.id for d in sc.disruptions] == ["X1", "X2", "X3"]
 
 
 def test_bad_yaml_syntax_names_line(tmp_path: Path) -> None:

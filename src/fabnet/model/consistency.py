@@ -10,8 +10,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
-from fabnet.model.errors import Issue
+from fabnet.model.errors import Issue, warning
 from fabnet.model.scenario import Scenario
+from fabnet.model.target import (
+    KnownTargets,
+    Target,
+    TargetError,
+    TargetKind,
+    TargetProblem,
+    check_target,
+)
 
 
 def _duplicates(section: str, ids: Iterable[str], what: str = "id") -> list[Issue]:
@@ -148,31 +156,52 @@ def check_sources(sc: Scenario) -> list[Issue]:
             for i in sc.items if i.id not in made | offered | stocked]
 
 
-def check_work_centers(sc: Scenario) -> list[Issue]:
-    """Routings use work-center types some site has; a site makes only what it can route."""
+def unroutable(sc: Scenario) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(site, item, missing work-center types) for each item a site lists but can't make.
+
+    DESIGN.md: a site makes an item only if it has a work center of every type the
+    item's routing uses; a listed item it can't route is valid, and made nowhere there.
+    """
     types_at: dict[str, set[str]] = defaultdict(set)
     for w in sc.work_centers:
         types_at[w.site].add(w.type)
-    all_types = {w.type for w in sc.work_centers}
     route: dict[str, set[str]] = defaultdict(set)
-    out: list[Issue] = []
     for r in sc.routings:
         route[r.item].add(r.work_center)
-        if r.work_center not in all_types:
-            out.append(Issue("routings", f"{r.item}/{r.work_center}", "work_center",
-                             f"no site has a work center of type {r.work_center!r}",
-                             "add that work center to a site that makes the item, "
-                             "or correct the type"))
-    for s in sc.sites:
-        for m in s.makes:
-            missing = sorted(route[m] - types_at[s.id])
-            if missing and set(missing) <= all_types:
-                out.append(Issue("sites", s.id, "makes",
-                                 f"site makes {m!r} but has no work center of type "
-                                 f"{', '.join(missing)}",
-                                 f"add a {missing[0]!r} work center to {s.id} "
-                                 f"or remove {m!r} from makes"))
+    return [(s.id, m, tuple(sorted(route[m] - types_at[s.id])))
+            for s in sc.sites for m in s.makes if route[m] - types_at[s.id]]
+
+
+def check_work_centers(sc: Scenario) -> list[Issue]:
+    """Routings use work-center types some site has; a site that lists an item it can't
+    route makes none of it there (a warning: the scenario stays valid)."""
+    all_types = {w.type for w in sc.work_centers}
+    out: list[Issue] = [
+        Issue("routings", f"{r.item}/{r.work_center}", "work_center",
+              f"no site has a work center of type {r.work_center!r}",
+              "add that work center to a site that makes the item, or correct the type")
+        for r in sc.routings if r.work_center not in all_types]
+    for site, item, missing in unroutable(sc):
+        if set(missing) <= all_types:
+            out.append(warning("sites", site, "makes", cannot_make(site, item, missing)
+                               + f", so it makes none of {item}",
+                               f"add a {missing[0]!r} work center to {site} "
+                               f"or remove {item!r} from makes"))
     return out
+
+
+def cannot_make(site: str, item: str, missing: tuple[str, ...]) -> str:
+    """`FR-LYON lists RECON-Q but has no flight-test work center`."""
+    return (f"{site} lists {item} but has no {', '.join(missing)} work "
+            f"center{'s' if len(missing) > 1 else ''}")
+
+
+def check_demand(sc: Scenario) -> list[Issue]:
+    """A scenario without demand is valid, but its plan makes nothing: say so."""
+    if sc.demand:
+        return []
+    return [warning("demand", "", "", "no demand: the plan will make nothing",
+                    "add orders to the demand section (demand.csv in a CSV folder)")]
 
 
 def check_dates(sc: Scenario) -> list[Issue]:
@@ -198,51 +227,53 @@ def check_dates(sc: Scenario) -> list[Issue]:
 
 def check_disruption_targets(sc: Scenario) -> list[Issue]:
     """A disruption targets a node id, `country:XX` of some node, or an existing `lane:A>B`."""
-    return [Issue("disruptions", x.id, "target", why,
-                  "target a site, supplier or customer id, country:XX or lane:A>B")
-            for x in sc.disruptions if (why := _target_problem(sc, x.target))]
-
-
-def _target_problem(sc: Scenario, target: str) -> str:
-    """Why `target` names no node, country or lane ("" when it does)."""
-    nodes = ({s.id for s in sc.sites} | {s.id for s in sc.suppliers}
-             | {c.id for c in sc.customers})
-    countries = ({s.country for s in sc.sites} | {s.country for s in sc.suppliers}
-                 | {c.country for c in sc.customers})
-    if target.startswith("country:"):
-        return "" if target[8:] in countries else f"no node is in country {target[8:]!r}"
-    if target.startswith("lane:"):
-        return "" if target[5:] in {ln.id for ln in sc.lanes} else f"no lane {target[5:]!r}"
-    return "" if target in nodes else f"unknown node {target!r}"
+    known = KnownTargets.of(sc)
+    return [Issue("disruptions", x.id, "target", why.message, why.fix)
+            for x in sc.disruptions if (why := check_target(x.target, known))]
 
 
 def check_recovery(sc: Scenario) -> list[Issue]:
     """Recovery times name `default`, `kind:KIND`, a site, supplier, offer or lane."""
     kinds = {f"kind:{k}" for k in ("site", "supplier", "offer", "lane")}
     offers = {f"{o.supplier}/{o.item}" for o in sc.offers}
+    known = KnownTargets.of(sc)
     out = _duplicates("recovery", (r.target for r in sc.recovery), "target")
     for r in sc.recovery:
         t = r.target
         if t == "default" or t in kinds or t in offers:
             continue
-        why = "unknown kind" if t.startswith("kind:") else _target_problem(sc, t)
-        if t.startswith("country:"):
-            why = "a recovery time names a node, not a country"
+        why: TargetProblem | None
+        if t.startswith("kind:"):
+            why = TargetProblem("unknown kind", "use kind:site|supplier|offer|lane")
+        else:
+            why = check_target(t, known)
+            if _kind_of(t) is TargetKind.COUNTRY:
+                why = TargetProblem("a recovery time names a node, not a country",
+                                    "name each site or supplier of that country")
         if why:
-            out.append(Issue("recovery", t, "target", why,
-                             "use default, kind:site|supplier|offer|lane, a site or supplier "
-                             "id, SUPPLIER/ITEM or lane:A>B"))
+            out.append(Issue("recovery", t, "target", why.message,
+                             f"{why.fix}; a recovery target is default, "
+                             "kind:site|supplier|offer|lane, a site or supplier id, "
+                             "SUPPLIER/ITEM or lane:A>B"))
     return out
+
+
+def _kind_of(text: str) -> TargetKind | None:
+    """What `text` targets, or None when it can't be read."""
+    try:
+        return Target.parse(text).kind
+    except TargetError:
+        return None
 
 
 def check_risks(sc: Scenario) -> list[Issue]:
     """Risks target a node, country or lane; rates are probabilities per bucket."""
     out = _duplicates("risks", (r.id for r in sc.risks))
+    known = KnownTargets.of(sc)
     for r in sc.risks:
-        why = _target_problem(sc, r.target)
+        why = check_target(r.target, known)
         if why:
-            out.append(Issue("risks", r.id, "target", why,
-                             "target a site, supplier or customer id, country:XX or lane:A>B"))
+            out.append(Issue("risks", r.id, "target", why.message, why.fix))
         if not 0.0 <= r.rate <= 1.0:
             out.append(Issue("risks", r.id, "rate", f"must be a probability in [0, 1], got "
                              f"{r.rate}", "give the chance of an event per bucket"))
@@ -259,6 +290,7 @@ RULES: tuple[Callable[[Scenario], list[Issue]], ...] = (
     check_bom_acyclic,
     check_sources,
     check_work_centers,
+    check_demand,
     check_dates,
     check_disruption_targets,
     check_recovery,

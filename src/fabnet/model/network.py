@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from fabnet.model.errors import Issue, ScenarioError
+from fabnet.model.errors import Issue, ScenarioError, split_issues
 from fabnet.model.scenario import Disruption, Scenario
+from fabnet.model.target import KnownTargets, Target, TargetKind, check_target
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -93,6 +94,8 @@ class Network:
     node_factor: dict[str, FloatArray] = field(default_factory=dict)
     lane_disrupted_by: dict[int, list[str]] = field(default_factory=dict)
     node_disrupted_by: dict[str, list[str]] = field(default_factory=dict)
+    # (site, item, missing work-center types): listed in makes, made nowhere there
+    unroutable: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def stock_key(self) -> dict[tuple[int, int], int]:
@@ -124,13 +127,14 @@ def disruption_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
         t0 = h.bucket_of(x.start)
         mask = np.zeros(T, dtype=bool)
         mask[max(t0, 0):max(min(t0 + x.buckets, T), 0)] = True
-        if x.target.startswith("lane:"):
-            targets, book = [x.target[5:]], lane_f
-        elif x.target.startswith("country:"):
-            targets = [n for n, c in country.items() if c == x.target[8:]]
+        target = Target.parse(x.target)
+        if target.kind is TargetKind.LANE:
+            targets, book = [target.value], lane_f
+        elif target.kind is TargetKind.COUNTRY:
+            targets = [n for n, c in country.items() if c == target.value]
             book = node_f
         else:
-            targets, book = [x.target], node_f
+            targets, book = [target.value], node_f
         for tgt in targets:
             f = book.setdefault(tgt, np.ones(T))
             f[mask] *= x.capacity
@@ -157,11 +161,14 @@ def _ramp_hours(sc: Scenario) -> tuple[list[tuple[str, str]], FloatArray]:
 
 def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()) -> Network:
     """Lay a checked scenario out as index arrays (see the module docstring)."""
-    from fabnet.model.consistency import check_scenario
+    from fabnet.model.consistency import check_scenario, unroutable
 
-    issues: list[Issue] = check_scenario(sc)
-    if issues:
-        raise ScenarioError(issues)
+    errors, warnings = split_issues(check_scenario(sc))
+    known = KnownTargets.of(sc)
+    errors += [Issue("disruptions", x.id, "target", why.message, why.fix)
+               for x in extra_disruptions if (why := check_target(x.target, known))]
+    if errors:
+        raise ScenarioError(errors, warnings)
     T = sc.horizon.buckets
     items = [i.id for i in sc.items]
     sites = [s.id for s in sc.sites]
@@ -328,6 +335,7 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
         demand_priority=arr([d.priority for d in sc.demand], dtype=np.int64),
         demand_approved=approved[dem_cust] if len(dem_cust) else np.zeros(0, dtype=bool),
         node_factor=node_f, lane_disrupted_by=lane_by, node_disrupted_by=by,
+        unroutable=unroutable(sc),
     )
 
 

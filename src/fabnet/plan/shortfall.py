@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from fabnet.model.consistency import cannot_make
 from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.plan.lp import PlanningLP
 from fabnet.plan.solve import PlanResult
@@ -109,6 +110,15 @@ class ShortfallExplainer:
             return f"; cut by disruption {', '.join(sorted(set(ids)))}"
         return ""
 
+    def cannot_make_notes(self, d: int) -> list[str]:
+        """Sites that list demand `d`'s item, or one of its components, but lack a work
+        center its routing needs (so they make none of it)."""
+        net = self.net
+        pos = {x: i for i, x in enumerate(net.items)}
+        items = self.below[int(net.demand_item[d])]
+        return [cannot_make(site, item, missing) for site, item, missing in net.unroutable
+                if pos.get(item) in items]
+
     def reasons(self, d: int, duals: FloatArray, upto: int) -> list[tuple[float, str]]:
         """Scored reasons for demand `d` from rows binding in buckets up to `upto`."""
         net = self.net
@@ -179,14 +189,16 @@ class ShortfallExplainer:
         if not net.demand_approved[d]:
             return (f"customer {cust} is not approved: nothing may be delivered to it "
                     "(export compliance)")
+        notes = self.cannot_make_notes(d)
         if not (net.del_demand == d).any():
-            return f"no lane from a site that can make or hold {item} to customer {cust}"
+            return "; ".join(notes + [f"no lane from a site that can make or hold {item} "
+                                      f"to customer {cust}"])
         due = int(net.demand_due[d])
         earliest = int(self.earliest[d])
         starts = net.scenario.horizon.starts()
         if earliest >= T:
-            return (f"lead time: no unit of {item} can reach {cust} inside the horizon "
-                    "(supplier lead times + transit + production)")
+            return "; ".join([f"lead time: no unit of {item} can reach {cust} inside the "
+                              "horizon (supplier lead times + transit + production)"] + notes)
         level = f"delivered_p{int(net.demand_priority[d])}" if lost > 0 else "lateness"
         duals = next((lv.duals for lv in self.result.levels if lv.name == level), None)
         parts: list[str] = []
@@ -200,7 +212,7 @@ class ShortfallExplainer:
         if not parts:
             higher = "units went to more urgent or earlier orders on shared capacity"
             parts.append(f"stock and capacity in time for it are taken: {higher}")
-        return "; ".join(parts[:2])
+        return "; ".join(parts[:2] + notes)
 
 
 def explain_shortfalls(net: Network, lp: PlanningLP, result: PlanResult,
