@@ -158,7 +158,7 @@ def server(url: str) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "fabnet.cli_api", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "fabnet.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port), "--url", url, "--log-level", "warning"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"

@@ -33,10 +33,8 @@ def free_port() -> int:
 
 
 def serve_command() -> list[str]:
-    """`fabnet serve`, or the command on its own until it is wired into `fabnet`."""
-    wired = subprocess.run([str(BIN / "fabnet"), "serve", "--help"], capture_output=True,
-                           timeout=60).returncode == 0
-    return [str(BIN / "fabnet"), "serve"] if wired else [sys.executable, "-m", "fabnet.cli_api"]
+    """`fabnet serve`, as a user starts it."""
+    return [str(BIN / "fabnet"), "serve"]
 
 
 def scenario_body(path: Path, name: str) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
-from fabnet.cli_store import audit_app, db_app, parse_row
+from fabnet.cli import app as fabnet_app
+from fabnet.cli.store import parse_row
 from fabnet.io import load_scenario
 from fabnet.io.records import SECTIONS as CONTRACT_SECTIONS
 from fabnet.model import Disruption, ScenarioError
@@ -431,8 +432,8 @@ def test_an_import_killed_half_way_leaves_the_store_as_it_was(url: str, store: S
     svc.import_scenario(store, tiny, "net")
     before = snapshot(store.engine)
     env = {**os.environ, "FABNET_DATABASE_URL": url, CRASH_AFTER_ROWS_ENV: "40"}
-    code = ("import sys; from fabnet.cli_store import db_app; "
-            "db_app(['import', sys.argv[1], '--name', 'europe'])")
+    code = ("import sys; from fabnet.cli import app; "
+            "app(['db', 'import', sys.argv[1], '--name', 'europe'])")
     r = subprocess.run([sys.executable, "-c", code, str(EUROPE)], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr
@@ -488,45 +489,45 @@ def test_accounts_keep_no_secret_in_clear(store: Store) -> None:
 # ---------------------------------------------------------------- command line
 
 
-def _run(app: Any, *args: str) -> Any:
-    return CliRunner().invoke(app, list(args))
+def _run(group: str, *args: str) -> Any:
+    return CliRunner().invoke(fabnet_app, [group, *args])
 
 
 def test_cli_round_trip_and_listing(url: str, tiny: Path, tmp_path: Path) -> None:
-    r = _run(db_app, "--url", url, "init")
+    r = _run("db", "--url", url, "init")
     assert r.exit_code == 0 and "created the store" in r.output
-    r = _run(db_app, "--url", url, "--as", "dave", "import", str(tiny), "--name", "net")
+    r = _run("db", "--url", url, "--as", "dave", "import", str(tiny), "--name", "net")
     assert r.exit_code == 0 and "net version 1" in r.output
-    r = _run(db_app, "--url", url, "export", "net", "--to", str(tmp_path / "o.xlsx"))
+    r = _run("db", "--url", url, "export", "net", "--to", str(tmp_path / "o.xlsx"))
     assert r.exit_code == 0 and load_scenario(tmp_path / "o.xlsx") == load_scenario(tiny)
-    r = _run(db_app, "--url", url, "list")
+    r = _run("db", "--url", url, "list")
     assert r.exit_code == 0 and "net" in r.output and "dave" in r.output
-    r = _run(audit_app, "--url", url, "verify")
+    r = _run("audit", "--url", url, "verify")
     assert r.exit_code == 0 and "ok: 2 entries" in r.output
 
 
 def test_cli_errors_are_one_line_with_a_fix_and_exit_1(url: str, tiny: Path,
                                                        tmp_path: Path) -> None:
-    r = _run(db_app, "--url", url, "import", str(tiny))
+    r = _run("db", "--url", url, "import", str(tiny))
     assert r.exit_code == 1 and "fabnet db init" in r.output
-    _run(db_app, "--url", url, "init")
-    r = _run(db_app, "--url", url, "export", "nope", "--to", str(tmp_path / "x.yaml"))
+    _run("db", "--url", url, "init")
+    r = _run("db", "--url", url, "export", "nope", "--to", str(tmp_path / "x.yaml"))
     assert r.exit_code == 1 and "no scenario 'nope'" in r.output and "fix:" in r.output
     assert "Traceback" not in r.output
 
 
 def test_cli_branch_commands(url: str, tiny: Path) -> None:
-    _run(db_app, "--url", url, "init")
-    _run(db_app, "--url", url, "import", str(tiny), "--name", "net")
-    r = _run(db_app, "--url", url, "branch", "create", "w", "net",
+    _run("db", "--url", url, "init")
+    _run("db", "--url", url, "import", str(tiny), "--name", "net")
+    r = _run("db", "--url", url, "branch", "create", "w", "net",
              "--disrupt", "FR-LYON@2027-01-18+2")
     assert r.exit_code == 0, r.output
-    r = _run(db_app, "--url", url, "branch", "set", "w", "lanes", "from=SUP-TW",
+    r = _run("db", "--url", url, "branch", "set", "w", "lanes", "from=SUP-TW",
              "to=FR-LYON", "capacity=5")
     assert r.exit_code == 0 and "2 changes" in r.output
-    r = _run(db_app, "--url", url, "branch", "compare", "w")
+    r = _run("db", "--url", url, "branch", "compare", "w")
     assert r.exit_code == 0 and "SUP-TW>FR-LYON" in r.output and "whatif-1" in r.output
-    r = _run(db_app, "--url", url, "branch", "merge", "w")
+    r = _run("db", "--url", url, "branch", "merge", "w")
     assert r.exit_code == 0 and "net version 2" in r.output
 
 
@@ -534,7 +535,7 @@ def test_cli_verify_names_the_bad_entry_and_exits_1(url: str, store: Store,
                                                     tiny: Path) -> None:
     _four_entries(store, tiny)
     raw_sql(store, "UPDATE audit SET after = '{}' WHERE seq = 3")
-    r = _run(audit_app, "--url", url, "verify")
+    r = _run("audit", "--url", url, "verify")
     assert r.exit_code == 1
     assert "broken at entry 3" in r.output and "edited" in r.output
     assert "Traceback" not in r.output

@@ -1,0 +1,123 @@
+"""`fabnet plan`: plan a scenario and print its summary (and continuity headline)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fabnet.cli.console import err_console, out_console, print_warnings, progress_bar
+from fabnet.cli.scenario import ScenarioArg
+
+
+def plan(
+    scenario: ScenarioArg,
+    out: Annotated[Path | None, typer.Option(help="Folder for the plan tables (CSV), "
+                                             "plan.json and report.html.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the KPIs as JSON only.")] = False,
+    top: Annotated[int, typer.Option(help="Shortfalls to list in the summary.")] = 8,
+    continuity: Annotated[bool, typer.Option(
+        "--continuity", help="Add the continuity headline: most exposed nodes (TTS < TTR), "
+        "each --strike's cost, country exposure.")] = False,
+    strike: Annotated[list[str] | None, typer.Option(
+        help="With --continuity: a what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; "
+             "repeat for several.")] = None,
+) -> None:
+    """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
+    from fabnet.services.planning import plan_scenario
+
+    headline = None
+    if continuity:
+        from fabnet.io.scenario_io import load_scenario
+        from fabnet.resilience.exposure import embargo_countries
+        from fabnet.services.continuity import plan_with_continuity
+
+        sc = load_scenario(scenario)
+        print_warnings(sc.warnings)
+        n = len(embargo_countries(sc))
+        prog, step = progress_bar(2 + len(strike or []) + n + 1, "plan and continuity")
+        with prog:
+            run, headline = plan_with_continuity(sc, out, strike or [], 13, step)
+    else:
+        if not json_:
+            with err_console.status("planning…"):
+                run = plan_scenario(scenario, out)
+        else:
+            run = plan_scenario(scenario, out)
+        print_warnings(run.scenario.warnings)
+    if json_:
+        sys.stdout.write(json.dumps(run.plan.kpis, indent=1) + "\n")
+        return
+    print_summary(run, top)
+    if headline is not None:
+        print_headline(headline, strike or [])
+    if out is not None:
+        out_console.print(f"wrote plan tables, plan.json and report.html to {out}/")
+
+
+def print_summary(run: object, top: int) -> None:
+    """Units per product and month, KPIs and the top shortfalls, as rich tables."""
+    from fabnet.plan.summary import monthly_summary, top_shortfalls
+    from fabnet.services.planning import PlanRun
+
+    assert isinstance(run, PlanRun)
+    plan, sc = run.plan, run.scenario
+    t = Table(title=f"{sc.name}: units planned vs demanded")
+    for c in ("product", "month", "demanded", "planned", "on time"):
+        t.add_column(c, justify="left" if c in ("product", "month") else "right")
+    for ln in monthly_summary(sc, plan):
+        style = "red" if ln.planned + 1e-6 < ln.demanded else None
+        t.add_row(ln.item, ln.month, f"{ln.demanded:,.0f}", f"{ln.planned:,.0f}",
+                  f"{ln.on_time:,.0f}", style=style)
+    out_console.print(t)
+    k = plan.kpis
+    kt = Table(title="KPIs", show_header=False)
+    kt.add_column("name")
+    kt.add_column("value", justify="right")
+    for name, label in (("fill_rate", "fill rate"), ("on_time_rate", "on-time rate")):
+        kt.add_row(label, f"{100 * float(k[name]):.1f} %")
+    for name in ("units_demanded", "units_delivered", "units_late", "units_lost",
+                 "cost_total", "cost_purchase", "cost_transport"):
+        kt.add_row(name.replace("_", " "), f"{float(k[name]):,.0f}")
+    out_console.print(kt)
+    rows = top_shortfalls(plan, sc, top)
+    if rows:
+        st = Table(title=f"Top shortfalls ({len(plan.tables['shortfalls'])} in all)")
+        for c in ("demand", "customer", "item", "due", "late", "lost", "reason"):
+            st.add_column(c, overflow="fold")
+        for r in rows:
+            st.add_row(str(r["demand"]), str(r["customer"]), str(r["item"]), str(r["due"]),
+                       f"{float(r['qty_late']):,.0f}",  # type: ignore[arg-type]
+                       f"{float(r['qty_lost']):,.0f}",  # type: ignore[arg-type]
+                       str(r["reason"]))
+        out_console.print(st)
+
+
+def print_headline(headline: object, strikes: list[str]) -> None:
+    """The five most exposed nodes, and what each strike costs."""
+    from fabnet.services.continuity import Headline
+
+    assert isinstance(headline, Headline)
+    t = Table(title="Five most exposed nodes (time-to-survive < time-to-recover)")
+    for c in ("node", "kind", "TTS (days)", "TTR (days)", "PI (units lost)"):
+        t.add_column(c, justify="left" if c in ("node", "kind") else "right")
+    for r in [r for r in headline.risks if r.exposed][:5]:
+        t.add_row(r.node, str(r.kind), f"{r.tts:,.1f}", f"{r.ttr:,.0f}", f"{r.pi:,.0f}")
+    out_console.print(t)
+    for spec, w in zip(strikes, headline.strikes, strict=True):
+        k = w.diff.kpis
+        out_console.print(
+            f"[bold]What a strike costs[/bold] ({spec}): units lost "
+            f"{k['units_lost'][1] - k['units_lost'][0]:+,.0f}, units late "
+            f"{k['units_late'][1] - k['units_late'][0]:+,.0f}, on-time rate "
+            f"{100 * (k['on_time_rate'][1] - k['on_time_rate'][0]):+.1f} pts, cost "
+            f"{k['cost_total'][1] - k['cost_total'][0]:+,.0f}; "
+            f"{len(w.diff.moved)} orders move between sites")
+    worst = list(headline.exposure.embargo_lost.items())[:3]
+    if worst:
+        out_console.print("Embargo what-if (13 buckets): " + ", ".join(
+            f"{c} {v:,.0f} units lost" for c, v in worst))
