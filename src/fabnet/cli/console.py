@@ -61,6 +61,13 @@ def print_warnings(warnings: tuple[Issue, ...] | list[Issue]) -> None:
         err_console.print(f"  {w}", markup=False, highlight=False)
 
 
+def positive(value: float) -> float:
+    """Refuse a zero or negative number on the command line (a typer callback)."""
+    if value <= 0:
+        raise typer.BadParameter(f"must be > 0, got {value:g}")
+    return value
+
+
 def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
     """A transient progress bar on standard error and the callback that advances it."""
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fabnet.cli.console import err_console, out_console, print_warnings, progress_bar
+from fabnet.cli.console import err_console, out_console, positive, print_warnings, progress_bar
 from fabnet.cli.scenario import ScenarioArg
 from fabnet.model.errors import FabnetError
 
@@ -74,18 +74,20 @@ def tts_cmd(
         help="A chain of Willems' data set (willems_NN.csv), read with the import "
              "conventions.")] = None,
     capacity_factor: Annotated[float, typer.Option(
-        help="Willems: capacity per day = factor × derived demand.")] = 1.25,
+        callback=positive, help="Willems: capacity per day = factor × derived demand (> 0).")]
+    = 1.25,
     stock_days: Annotated[float | None, typer.Option(
-        help="Willems: stock = N days of derived demand at every stage "
+        min=0, help="Willems: stock = N days of derived demand at every stage "
              "(default: the stage's lead time).")] = None,
-    ttr: Annotated[float, typer.Option(help="Willems: TTR of every node, days.")] = 28.0,
+    ttr: Annotated[float, typer.Option(callback=positive,
+                                       help="Willems: TTR of every node, days (> 0).")] = 28.0,
     kinds: Annotated[str | None, typer.Option(
         help="Node kinds to sweep, comma-separated: site,offer,lane (default all; "
              "Willems: site).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     out: Annotated[Path | None, typer.Option(help="Folder for tts.csv and report.html.")]
     = None,
-    top: Annotated[int, typer.Option(help="Nodes to list.")] = 15,
+    top: Annotated[int, typer.Option(min=0, help="Nodes to list.")] = 15,
 ) -> None:
     """Time-to-survive, time-to-recover and performance impact of every node, ranked."""
     from fabnet.services.continuity import tts, tts_node_count
@@ -114,8 +116,10 @@ def tts_cmd(
 def montecarlo_cmd(
     scenario: ScenarioArg,
     samples: Annotated[int, typer.Option(min=1, help="Futures to sample.")] = 100,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same numbers.")] = 0,
-    target: Annotated[float, typer.Option(help="Fill-rate target for P(fill >= target).")]
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same numbers.")]
+    = 0,
+    target: Annotated[float, typer.Option(min=0.0, max=1.0,
+                                          help="Fill-rate target for P(fill >= target).")]
     = 0.95,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Folder for samples.csv, summary.json and "
@@ -143,7 +147,8 @@ def montecarlo_cmd(
 
 def exposure_cmd(
     scenario: ScenarioArg,
-    buckets: Annotated[int, typer.Option(help="Length of each country's embargo, buckets.")]
+    buckets: Annotated[int, typer.Option(min=1,
+                                         help="Length of each country's embargo, buckets.")]
     = 13,
     out: Annotated[Path | None, typer.Option(help="Folder for shares.csv, embargo.csv, "
                                              "sourcing.csv and report.html.")] = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fabnet.cli.console import out_console
+from fabnet.cli.console import out_console, positive
 
 import_app = typer.Typer(no_args_is_help=True, help="Import scenarios from other data sets.")
 
@@ -17,11 +17,12 @@ def import_willems_cmd(
     file: Annotated[Path, typer.Argument(help="A chain of Willems' data set, willems_NN.csv.")],
     out: Annotated[Path, typer.Option(help="Scenario to write: .yaml, .xlsx or a folder.")],
     capacity_factor: Annotated[float, typer.Option(
-        help="Capacity per day = factor × derived demand.")] = 1.25,
+        callback=positive, help="Capacity per day = factor × derived demand (> 0).")] = 1.25,
     stock_days: Annotated[float | None, typer.Option(
-        help="Stock = N days of derived demand at every stage (default: its lead time).")]
+        min=0, help="Stock = N days of derived demand at every stage (default: its lead time).")]
     = None,
-    ttr: Annotated[float, typer.Option(help="TTR of every node, days.")] = 28.0,
+    ttr: Annotated[float, typer.Option(callback=positive,
+                                       help="TTR of every node, days (> 0).")] = 28.0,
 ) -> None:
     """Import a Willems (2008) chain: stages become sites, upstream pairs BOM lines and lanes."""
     from fabnet.services.continuity import import_willems

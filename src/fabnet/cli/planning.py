@@ -19,19 +19,19 @@ def plan(
     out: Annotated[Path | None, typer.Option(help="Folder for the plan tables (CSV), "
                                              "plan.json and report.html.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the KPIs as JSON only.")] = False,
-    top: Annotated[int, typer.Option(help="Shortfalls to list in the summary.")] = 8,
+    top: Annotated[int, typer.Option(min=0, help="Shortfalls to list in the summary.")] = 8,
     continuity: Annotated[bool, typer.Option(
         "--continuity", help="Add the continuity headline: most exposed nodes (TTS < TTR), "
         "each --strike's cost, country exposure.")] = False,
     strike: Annotated[list[str] | None, typer.Option(
-        help="With --continuity: a what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; "
-             "repeat for several.")] = None,
+        help="A what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; repeat for several. "
+             "Implies --continuity.")] = None,
 ) -> None:
     """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
     from fabnet.services.planning import plan_scenario
 
     headline = None
-    if continuity:
+    if continuity or strike:
         from fabnet.io.scenario_io import load_scenario
         from fabnet.resilience.exposure import embargo_countries
         from fabnet.services.continuity import plan_with_continuity

@@ -159,7 +159,7 @@ def export_cmd(
     name: Annotated[str, typer.Argument(help="Stored scenario.")],
     to: Annotated[Path, typer.Option("--to", help="Where to write it: .yaml, .xlsx or a "
                                      "folder (CSV).")],
-    version: Annotated[int | None, typer.Option(help="Version (default: the newest).")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="Version (default: newest).")] = None,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
@@ -217,7 +217,7 @@ def plan_cmd(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Stored scenario (or give --branch).")]
     = None,
-    version: Annotated[int | None, typer.Option(help="Version (default: the newest).")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="Version (default: newest).")] = None,
     branch: Annotated[str | None, typer.Option(help="Plan a what-if branch instead.")] = None,
     url: UrlHere = None,
     actor: ActorHere = None,
@@ -263,7 +263,7 @@ def branch_create_cmd(
     ctx: typer.Context,
     branch: BranchArg,
     scenario: Annotated[str, typer.Argument(help="Stored scenario to branch from.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: the newest).")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="Version (default: newest).")] = None,
     disrupt: Annotated[list[str] | None, typer.Option(
         help="TARGET@DATE+BUCKETS[xFACTOR] to add as a disruption; repeat for several.")]
     = None,
@@ -313,8 +313,8 @@ def parse_row(fields: list[str]) -> dict[str, Any]:
             raise FabnetError(f"row field {f!r}: expected FIELD=VALUE (fix: e.g. capacity=0)")
         try:
             out_row[name.strip()] = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            out_row[name.strip()] = value
+        except (yaml.YAMLError, ValueError):  # ValueError: a date like 2027-02-30
+            out_row[name.strip()] = value  # left as text, for the section's check to name
     return out_row
 
 
