@@ -1,54 +1,105 @@
-"""The CSV-folder form of a scenario: one file per section, `SECTION.csv`, same columns."""
+"""The CSV-folder form of a scenario: one file per section, `SECTION.csv`, same columns.
+
+Files and columns are matched regardless of case and surrounding spaces; files and
+columns that aren't part of the contract are ignored with a warning. A file whose cells
+are separated by `;` (as Excel writes CSV where the decimal mark is a comma) is read
+too, with decimal commas in its numeric columns.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fabnet.io.records import SECTIONS, columns
-from fabnet.io.tables import RawTables
+from fabnet.io import limits
+from fabnet.io.limits import short_text
+from fabnet.io.records import SECTIONS, columns, numeric_columns
+from fabnet.io.tables import RawTables, match_header, match_sections, report_missing_columns
 from fabnet.model.errors import Issue
+
+_DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"\s*([+-]?\d*),(\d+)\s*")
 
 
 def _label(section: str, n: int, row: dict[str, Any]) -> str:
     key = row.get("id") or (f"{row.get('from')}>{row.get('to')}" if section == "lanes" else "")
-    return f"row {n}" + (f" {key}" if key else "")
+    return f"row {n}" + (f" {short_text(key)}" if key else "")
+
+
+def _delimiter(first_line: str, section: str) -> str:
+    """The cell separator: the one that splits the header into the most known columns."""
+    known = set(columns(section))
+    def hits(d: str) -> int:
+        return sum(c.strip().strip('"').lower() in known for c in first_line.split(d))
+    return max(_DELIMITERS, key=lambda d: (hits(d), d == ","))
+
+
+def _point(v: str) -> str:
+    """`2,5` as `2.5` (and each number of a `;` list): a decimal comma, not a separator."""
+    parts = [(f"{m.group(1) or '0'}.{m.group(2)}" if (m := _DECIMAL_COMMA.fullmatch(x)) else x)
+             for x in v.split(";")]
+    return ";".join(parts)
+
+
+def _read_section(raw: RawTables, section: str, path: Path) -> None:
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raw.issues.append(Issue(section, "", "", f"file is {size / limits.MiB:.0f} MiB, over "
+                                f"the limit of {limits.MAX_FILE_BYTES // limits.MiB} MiB",
+                                "split the scenario or remove records", str(path)))
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raw.issues.append(Issue(section, f"byte {e.start}", "", "not UTF-8 text",
+                                "save the file as UTF-8 CSV", str(path)))
+        return
+    delim = _delimiter(text.split("\n", 1)[0], section)
+    numeric = numeric_columns(section) if delim == ";" else set()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    n = 1
+    header: list[str | None] = []
+    try:
+        first = next(reader, [])
+        header = match_header(raw, section, first)
+        width = len(first)
+        for n, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > width and any(c.strip() for c in cells[width:]):
+                raw.issues.append(Issue(section, f"row {n}", "", "more cells than columns",
+                                        "remove the extra cells or add their column",
+                                        str(path)))
+            values = {col: (_point(c) if col in numeric else c)
+                      for col, c in zip(header, cells, strict=False) if col and c != ""}
+            if not raw.add(section, _label(section, n, values), values):
+                break
+    except csv.Error as e:
+        raw.issues.append(Issue(section, f"row {n + 1}", "", f"can't read the CSV: {e}",
+                                "check the quotes and cells in that row", str(path)))
+    report_missing_columns(raw, section, header)
 
 
 def read_csv_folder(folder: Path) -> RawTables:
     """Read every `SECTION.csv` in `folder`; a missing file is an empty section."""
     raw = RawTables(source=str(folder))
-    known = {f"{s}.csv" for s in SECTIONS}
-    for p in sorted(folder.glob("*.csv")):
-        if p.name not in known:
-            raw.issues.append(Issue(p.stem, "", "", f"unknown section file {p.name!r}",
-                                    f"name it one of: {', '.join(sorted(known))}", str(p)))
+    names = sorted(p.name for p in folder.iterdir()
+                   if p.suffix.lower() == ".csv" and p.is_file())
+    found = match_sections(raw, names, "file", strip_suffix=".csv")
     for section in SECTIONS:
-        path = folder / f"{section}.csv"
-        raw.files[section] = str(path)
-        if not path.exists():
+        name = found.get(section)
+        raw.files[section] = str(folder / (name or f"{section}.csv"))
+        if name is None:
             if section == "scenario":
                 raw.issues.append(Issue("scenario", "", "", "missing scenario.csv",
                                         "add scenario.csv with columns "
-                                        + ",".join(columns("scenario")), str(path)))
+                                        + ",".join(columns("scenario")), raw.files[section]))
             continue
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as e:
-            raw.issues.append(Issue(section, f"byte {e.start}", "", "not UTF-8 text",
-                                    "save the file as UTF-8 CSV", str(path)))
-            continue
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for n, row in enumerate(reader, start=2):
-            values = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-            if None in row:
-                raw.issues.append(Issue(section, f"row {n}", "", "more cells than columns",
-                                        "remove the extra cells", str(path)))
-            raw.add(section, _label(section, n, values),
-                    {k: v for k, v in values.items() if v is not None})
+        _read_section(raw, section, folder / name)
     return raw
 
 

@@ -2,15 +2,25 @@
 
 Every format (YAML, CSV folder, XLSX workbook) is read into the same flat rows, so one
 set of schemas checks types and signs, and every error names the record and the field.
+Numbers must be finite (`.inf` and `.nan` are refused), dates must exist in the calendar,
+and ids must be safe to write into any format (no control characters, no `;`, no
+leading or trailing spaces, at most `MAX_ID_LENGTH` characters).
 """
 
 from __future__ import annotations
 
+import calendar
+import re
+import types
+import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from fabnet.io.limits import MAX_ID_LENGTH, MAX_TARGET_LENGTH
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import DurationDist, ItemKind
 
@@ -28,10 +38,56 @@ def _blank_none(v: Any) -> Any:
     return None if isinstance(v, str) and not v.strip() else v
 
 
+def _problem(why: str, fix: str) -> PydanticCustomError:
+    """A validation error whose message and fix are ours (the fix travels in its context)."""
+    return PydanticCustomError("fabnet", "{why}", {"why": why, "fix": fix})
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
 def _as_date(v: Any) -> Any:
+    """Dates as real dates; `2027-02-30` is named as a day that isn't in the calendar."""
     if isinstance(v, datetime):
         return v.date()
-    return _blank_none(v)
+    v = _blank_none(v)
+    if isinstance(v, str) and (m := _ISO_DAY.fullmatch(v.strip())):
+        year, month, day = (int(x) for x in m.groups())
+        if year < 1 or not 1 <= month <= 12:
+            raise _problem(f"{v.strip()} is not a calendar date (no month {month})",
+                           "write the date as YYYY-MM-DD with a month from 01 to 12")
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            raise _problem(f"{v.strip()} is not a calendar date ({calendar.month_name[month]} "
+                           f"{year} has {last} days)", f"use a day from 1 to {last}")
+        return date(year, month, day)
+    return v
+
+
+_UNSAFE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format, line separators
+
+
+def _id_check(limit: int, noun: str = "id") -> Callable[[Any], Any]:
+    """A validator refusing ids that can't be written back into every format unchanged."""
+    def check(v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        if not isinstance(v, str):
+            return v
+        bad = next((c for c in v if unicodedata.category(c) in _UNSAFE), None)
+        if bad is not None:
+            raise _problem(f"{noun} contains the control character U+{ord(bad):04X}",
+                           "remove it (ids are printable text on one line)")
+        if v != v.strip():
+            raise _problem(f"{noun} has leading or trailing spaces", "remove the spaces")
+        if ";" in v:
+            raise _problem(f"{noun} contains ';', which separates ids in a list cell",
+                           "use another character, such as '-'")
+        if len(v) > limit:
+            raise _problem(f"{noun} is {len(v)} characters long, over the limit of {limit}",
+                           f"shorten it to at most {limit} characters")
+        return v
+    return check
 
 
 def _as_bool(v: Any) -> Any:
@@ -42,8 +98,8 @@ def _as_bool(v: Any) -> Any:
     return v
 
 
-Id = Annotated[str, Field(min_length=1), BeforeValidator(lambda v: str(v).strip()
-                                                         if isinstance(v, str | int) else v)]
+Id = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_ID_LENGTH))]
+Target = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_TARGET_LENGTH))]
 Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
 Qty = Annotated[float, Field(ge=0), BeforeValidator(_blank_none)]
 PosQty = Annotated[float, Field(gt=0), BeforeValidator(_blank_none)]
@@ -53,13 +109,14 @@ Day = Annotated[date, BeforeValidator(_as_date)]
 OptDay = Annotated[date | None, BeforeValidator(_as_date)]
 IdList = Annotated[list[Id], BeforeValidator(_split_list)]
 Factors = Annotated[list[Annotated[float, Field(ge=0)]], BeforeValidator(_split_list)]
-Country = Annotated[str, Field(min_length=2, max_length=3), BeforeValidator(_blank_none)]
+Country = Annotated[str, Field(min_length=2, max_length=3),
+                    BeforeValidator(_id_check(3, "country code")), BeforeValidator(_blank_none)]
 
 
 class Row(BaseModel):
-    """Base of every row: unknown fields are errors, not silently dropped."""
+    """Base of every row: unknown fields are errors, not silently dropped; numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class ScenarioRow(Row):
@@ -153,7 +210,7 @@ class DemandRow(Row):
 
 class DisruptionRow(Row):
     id: Id
-    target: Id
+    target: Target
     from_: Annotated[Day, Field(alias="from")]
     buckets: Buckets
     capacity: Annotated[float, Field(ge=0),
@@ -161,13 +218,13 @@ class DisruptionRow(Row):
 
 
 class RecoveryRow(Row):
-    target: Id
+    target: Target
     days: Qty
 
 
 class RiskRow(Row):
     id: Id
-    target: Id
+    target: Target
     rate: Annotated[float, Field(ge=0, le=1)]
     dist: DurationDist = DurationDist.FIXED
     duration: Buckets
@@ -199,3 +256,27 @@ def columns(section: str) -> list[str]:
     """Column names of a section's table, in schema order (aliases as users write them)."""
     model = SECTIONS[section]
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _is_number(annotation: Any) -> bool:
+    """Whether a field holds a number (or a list of numbers), possibly optional."""
+    if annotation in (int, float):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType, list):
+        return any(_is_number(a) for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Annotated:
+        return _is_number(get_args(annotation)[0])
+    return False
+
+
+def numeric_columns(section: str) -> set[str]:
+    """Columns of a section that hold numbers (where a decimal comma may be read)."""
+    model = SECTIONS[section]
+    return {f.alias or name for name, f in model.model_fields.items()
+            if _is_number(f.annotation)}
+
+
+def required_columns(section: str) -> list[str]:
+    """Columns every row of a section must give."""
+    model = SECTIONS[section]
+    return [f.alias or name for name, f in model.model_fields.items() if f.is_required()]

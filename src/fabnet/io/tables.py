@@ -7,11 +7,15 @@ label and file to name in errors); `build_scenario` checks and assembles them in
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
 
+from fabnet.io import limits
+from fabnet.io.limits import short_repr, short_text
 from fabnet.io.records import (
     SECTIONS,
     BomRow,
@@ -31,9 +35,10 @@ from fabnet.io.records import (
     SupplierRow,
     WorkCenterRow,
     columns,
+    required_columns,
 )
 from fabnet.model.consistency import check_scenario
-from fabnet.model.errors import Issue, ScenarioError, split_issues
+from fabnet.model.errors import Issue, ScenarioError, split_issues, warning
 from fabnet.model.horizon import Horizon
 from fabnet.model.scenario import (
     BomLine,
@@ -70,18 +75,113 @@ class RawTables:
     rows: dict[str, list[RawRow]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    full: set[str] = field(default_factory=set)
+    unreadable: bool = False
 
     def file_of(self, section: str) -> str:
         """The file (or file and sheet) a section came from, for error messages."""
         return self.files.get(section, self.source)
 
-    def add(self, section: str, label: str, values: dict[str, Any]) -> None:
-        """Append a raw row to a section."""
-        self.rows.setdefault(section, []).append(RawRow(label, values))
+    def add(self, section: str, label: str, values: dict[str, Any]) -> bool:
+        """Append a raw row to a section; False (and one issue) once the section is full."""
+        rows = self.rows.setdefault(section, [])
+        if len(rows) >= limits.MAX_RECORDS:
+            self.overflow(section)
+            return False
+        rows.append(RawRow(label, values))
+        return True
+
+    def overflow(self, section: str) -> None:
+        """Report, once, that a section holds more records than `MAX_RECORDS`."""
+        if section not in self.full:
+            self.full.add(section)
+            self.issues.append(Issue(section, "", "", f"more than {limits.MAX_RECORDS:,} "
+                                     "records; the rest were not read",
+                                     "split the scenario or remove records",
+                                     self.file_of(section)))
 
 
-def _fix_for(err_type: str, field_name: str) -> str:
+def _key(name: str) -> str:
+    """A sheet, file or column name as compared: case and surrounding spaces don't count."""
+    return name.strip().lower()
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(_key(name), choices, n=1, cutoff=0.7)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def match_sections(raw: RawTables, names: list[str], what: str,
+                   strip_suffix: str = "") -> dict[str, str]:
+    """Section -> the sheet or file name that holds it, matched regardless of case; an
+    unknown one is ignored with a warning, two for the same section are an error."""
+    found: dict[str, str] = {}
+    known = list(SECTIONS)
+    for name in names:
+        stem = name[:len(name) - len(strip_suffix)] if strip_suffix else name
+        section = _key(stem)
+        if section not in SECTIONS:
+            raw.issues.append(warning(short_text(stem), "", "", f"{what} {short_repr(name)} "
+                                      "is not a section; ignored",
+                                      f"{_suggest(stem, known)}sections are: "
+                                      f"{', '.join(known)}", raw.source))
+        elif section in found:
+            raw.issues.append(Issue(section, "", "", f"two {what}s for {section}: "
+                                    f"{found[section]!r} and {name!r}",
+                                    f"keep one {what} for {section}", raw.source))
+        else:
+            found[section] = name
+    return found
+
+
+def match_header(raw: RawTables, section: str, header: list[str]) -> list[str | None]:
+    """Each header cell's column name (None: not read), matched regardless of case and
+    spaces; an unknown column is ignored with one warning, not one per row."""
+    known = columns(section)
+    out: list[str | None] = []
+    seen: set[str] = set()
+    for h in header[:limits.MAX_COLUMNS]:
+        col = _key(h)
+        if not col:
+            out.append(None)
+        elif col not in known:
+            raw.issues.append(warning(section, "", short_text(h.strip()),
+                                      f"column {short_repr(h.strip())} is not a column of "
+                                      f"{section}; ignored", f"{_suggest(col, known)}columns "
+                                      f"are: {', '.join(known)}", raw.file_of(section)))
+            out.append(None)
+        elif col in seen:
+            raw.issues.append(Issue(section, "", col, f"column {col!r} appears twice",
+                                    "keep one of them", raw.file_of(section)))
+            out.append(None)
+        else:
+            seen.add(col)
+            out.append(col)
+    if len(header) > limits.MAX_COLUMNS:
+        raw.issues.append(warning(section, "", "", f"more than {limits.MAX_COLUMNS} columns; "
+                                  "the rest were not read", "remove the extra columns",
+                                  raw.file_of(section)))
+    return out
+
+
+def report_missing_columns(raw: RawTables, section: str, header: list[str | None]) -> None:
+    """One issue per required column missing from a table that has rows."""
+    n = len(raw.rows.get(section, []))
+    if n == 0:
+        return
+    for col in required_columns(section):
+        if col not in header:
+            raw.issues.append(Issue(section, "", col, f"no column {col!r} ({n} "
+                                    f"row{'s' if n != 1 else ''} need it)",
+                                    f"add a column {col!r} to the header row",
+                                    raw.file_of(section)))
+
+
+def _fix_for(err_type: str, field_name: str, ctx: dict[str, Any] | None = None) -> str:
+    if ctx and isinstance(ctx.get("fix"), str):
+        return str(ctx["fix"])
     fixes = {
+        "finite_number": "use a finite number (not .inf or .nan)",
         "missing": f"add a value for {field_name}",
         "extra_forbidden": f"remove {field_name!r} or correct its spelling",
         "greater_than_equal": "use a value >= 0",
@@ -97,7 +197,10 @@ def _fix_for(err_type: str, field_name: str) -> str:
 
 
 def _validate(raw: RawTables, section: str) -> list[tuple[RawRow, Row]]:
+    """Rows that pass their schema; the others become issues, except where the reader
+    already said what is wrong with that field (a missing column, a formula cell)."""
     model = SECTIONS[section]
+    said = {(i.record, i.field) for i in raw.issues if i.section == section and i.field}
     out: list[tuple[RawRow, Row]] = []
     for r in raw.rows.get(section, []):
         try:
@@ -105,11 +208,64 @@ def _validate(raw: RawTables, section: str) -> list[tuple[RawRow, Row]]:
         except ValidationError as e:
             for err in e.errors():
                 fld = ".".join(str(x) for x in err["loc"]) or "?"
+                if ("", fld) in said or (r.label, fld) in said:
+                    continue
                 got = err.get("input")
-                got_s = "" if err["type"] == "missing" or isinstance(got, dict) else \
-                    f", got {got!r}"
+                got_s = "" if err["type"] == "missing" or isinstance(got, dict) or (
+                    isinstance(got, str) and got.strip() and got.strip() in err["msg"]) \
+                    else f", got {short_repr(got)}"
                 raw.issues.append(Issue(section, r.label, fld, f"{err['msg']}{got_s}",
-                                        _fix_for(err["type"], fld), raw.file_of(section)))
+                                        _fix_for(err["type"], fld, err.get("ctx")),
+                                        raw.file_of(section)))
+    return out
+
+
+_REFERRED = {"item": "items", "site": "sites", "supplier": "suppliers",
+             "customer": "customers"}
+_UNKNOWN = re.compile(r"unknown (item|site|supplier|customer) '")
+_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|-?\d+(?:[.,:/-]\d+)*")
+MAX_ALIKE = 3
+"""Issues of one kind in one field shown one by one; more are shown as one line."""
+
+
+def _missing_sections(issues: list[Issue], sc: Scenario, raw: RawTables) -> list[Issue]:
+    """One issue per referenced section that is missing, instead of every unknown id in it."""
+    out: list[Issue] = []
+    taken: dict[str, list[Issue]] = {}
+    for i in issues:
+        m = _UNKNOWN.match(i.message)
+        if m and not getattr(sc, _REFERRED[m.group(1)]) and not raw.rows.get(
+                _REFERRED[m.group(1)]):
+            taken.setdefault(_REFERRED[m.group(1)], []).append(i)
+        else:
+            out.append(i)
+    for section, refs in taken.items():
+        fields = sorted({f"{i.section}.{i.field}" for i in refs})
+        out.append(Issue(section, "", "", f"no {section} given, but {len(refs)} "
+                         f"reference{'s' if len(refs) != 1 else ''} name one "
+                         f"({', '.join(fields)})",
+                         f"add the {section} section (or {section}.csv, or a sheet named "
+                         f"{section})",
+                         raw.file_of(section)))
+    return out
+
+
+def collapse_alike(issues: list[Issue]) -> list[Issue]:
+    """Issues saying the same thing about the same field of many records, as one line each."""
+    groups: dict[tuple[object, ...], list[Issue]] = {}
+    for i in issues:
+        key = (i.severity, i.file, i.section, i.field, _VALUES.sub("…", i.message))
+        groups.setdefault(key, []).append(i)
+    out: list[Issue] = []
+    for group in groups.values():
+        if len(group) <= MAX_ALIKE:
+            out += group
+            continue
+        first, rest = group[0], group[1:]
+        names = ", ".join(i.record or "?" for i in rest[:MAX_ALIKE])
+        more = ", …" if len(rest) > MAX_ALIKE else ""
+        out.append(replace(first, message=f"{first.message}; the same in {len(rest)} more "
+                           f"records ({names}{more})"))
     return out
 
 
@@ -117,12 +273,13 @@ def build_scenario(raw: RawTables) -> Scenario:
     """Check every row and every cross-reference; raise `ScenarioError` with all issues."""
     v = {s: [row for _, row in _validate(raw, s)] for s in SECTIONS}
     meta = v["scenario"]
-    if not meta and not any(i.section == "scenario" for i in raw.issues):
+    if not meta and not raw.unreadable and not any(i.section == "scenario"
+                                                   for i in raw.issues):
         raw.issues.append(Issue("scenario", "", "horizon", "no horizon given",
                                 "add horizon: {start: YYYY-MM-DD, bucket: week, buckets: N}",
                                 raw.file_of("scenario")))
     if not meta:
-        errors, warnings = split_issues(raw.issues)
+        errors, warnings = split_issues(collapse_alike(raw.issues))
         raise ScenarioError(errors, warnings)
     m = meta[0]
     assert isinstance(m, ScenarioRow)
@@ -160,13 +317,14 @@ def build_scenario(raw: RawTables) -> Scenario:
     )
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
+    flagged = {i.record for i in raw.issues if not i.is_warning}
     rejected = {repr(str(r.values.get("id"))) for rows in raw.rows.values() for r in rows
-                if any(i.record == r.label and not i.is_warning for i in raw.issues)
-                and r.values.get("id")}
+                if r.label in flagged and r.values.get("id")}
     issues = [i.located(raw.file_of(i.section)) for i in check_scenario(sc)
               if not (i.message.startswith("unknown") and
-                      any(i.message.endswith(x) for x in rejected))]
-    errors, warnings = split_issues(raw.issues + issues)
+                      i.message.split(" ", 2)[-1] in rejected)]
+    errors, warnings = split_issues(collapse_alike(_missing_sections(raw.issues + issues,
+                                                                     sc, raw)))
     if errors:
         raise ScenarioError(errors, warnings)
     return replace(sc, warnings=tuple(warnings))

@@ -1,4 +1,10 @@
-"""The YAML form of a scenario: DESIGN.md's contract, with nested BOMs, work centers, offers."""
+"""The YAML form of a scenario: DESIGN.md's contract, with nested BOMs, work centers, offers.
+
+Reading is guarded: before a document is built, its parse events are scanned for nesting
+deeper than `MAX_DEPTH`, lists longer than `MAX_RECORDS` and aliases that would expand
+past `MAX_ALIAS_NODES` nodes ("billion laughs"), so a hostile file is refused in
+moments. A date or integer that can't be built stays text and is named by the schema.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,95 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
+from fabnet.io import limits
+from fabnet.io.limits import short_repr, short_text
 from fabnet.io.tables import RawTables
 from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
             "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks")
 
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's when present) with lenient dates and integers."""
+
+
+def _lenient(build: Any) -> Any:
+    """A constructor that leaves a scalar as text when it can't be built (`2027-02-30`)."""
+    def construct(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return build(loader, node)
+        except ValueError:
+            return loader.construct_scalar(node)
+    return construct
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp",
+                        _lenient(SafeConstructor.construct_yaml_timestamp))
+_Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.construct_yaml_int))
+
+
+class _Refused(Exception):
+    """A document over one of the limits, with where the scan stopped."""
+
+    def __init__(self, why: str, fix: str, mark: Any) -> None:
+        super().__init__(why)
+        self.why, self.fix, self.mark = why, fix, mark
+
+
+def _scan(text: str) -> None:
+    """Walk the parse events once, refusing deep nesting, huge lists and alias bombs."""
+    stack: list[list[Any]] = []  # open collections: [entries, nodes, anchor, is_list]
+    anchors: dict[str, int] = {}
+    expanded = 0
+    for ev in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            if len(stack) >= limits.MAX_DEPTH:
+                raise _Refused(f"nested deeper than {limits.MAX_DEPTH} levels",
+                               "a scenario nests sections, records and lists only", ev.start_mark)
+            stack.append([0, 1, ev.anchor, isinstance(ev, yaml.SequenceStartEvent)])
+            continue
+        if isinstance(ev, yaml.CollectionEndEvent):
+            _, nodes, anchor, _ = stack.pop()
+        elif isinstance(ev, yaml.ScalarEvent):
+            nodes, anchor = 1, ev.anchor
+        elif isinstance(ev, yaml.AliasEvent):
+            nodes, anchor = anchors.get(ev.anchor or "", 1), None
+            expanded += nodes
+            if expanded > limits.MAX_ALIAS_NODES:
+                raise _Refused(f"aliases expand to more than {limits.MAX_ALIAS_NODES:,} "
+                               "values", "write the records out instead of using *aliases",
+                               ev.start_mark)
+        else:
+            continue
+        if anchor is not None:
+            anchors[anchor] = nodes
+        if stack:
+            top = stack[-1]
+            top[0] += 1
+            top[1] += nodes
+            if top[0] > (1 if top[3] else 2) * limits.MAX_RECORDS:
+                raise _Refused(f"a list or mapping with more than {limits.MAX_RECORDS:,} "
+                               "entries", "split the scenario or remove records",
+                               ev.start_mark)
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+
+
+def _text(v: Any) -> str:
+    """A value as a short label: ids are short, a hostile one must not flood a message."""
+    return short_text(v.isoformat() if isinstance(v, date) else v)
+
 
 def _label(rec: Any, i: int, key: str = "id") -> str:
     if isinstance(rec, dict) and rec.get(key) not in (None, ""):
-        return str(rec[key])
+        return _text(rec[key])
     return f"#{i + 1}"
 
 
@@ -34,7 +118,7 @@ def _as_list(raw: RawTables, section: str, value: Any) -> list[Any]:
 def _record(raw: RawTables, section: str, label: str, rec: Any) -> dict[str, Any] | None:
     if isinstance(rec, dict):
         return dict(rec)
-    raw.issues.append(Issue(section, label, "", f"expected a record, got {rec!r}",
+    raw.issues.append(Issue(section, label, "", f"expected a record, got {short_repr(rec)}",
                             "write the record as {field: value, ...}", raw.source))
     return None
 
@@ -49,32 +133,56 @@ def _nested(raw: RawTables, section: str, value: Any, parent_key: str) -> None:
         return
     for parent, lines in value.items():
         for j, line in enumerate(_as_list(raw, section, lines)):
-            label = f"{parent}/{_label(line, j, 'item' if section == 'boms' else 'work_center')}"
+            key = "item" if section == "boms" else "work_center"
+            label = f"{_text(parent)}/{_label(line, j, key)}"
             rec = _record(raw, section, label, line)
-            if rec is not None:
-                raw.add(section, label, {parent_key: str(parent), **rec})
+            if rec is not None and not raw.add(section, label, {parent_key: str(parent), **rec}):
+                return
 
 
 def read_yaml(path: Path) -> RawTables:
-    """Read a YAML scenario into raw tables; syntax errors become located issues."""
-    raw = RawTables(source=str(path))
+    """Read a YAML scenario into raw tables; syntax errors and limits become located issues."""
+    raw = RawTables(source=str(path), unreadable=True)
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raw.issues.append(Issue("yaml", "", "", f"file is {size / limits.MiB:.0f} MiB, over "
+                                f"the limit of {limits.MAX_FILE_BYTES // limits.MiB} MiB",
+                                "split the scenario or remove records", str(path)))
+        return raw
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _scan(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except UnicodeDecodeError as e:
         raw.issues.append(Issue("yaml", f"byte {e.start}", "", "not UTF-8 text",
                                 "save the file as UTF-8", str(path)))
         return raw
+    except _Refused as e:
+        raw.issues.append(Issue("yaml", _where(e.mark), "", f"refused: {e.why}", e.fix,
+                                str(path)))
+        return raw
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raw.issues.append(Issue("yaml", where, "", f"not valid YAML: "
-                                f"{getattr(e, 'problem', e)}", "fix the YAML syntax there",
+        problem = str(getattr(e, "problem", None) or e)
+        if "nesting depth" in problem:  # libyaml's own limit, met before ours
+            raw.issues.append(Issue("yaml", _where(mark), "", "refused: nested too deep",
+                                    "a scenario nests sections, records and lists only",
+                                    str(path)))
+        else:
+            raw.issues.append(Issue("yaml", _where(mark), "", "not valid YAML: "
+                                    f"{short_repr(problem)[1:-1]}",
+                                    "fix the YAML syntax there", str(path)))
+        return raw
+    except (ValueError, TypeError, RecursionError) as e:
+        raw.issues.append(Issue("yaml", "", "", f"can't read a value: {short_repr(str(e))}",
+                                "check the values near the end of the last record read",
                                 str(path)))
         return raw
     if not isinstance(doc, dict):
         raw.issues.append(Issue("yaml", "", "", "the file is not a mapping of sections",
                                 "start with 'scenario:' and 'horizon:' keys", str(path)))
         return raw
+    raw.unreadable = False
     for key in doc:
         if key not in TOP_KEYS:
             raw.issues.append(Issue(str(key), "", "", f"unknown section {key!r}",
@@ -113,9 +221,9 @@ def read_yaml(path: Path) -> RawTables:
                     "risks"):
         for i, rec in enumerate(_as_list(raw, section, doc.get(section))):
             if section == "lanes" and isinstance(rec, dict):
-                label = f"{rec.get('from')}>{rec.get('to')}"
+                label = f"{_text(rec.get('from'))}>{_text(rec.get('to'))}"
             elif section == "inventory" and isinstance(rec, dict):
-                label = f"{rec.get('site')}/{rec.get('item')}"
+                label = f"{_text(rec.get('site'))}/{_text(rec.get('item'))}"
             elif section == "recovery":
                 label = _label(rec, i, "target")
             else:
