@@ -66,7 +66,7 @@ def test_struck_site_moves_orders_to_uk_plant(two_plants: Scenario) -> None:
     rp = Replanner(two_plants)
     base = rp.plan()
     assert {r["site"] for r in base.rows("deliveries")} == {"FR-HUB"}
-    strike = parse_disruption("FR-HUB@2027-01-04+10", two_plants.horizon)
+    strike = parse_disruption("FR-HUB@2027-01-04+10", two_plants)
     new = rp.plan((strike,))
     assert {r["site"] for r in new.rows("deliveries")} == {"UK-PLANT"}
     diff = compare_plans(two_plants, base, new, [strike])
@@ -79,7 +79,7 @@ def test_struck_site_moves_orders_to_uk_plant(two_plants: Scenario) -> None:
 def test_zero_length_disruption_equals_the_base_plan(two_plants: Scenario) -> None:
     rp = Replanner(two_plants)
     base = rp.plan()
-    same = rp.plan((parse_disruption("FR-HUB@2027-01-04+0", two_plants.horizon),))
+    same = rp.plan((Disruption("none", "FR-HUB", date(2027, 1, 4), 0),))
     timing = {"solve_seconds"}
     assert {k: v for k, v in same.tables.items() if k != "kpis"} == \
         {k: v for k, v in base.tables.items() if k != "kpis"}
@@ -91,7 +91,7 @@ def test_zero_length_disruption_equals_the_base_plan(two_plants: Scenario) -> No
 def test_replans_reuse_the_model_and_match_a_fresh_build(two_plants: Scenario) -> None:
     rp = Replanner(two_plants)
     rp.plan()
-    cut = parse_disruption("country:CN@2027-01-11+3x0.5", two_plants.horizon)
+    cut = parse_disruption("country:CN@2027-01-11+3x0.5", two_plants)
     warm = rp.plan((cut,))
     fresh = Replanner(two_plants.with_disruptions((cut,))).plan()
     assert warm.levels == pytest.approx(fresh.levels)
@@ -100,9 +100,40 @@ def test_replans_reuse_the_model_and_match_a_fresh_build(two_plants: Scenario) -
 
 def test_bad_disrupt_spec_is_a_clear_error(two_plants: Scenario) -> None:
     with pytest.raises(FabnetError, match="TARGET@YYYY-MM-DD"):
-        parse_disruption("FR-HUB for 3 weeks", two_plants.horizon)
+        parse_disruption("FR-HUB for 3 weeks", two_plants)
     with pytest.raises(FabnetError, match="outside the horizon"):
-        parse_disruption("FR-HUB@2030-01-01+3", two_plants.horizon)
+        parse_disruption("FR-HUB@2030-01-01+3", two_plants)
+
+
+@pytest.mark.parametrize(("spec", "says"), [
+    ("FR-HUV@2027-01-11+2", "target: unknown node 'FR-HUV' (fix: did you mean FR-HUB?)"),
+    ("fr-hub@2027-01-11+2", "target: unknown node 'fr-hub' (fix: did you mean FR-HUB?)"),
+    ("country:XX@2027-01-11+2", "target: no node is in country 'XX' (fix: use one of: "
+                                "country:CN, country:FR, country:GB, country:PL, country:UA)"),
+    ("lane:FOO>BAR@2027-01-11+2", "target: no lane 'FOO>BAR' (fix: use one of: lane:"),
+    ("FR-HUB@2027-13-03+2", "date: 2027-13-03 is not a calendar date (month must be in "
+                            "1..12) (fix: give a real day as YYYY-MM-DD"),
+    ("FR-HUB@2027-02-30+2", "date: 2027-02-30 is not a calendar date"),
+    ("FR-HUB@2027-01-11+0", "buckets: 0 is not in 1 .. 10"),
+    ("FR-HUB@2027-01-11+99999999999", "buckets: 99999999999 is not in 1 .. 10"),
+    ("FR-HUB@2027-01-11+2x" + "9" * 400, "capacity factor: 999"),
+])
+def test_disrupt_spec_part_that_names_nothing_is_refused(two_plants: Scenario, spec: str,
+                                                         says: str) -> None:
+    with pytest.raises(FabnetError) as e:
+        parse_disruption(spec, two_plants)
+    assert str(e.value).startswith(f"--disrupt {spec!r}: {says}")
+
+
+def test_parsed_disruption_carries_the_checked_target(two_plants: Scenario) -> None:
+    d = parse_disruption("lane:FR-HUB>UA-MOD@2027-01-11+10x0.5", two_plants, 3)
+    assert d == Disruption("whatif-3", "lane:FR-HUB>UA-MOD", date(2027, 1, 11), 10, 0.5)
+
+
+def test_unknown_extra_disruption_is_refused_by_the_network(two_plants: Scenario) -> None:
+    rp = Replanner(two_plants)
+    with pytest.raises(FabnetError, match="unknown node 'UA-PARTNR'"):
+        rp.plan((Disruption("x", "UA-PARTNR", date(2027, 1, 11), 2),))
 
 
 def test_montecarlo_is_reproducible_by_seed(two_plants: Scenario) -> None:
@@ -166,6 +197,20 @@ def test_cli_whatif_and_exposure(tmp_path: Path) -> None:
     assert (tmp_path / "e" / "shares.csv").read_text().startswith("product,country")
 
 
+@pytest.mark.parametrize("args", [
+    ("whatif", "--disrupt", "UA-PARTNR@2027-01-11+2"),
+    ("plan", "--continuity", "--strike", "UA-PARTNR@2027-01-11+2"),
+])
+def test_cli_refuses_an_unknown_disruption_target(tmp_path: Path, args: tuple[str, ...]
+                                                  ) -> None:
+    p = tmp_path / "two.yaml"
+    p.write_text(TWO_PLANTS.replace("UK-PLANT", "UA-PARTNER"))
+    r = fabnet(args[0], str(p), *args[1:])
+    assert r.returncode == 1, r.stdout
+    assert "unknown node 'UA-PARTNR' (fix: did you mean UA-PARTNER?)" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_cli_montecarlo(tmp_path: Path) -> None:
     p = tmp_path / "two.yaml"
     p.write_text(TWO_PLANTS)
@@ -195,7 +240,7 @@ def test_import_willems_then_tts_equals_direct_willems(tmp_path: Path) -> None:
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     ta = (tmp_path / "a" / "tts.csv").read_text()
     assert ta == (tmp_path / "b" / "tts.csv").read_text()
-    assert ta.splitlines()[0] == "node,tts,ttr,pi,status"
+    assert ta.splitlines()[0] == "node,tts,ttr,pi"
     assert "Risk matrix" in (tmp_path / "b" / "report.html").read_text()
 
 

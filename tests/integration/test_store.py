@@ -28,7 +28,7 @@ from fabnet.cli import app as fabnet_app
 from fabnet.cli.store import parse_row
 from fabnet.io import load_scenario
 from fabnet.io.records import SECTIONS as CONTRACT_SECTIONS
-from fabnet.model import Disruption, ScenarioError
+from fabnet.model import Disruption, FabnetError, ScenarioError
 from fabnet.services import store as svc
 from fabnet.store import (
     BranchStatus,
@@ -311,6 +311,26 @@ def test_invalid_branch_changes_are_refused_naming_the_row(store: Store, tiny: P
     assert svc.get_branch(store, "w").changes == ()
 
 
+@pytest.mark.parametrize(("spec", "says"), [
+    ("FR-LYOM@2027-01-18+2", "target: unknown node 'FR-LYOM' (fix: did you mean FR-LYON?)"),
+    ("fr-lyon@2027-01-18+2", "target: unknown node 'fr-lyon' (fix: did you mean FR-LYON?)"),
+    ("lane:FOO>BAR@2027-01-18+2", "target: no lane 'FOO>BAR'"),
+    ("FR-LYON@2027-02-30+2", "date: 2027-02-30 is not a calendar date"),
+    ("FR-LYON@2027-01-18+99999999999", "buckets: 99999999999 is not in 1 .. "),
+])
+def test_a_branch_disruption_that_names_nothing_is_refused(store: Store, tiny: Path,
+                                                           spec: str, says: str) -> None:
+    svc.import_scenario(store, tiny, "net")
+    svc.create_branch(store, "w", "net")
+    with pytest.raises(FabnetError) as e:
+        svc.add_disruptions(store, "w", [spec])
+    assert str(e.value).startswith(f"branch w: disruption {spec!r}: {says}")
+    with pytest.raises(FabnetError):
+        svc.create_branch(store, "w2", "net", disruptions=[spec])
+    assert svc.get_branch(store, "w").changes == ()
+    assert [b.name for b in svc.list_branches(store)] == ["w"]
+
+
 def test_merge_makes_a_new_version_of_the_parent(store: Store, tiny: Path) -> None:
     svc.import_scenario(store, tiny, "net")
     svc.create_branch(store, "w", "net", disruptions=["FR-LYON@2027-01-18+2"])
@@ -545,6 +565,24 @@ def test_row_arguments_read_as_yaml_values_or_json() -> None:
     assert parse_row(["from=A", "to=B", "capacity=0", "name=x y"]) == \
         {"from": "A", "to": "B", "capacity": 0, "name": "x y"}
     assert parse_row(['{"id": "D1", "qty": 5}']) == {"id": "D1", "qty": 5}
+
+
+
+def test_a_row_argument_that_is_no_calendar_date_stays_text() -> None:
+    assert parse_row(["id=D1", "due=2027-02-30"]) == {"id": "D1", "due": "2027-02-30"}
+
+
+def test_cli_branch_impossible_dates_are_one_line_naming_the_field(url: str,
+                                                                    tiny: Path) -> None:
+    _run("db", "--url", url, "init")
+    _run("db", "--url", url, "import", str(tiny), "--name", "net")
+    _run("db", "--url", url, "branch", "create", "w", "net")
+    r = _run("db", "--url", url, "branch", "set", "w", "demand", "id=D1", "due=2027-02-30")
+    assert r.exit_code == 1 and "demand[D1].due" in r.output and "Traceback" not in r.output
+    r = _run("db", "--url", url, "branch", "disrupt", "w", "FR-LYON@2027-02-30+6")
+    assert r.exit_code == 1, r.output
+    assert "disruption 'FR-LYON@2027-02-30+6': date: 2027-02-30 is not a calendar date" \
+        in r.output and "fix:" in r.output
 
 
 

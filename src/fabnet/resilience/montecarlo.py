@@ -19,6 +19,7 @@ import numpy as np
 
 from fabnet.model.network import FloatArray
 from fabnet.model.scenario import Disruption, DurationDist, Risk, Scenario
+from fabnet.model.target import Target
 
 
 def sample_risk(risk: Risk, buckets: int, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -130,7 +131,8 @@ def critical_nodes(rp: object, result: object) -> list[str]:
     owners = {
         "work": [net.sites[int(s)] for s in net.wc_site],
         "supply": [net.suppliers[int(v)] for v in net.offer_supplier],
-        "lane": [f"lane:{a}>{b}" for a, b in zip(net.lane_from, net.lane_to, strict=True)],
+        "lane": [str(Target.lane_between(a, b))
+                 for a, b in zip(net.lane_from, net.lane_to, strict=True)],
     }
     names: set[str] = set()
     for lv in result.levels:

@@ -7,6 +7,7 @@ bounds the disruptions touch and re-solves warm from the base plan's basis.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,9 +16,9 @@ from datetime import date
 import numpy as np
 
 from fabnet.model.errors import FabnetError
-from fabnet.model.horizon import Horizon
 from fabnet.model.network import Network, compile_network
 from fabnet.model.scenario import Disruption, Scenario
+from fabnet.model.target import KnownTargets, Target, TargetError, check_target
 from fabnet.plan.lp import PlanningLP, build_lp, capacity_rows
 from fabnet.plan.plan import Plan, assemble_plan, demand_outcome
 from fabnet.plan.shortfall import explain_shortfalls
@@ -27,18 +28,40 @@ _SPEC = re.compile(r"^(?P<target>[^@]+)@(?P<date>\d{4}-\d{2}-\d{2})\+(?P<n>\d+)"
                    r"(?:x(?P<f>\d+(?:\.\d+)?))?$")
 
 
-def parse_disruption(text: str, horizon: Horizon, n: int = 1) -> Disruption:
-    """`TARGET@DATE+BUCKETS[xFACTOR]`, e.g. `UA-PARTNER@2027-05-03+6` or `lane:A>B@…+2x0.5`."""
+def parse_disruption(text: str, sc: Scenario, n: int = 1, *, where: str = "--disrupt",
+                     known: KnownTargets | None = None) -> Disruption:
+    """`TARGET@DATE+BUCKETS[xFACTOR]`, e.g. `UA-PARTNER@2027-05-03+6` or `lane:A>B@…+2x0.5`.
+
+    Every part is checked against `sc` (or `known`, its targets, when parsing many): the
+    target names a node, country or lane (else the closest id is offered), the date is a
+    real day inside the horizon, 1 <= BUCKETS <= the horizon's length, FACTOR >= 0.
+    """
+    h = sc.horizon
+    head = f"{where} {text!r}"
     m = _SPEC.match(text.strip())
     if not m:
-        raise FabnetError(f"--disrupt {text!r}: expected TARGET@YYYY-MM-DD+BUCKETS[xFACTOR] "
+        raise FabnetError(f"{head}: expected TARGET@YYYY-MM-DD+BUCKETS[xFACTOR] "
                           "(fix: e.g. UA-PARTNER@2027-05-03+6 or country:CN@2027-03-01+13x0.5)")
-    day = date.fromisoformat(m["date"])
-    if not horizon.contains(day):
-        raise FabnetError(f"--disrupt {text!r}: {day} is outside the horizon "
-                          f"{horizon.start} .. {horizon.end} (fix: pick a date inside it)")
+    try:
+        day = date.fromisoformat(m["date"])
+    except ValueError as e:
+        raise FabnetError(f"{head}: date: {m['date']} is not a calendar date ({e}) "
+                          f"(fix: give a real day as YYYY-MM-DD, e.g. {h.start})") from None
+    if not h.contains(day):
+        raise FabnetError(f"{head}: date: {day} is outside the horizon "
+                          f"{h.start} .. {h.end} (fix: pick a date inside it)")
+    buckets = int(m["n"])
+    if not 1 <= buckets <= h.buckets:
+        raise FabnetError(f"{head}: buckets: {buckets} is not in 1 .. {h.buckets} (fix: give "
+                          f"the length in {h.bucket}s, at most the horizon's {h.buckets})")
     factor = float(m["f"]) if m["f"] is not None else 0.0
-    return Disruption(f"whatif-{n}", m["target"], day, int(m["n"]), factor)
+    if not math.isfinite(factor):
+        raise FabnetError(f"{head}: capacity factor: {m['f']} is not a finite number "
+                          "(fix: 0 is down, 0.5 half capacity, 1 intact)")
+    why = check_target(m["target"], known or KnownTargets.of(sc))
+    if why is not None:
+        raise TargetError(f"{head}: target: {why}")
+    return Disruption(f"whatif-{n}", str(Target.parse(m["target"])), day, buckets, factor)
 
 
 class Replanner:

@@ -46,7 +46,7 @@ class WhatIfRun:
 def whatif(path: str | Path, specs: list[str], out: Path | None = None) -> WhatIfRun:
     """Re-plan around `specs` (TARGET@DATE+BUCKETS[xFACTOR]) and compare with the base plan."""
     sc = load_scenario(path)
-    extra = tuple(parse_disruption(s, sc.horizon, i + 1) for i, s in enumerate(specs))
+    extra = tuple(parse_disruption(s, sc, i + 1) for i, s in enumerate(specs))
     return whatif_disruptions(sc, extra, out)
 
 
@@ -88,14 +88,12 @@ def tts(path: str | Path | None = None, willems: str | Path | None = None,
     chosen = [n for n, k in node_ids(net) if kinds is None or str(k) in kinds]
     risks = time_to_survive(net, chosen, progress, workers=workers)
     if out is not None:
-        # a failed node's unknown TTS or PI is an empty cell, never a number
-        rows = [(r.node, "" if r.tts is None else r.tts, r.ttr, "" if r.pi is None else r.pi,
-                 str(r.status)) for r in risks]
+        rows = [(r.node, r.tts, r.ttr, r.pi) for r in risks]
         write_folder(out, {
-            "tts.csv": csv_text(["node", "tts", "ttr", "pi", "status"], rows),
+            "tts.csv": csv_text(["node", "tts", "ttr", "pi"], rows),
             "report.html": render_page(f"Time-to-survive: {sc.name}",
                                        "TTS, TTR in days; PI in units of demand",
-                                       [tts_section(risks, 40, float(sc.horizon.days))]),
+                                       [tts_section(risks, 40)]),
         })
     return risks
 
@@ -195,6 +193,8 @@ def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: 
     One re-planner serves the plan, every strike what-if and every embargo what-if.
     """
     sc = _read(src)
+    struck = [parse_disruption(spec, sc, i + 1, where="--strike")
+              for i, spec in enumerate(strikes)]  # refused before any solve
     rp = Replanner(sc)
     base = rp.plan()
     if progress:
@@ -203,15 +203,14 @@ def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: 
     if progress:
         progress(1)
     runs = []
-    for i, spec in enumerate(strikes):
-        extra = (parse_disruption(spec, sc.horizon, i + 1),)
-        runs.append(whatif_disruptions(sc, extra, replanner=rp, base=base))
+    for strike in struck:
+        runs.append(whatif_disruptions(sc, (strike,), replanner=rp, base=base))
         if progress:
             progress(1)
     ex = country_exposure(sc, embargo_buckets, rp.units_lost, progress)
     run = PlanRun(sc, rp.network, base)
     if out is not None:
-        sections = [tts_section(risks, horizon_days=float(sc.horizon.days))]
+        sections = [tts_section(risks)]
         sections += [whatif_section(w.diff, f"What-if: {spec}")
                      for w, spec in zip(runs, strikes, strict=True)]
         sections.append(exposure_section(ex))

@@ -169,8 +169,10 @@ def _target(store: Store, params: dict[str, Any]) -> tuple[Scenario, int]:
 
 
 def _disruptions(sc: Scenario, specs: list[str]) -> tuple[Disruption, ...]:
+    from fabnet.model.target import KnownTargets
     from fabnet.resilience.whatif import parse_disruption
 
+    known = KnownTargets.of(sc)
     taken = {d.id for d in sc.disruptions}
     out: list[Disruption] = []
     n = 0
@@ -178,7 +180,7 @@ def _disruptions(sc: Scenario, specs: list[str]) -> tuple[Disruption, ...]:
         n += 1
         while f"whatif-{n}" in taken:
             n += 1
-        out.append(parse_disruption(spec, sc.horizon, n))
+        out.append(parse_disruption(spec, sc, n, where="disruptions", known=known))
     return tuple(out)
 
 
@@ -223,7 +225,7 @@ def _tts(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     risks = time_to_survive(net, chosen, tick) if chosen else []
     return {"version": version, "nodes": [
         {"node": r.node, "kind": str(r.kind), "tts_days": r.tts, "ttr_days": r.ttr,
-         "pi_units": r.pi, "exposed": r.exposed, "status": str(r.status)} for r in risks]}
+         "pi_units": r.pi, "exposed": r.exposed} for r in risks]}
 
 
 def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from fabnet.io.plan_io import plan_document
 from fabnet.io.scenario_io import load_scenario, save_scenario
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
 from fabnet.model.consistency import check_scenario
-from fabnet.model.errors import FabnetError, ScenarioError
+from fabnet.model.errors import FabnetError, ScenarioError, split_issues
 from fabnet.model.scenario import Scenario
 from fabnet.store import (
     ApiToken,
@@ -192,9 +192,9 @@ def _section(section: str) -> str:
 
 
 def _validated(sc: Scenario, source: str) -> Scenario:
-    issues = [i.located(source) for i in check_scenario(sc)]
-    if issues:
-        raise ScenarioError(issues)
+    errors, warnings = split_issues(i.located(source) for i in check_scenario(sc))
+    if errors:
+        raise ScenarioError(errors, warnings)
     return sc
 
 
@@ -227,17 +227,20 @@ def add_disruptions(store: Store, name: str, specs: list[str]) -> Branch:
 
 
 def _add_disruptions(uow: UnitOfWork, branch: Branch, specs: list[str]) -> Branch:
+    from fabnet.model.target import KnownTargets
     from fabnet.resilience.whatif import parse_disruption
 
     _, current = _materialize(uow.scenarios, branch)
     taken = {d.id for d in current.disruptions}
+    known = KnownTargets.of(current)
     n = 0
     added = []
     for spec in specs:
         n += 1
         while f"whatif-{n}" in taken:
             n += 1
-        d = parse_disruption(spec, current.horizon, n)
+        d = parse_disruption(spec, current, n, where=f"branch {branch.name}: disruption",
+                             known=known)
         taken.add(d.id)
         added.append(d)
     _validated(current.with_disruptions(tuple(added)), f"branch {branch.name}")
