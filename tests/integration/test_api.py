@@ -251,6 +251,7 @@ def test_whatif_and_time_to_survive_jobs_return_their_tables(api: Api) -> None:
     assert whatif["disruptions"][0]["target"] == "FR-LYON" and "units_lost" in whatif["kpis"]
     nodes = api.get(f"/jobs/{t.json()['id']}/result").json()["result"]["nodes"]
     assert {n["node"] for n in nodes} == {"FR-LYON", "UK-PLANT"}
+    assert {n["status"] for n in nodes} == {"optimal"}  # proven, not a solver failure
 
 
 def test_a_cancelled_job_ends_cancelled_and_has_no_result(api: Api) -> None:

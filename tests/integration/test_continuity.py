@@ -240,7 +240,7 @@ def test_import_willems_then_tts_equals_direct_willems(tmp_path: Path) -> None:
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     ta = (tmp_path / "a" / "tts.csv").read_text()
     assert ta == (tmp_path / "b" / "tts.csv").read_text()
-    assert ta.splitlines()[0] == "node,tts,ttr,pi"
+    assert ta.splitlines()[0] == "node,tts,ttr,pi,status"
     assert "Risk matrix" in (tmp_path / "b" / "report.html").read_text()
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import scipy.sparse as sp
 
 from fabnet.model import (
     BomLine,
@@ -31,7 +32,11 @@ from fabnet.model import (
     WorkCenter,
     compile_network,
 )
-from fabnet.resilience.tts import NodeRisk, recovery_days, time_to_survive
+from fabnet.model.errors import FabnetError
+from fabnet.model.scenario import NodeKind
+from fabnet.plan.solve import PlanStatus
+from fabnet.report.resilience import tts_section
+from fabnet.resilience.tts import NodeRisk, rank, recovery_days, served_rate, time_to_survive
 
 WILLEMS = Path(__file__).resolve().parents[3] / "shared" / "data" / "willems"
 
@@ -102,8 +107,6 @@ def test_tts_is_capped_at_the_horizon() -> None:
 def test_recovery_times_by_node_kind_and_default() -> None:
     sc = chain(recovery=(Recovery("default", 10), Recovery("kind:site", 42),
                          Recovery("SUP-CN", 70), Recovery("lane:FR-HUB>UA-MOD", 3)))
-    from fabnet.model import NodeKind
-
     assert recovery_days(sc, "FR-HUB", NodeKind.SITE) == 42
     assert recovery_days(sc, "SUP-CN/FC", NodeKind.OFFER) == 70
     assert recovery_days(sc, "lane:FR-HUB>UA-MOD", NodeKind.LANE) == 3
@@ -148,3 +151,51 @@ def test_folding_pass_through_transfers_changes_nothing(chain_no: str) -> None:
     for a, b in zip(folded, full, strict=True):
         assert a.tts == pytest.approx(b.tts, abs=1e-6)
         assert a.pi == pytest.approx(b.pi, rel=1e-7, abs=1e-5)
+
+
+#: HiGHS stopped before its first simplex iteration (presolve off, so nothing solves)
+NO_ITERATIONS: dict[str, str | int] = {"presolve": "off", "simplex_iteration_limit": 0}
+
+
+def test_a_solve_stopped_by_its_limit_gives_a_status_and_no_number() -> None:
+    net = compile_network(chain(50, 30))
+    risks = time_to_survive(net, demand_rate=served_rate(net), options=NO_ITERATIONS)
+    assert risks and all(r.status is PlanStatus.TIME_LIMIT for r in risks)
+    assert all(r.tts is None and r.pi is None and r.failed and not r.exposed for r in risks)
+
+
+def test_served_rate_refuses_to_turn_a_failed_solve_into_a_rate() -> None:
+    with pytest.raises(FabnetError, match="time_limit"):
+        served_rate(compile_network(chain()), NO_ITERATIONS)
+
+
+def test_every_answer_is_certified_optimal() -> None:
+    risks = time_to_survive(compile_network(chain(50, 30)))
+    assert all(r.status is PlanStatus.OPTIMAL and not r.failed for r in risks)
+
+
+def test_failed_nodes_rank_apart_after_every_solved_node() -> None:
+    ok = NodeRisk("A", NodeKind.SITE, 40.0, 28.0, 0.0)
+    exposed = NodeRisk("B", NodeKind.SITE, 5.0, 28.0, 230.0)
+    failed = NodeRisk("C", NodeKind.SITE, None, 28.0, None, PlanStatus.ERROR)
+    assert rank([failed, ok, exposed]) == [exposed, ok, failed]
+
+
+def test_report_counts_failed_nodes_and_says_tts_is_capped_at_the_horizon() -> None:
+    risks = [NodeRisk("HUB", NodeKind.SITE, 364.0, 28.0, 0.0),
+             NodeRisk("LINE", NodeKind.SITE, 5.0, 28.0, 230.0),
+             NodeRisk("SUP/FC", NodeKind.OFFER, None, 28.0, None, PlanStatus.TIME_LIMIT)]
+    _, html = tts_section(risks, horizon_days=364.0)
+    assert "TTS capped at horizon (364 days)" in html
+    assert "1 of 3 nodes failed" in html and "time_limit" in html
+    assert "Failed nodes" in html
+
+
+def test_scaled_model_has_coefficients_near_one() -> None:
+    from fabnet.resilience.tts import build_aggregate
+
+    net = compile_network(chain(10_000_000, 0))  # stock far larger than any rate
+    m = build_aggregate(net)
+    a = abs(sp.diags(m.row_scale) @ m.matrix @ sp.diags(m.col_scale)).data
+    assert abs(m.matrix).data.max() >= 1e7
+    assert a.max() / a.min() <= 64

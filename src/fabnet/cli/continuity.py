@@ -101,12 +101,19 @@ def tts_cmd(
         risks = tts(scenario, willems, capacity_factor, stock_days, ttr, out, workers,
                     step, kind_set)
     exposed = sum(r.exposed for r in risks)
-    t = Table(title=f"Nodes ranked by exposure ({exposed} of {len(risks)} with TTS < TTR)")
+    failed = [r for r in risks if r.failed]
+    t = Table(title=f"Nodes ranked by exposure ({exposed} of {len(risks)} with TTS < TTR"
+                    + (f"; {len(failed)} failed, listed apart" if failed else "") + ")")
     for c in ("node", "kind", "TTS (days)", "TTR (days)", "PI (units)"):
         t.add_column(c, justify="left" if c in ("node", "kind") else "right")
-    for r in risks[:top]:
+    for r in [r for r in risks if not r.failed][:top]:
         t.add_row(r.node, str(r.kind), f"{r.tts:,.1f}", f"{r.ttr:,.0f}", f"{r.pi:,.0f}",
                   style="red" if r.exposed else None)
+    if failed:  # no number for them: the solver proved none
+        t.add_section()
+    for r in failed:
+        t.add_row(r.node, str(r.kind), f"failed: {r.status}", f"{r.ttr:,.0f}", "—",
+                  style="yellow")
     out_console.print(t)
     if out is not None:
         out_console.print(f"wrote tts.csv and report.html to {out}/")

@@ -31,34 +31,80 @@ def table(cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return _TABLE.render(cols=cols, rows=[[fmt(v) for v in r] for r in rows])
 
 
-def risk_matrix(risks: list[NodeRisk]) -> str:
-    """TTS vs TTR per node, marker size by PI; nodes below the diagonal are exposed."""
+def risk_matrix(risks: list[NodeRisk], horizon_days: float | None = None) -> str:
+    """TTS vs TTR per node, marker size by PI; nodes below the diagonal are exposed.
+
+    TTS is capped at the horizon: nodes that survive it all would stretch the axis far
+    beyond every TTR, so the axis stops just above the largest TTR and uncapped TTS, and
+    capped nodes sit on its top edge as triangles, as the axis title says. Failed nodes
+    (no proven TTS) are not drawn; the caption counts them.
+    """
     fig = go.Figure()
-    pis = np.array([r.pi for r in risks]) if risks else np.zeros(0)
+    shown = [r for r in risks if r.tts is not None]
+    cap = horizon_days if horizon_days is not None else float("inf")
+    capped = [r for r in shown if r.tts is not None and r.tts >= cap - 1e-6]
+    below = [float(r.tts) for r in shown if r not in capped and r.tts is not None]
+    ceiling = max(below + [r.ttr for r in risks] + [1.0])
+    if capped:  # the capped nodes sit on the top edge, just above the rest
+        ceiling = min(cap, 1.15 * ceiling)
+    pis = np.array([r.pi or 0.0 for r in shown]) if shown else np.zeros(0)
     scale = 40.0 / max(float(np.sqrt(pis.max())) if pis.size and pis.max() > 0 else 1.0, 1e-9)
-    for kind in sorted({str(r.kind) for r in risks}):
-        mine = [r for r in risks if str(r.kind) == kind]
-        fig.add_scatter(
-            x=[r.ttr for r in mine], y=[r.tts for r in mine], mode="markers", name=kind,
-            text=[f"{r.node}<br>TTS {r.tts:.1f} d, TTR {r.ttr:.0f} d, PI {r.pi:,.0f}"
-                  for r in mine], hoverinfo="text",
-            marker={"size": [6 + scale * float(np.sqrt(r.pi)) for r in mine], "opacity": 0.6})
-    top = max([r.ttr for r in risks] + [r.tts for r in risks] + [1.0])
-    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="TTS = TTR",
+    for kind in sorted({str(r.kind) for r in shown}):
+        for at_cap in (False, True):
+            mine = [r for r in shown if str(r.kind) == kind and (r in capped) == at_cap]
+            if not mine:
+                continue
+            fig.add_scatter(
+                x=[r.ttr for r in mine],
+                y=[min(float(r.tts or 0.0), ceiling) for r in mine], mode="markers",
+                name=f"{kind}, survives the horizon" if at_cap else kind,
+                text=[f"{r.node}<br>TTS {r.tts:.1f} d{' (capped)' if at_cap else ''}, "
+                      f"TTR {r.ttr:.0f} d, PI {r.pi or 0.0:,.0f}" for r in mine],
+                hoverinfo="text",
+                marker={"size": [6 + scale * float(np.sqrt(r.pi or 0.0)) for r in mine],
+                        "opacity": 0.6, "symbol": "triangle-up" if at_cap else "circle"})
+    top = max([r.ttr for r in risks] + [1.0])
+    fig.add_scatter(x=[0, top], y=[0, min(top, ceiling)], mode="lines", name="TTS = TTR",
                     line={"dash": "dash", "color": "grey"})
+    y_title = "TTS (days)"
+    if capped and horizon_days is not None:
+        y_title = (f"TTS (days); TTS capped at horizon ({horizon_days:,.0f} days): "
+                   f"{len(capped)} nodes ▲ at the top survive it all")
+        fig.add_hline(y=ceiling, line_dash="dot", line_color="grey",
+                      annotation_text=f"TTS capped at horizon ({horizon_days:,.0f} days)")
     fig.update_layout(title="Risk matrix: time-to-survive vs time-to-recover (size: PI)",
-                      xaxis_title="TTR (days)", yaxis_title="TTS (days)")
+                      xaxis_title="TTR (days)", yaxis_title=y_title,
+                      yaxis={"range": [0, ceiling * 1.05]})
     return _html(fig)
 
 
-def tts_section(risks: list[NodeRisk], top: int = 15) -> tuple[str, str]:
-    """Risk matrix and the most exposed nodes."""
+def _num(v: float | None) -> float | str:
+    """A TTS or PI for a table: the number, or a dash where it is unknown."""
+    return "—" if v is None else v
+
+
+def tts_section(risks: list[NodeRisk], top: int = 15, horizon_days: float | None = None
+                ) -> tuple[str, str]:
+    """Risk matrix, the most exposed nodes, and apart from them every failed node."""
     exposed = [r for r in risks if r.exposed]
-    rows = [(r.node, str(r.kind), r.tts, r.ttr, r.pi) for r in risks[:top]]
+    failed = [r for r in risks if r.failed]
+    ranked = [r for r in risks if not r.failed]
+    cols = ("node", "kind", "TTS (days)", "TTR (days)", "PI (units)", "status")
+    rows = [(r.node, str(r.kind), _num(r.tts), r.ttr, _num(r.pi), str(r.status))
+            for r in ranked[:top]]
     html = (f"<p>{len(exposed)} of {len(risks)} nodes can't survive their recovery time "
-            "(TTS &lt; TTR). Ranked by performance impact (units lost over the TTR).</p>"
-            + risk_matrix(risks)
-            + table(("node", "kind", "TTS (days)", "TTR (days)", "PI (units)"), rows))
+            "(TTS &lt; TTR). Ranked by performance impact (units lost over the TTR). "
+            "Every TTS and PI is the aggregate LP's optimum, checked on the unscaled "
+            "model.</p>")
+    if failed:
+        html += (f"<p><strong>{len(failed)} of {len(risks)} nodes failed</strong>: the "
+                 "solver did not prove their LP's optimum, so their TTS or PI is unknown "
+                 "(listed apart below, not ranked, not drawn).</p>")
+    html += risk_matrix(risks, horizon_days) + table(cols, rows)
+    if failed:
+        html += "<h3>Failed nodes</h3>" + table(cols, [
+            (r.node, str(r.kind), _num(r.tts), r.ttr, _num(r.pi), str(r.status))
+            for r in failed])
     return "Time-to-survive and time-to-recover", html
 
 

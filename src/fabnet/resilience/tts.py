@@ -17,6 +17,15 @@ only the flows near the node (the rest of the network stays at its steady rates)
 is what makes warm starts cheap. One HiGHS model serves every node: an outage only
 changes column bounds, and each LP starts from the intact network's basis.
 
+Stock enters the rate form as s0 × τ, with s0 up to 1e7 units next to rates near 1, so
+the model is handed to HiGHS equilibrated (row and column factors, powers of 2) with
+tight tolerances, and every answer is certified on the unscaled model: feasible, and
+equal to the bound its duals give (`fabnet.resilience.certify`). A warm answer that
+fails the check is solved again cold; one that still fails, or a solve that ends
+otherwise (a limit, an error), leaves that node's TTS/PI None with its `PlanStatus`.
+An infeasible TTS LP (no outage survived, TTS 0) is confirmed by a certified positive
+least loss with τ at its cap.
+
 The demand rate is what the intact network can serve for ever (its steady-state rate,
 found by one LP without stock); a network that can't meet its orders even intact is
 not "exposed" to every node at once.
@@ -24,7 +33,7 @@ not "exposed" to every node at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -32,9 +41,11 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import NodeKind, Scenario
-from fabnet.plan.solve import new_highs
+from fabnet.plan.solve import PlanStatus, new_highs
+from fabnet.resilience.certify import CERTIFY_TOL, Certificate, certify, equilibrate
 
 #: time-to-recover in days when the scenario gives none
 DEFAULT_TTR_DAYS = 28.0
@@ -42,18 +53,28 @@ DEFAULT_TTR_DAYS = 28.0
 
 @dataclass(frozen=True)
 class NodeRisk:
-    """One node's time-to-survive, time-to-recover (days) and performance impact (units)."""
+    """One node's time-to-survive, time-to-recover (days) and performance impact (units).
+
+    `status` is OPTIMAL when TTS and PI are the LP's certified optima; otherwise how the
+    solve ended, and the value it did not prove is None.
+    """
 
     node: str
     kind: NodeKind
-    tts: float
+    tts: float | None
     ttr: float
-    pi: float
+    pi: float | None
+    status: PlanStatus = PlanStatus.OPTIMAL
+
+    @property
+    def failed(self) -> bool:
+        """The solver did not prove this node's TTS and PI: they are unknown."""
+        return self.status is not PlanStatus.OPTIMAL
 
     @property
     def exposed(self) -> bool:
-        """The network can't ride out this node's recovery."""
-        return self.tts < self.ttr - 1e-9
+        """The network can't ride out this node's recovery (unknown for a failed node)."""
+        return not self.failed and self.tts is not None and self.tts < self.ttr - 1e-9
 
 
 def node_ids(net: Network) -> list[tuple[str, NodeKind]]:
@@ -94,6 +115,8 @@ class AggregateModel:
     nodes: list[tuple[str, NodeKind]]
     horizon_days: float
     demand_rate: FloatArray
+    row_scale: FloatArray
+    col_scale: FloatArray
 
 
 #: shortest outage the model tells apart from none (days): τ's upper bound is its inverse
@@ -248,21 +271,35 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None,
         node_cols.append(live(np.concatenate([c_b + np.nonzero(net.pur_lane == ln)[0],
                                               c_y + np.nonzero(net.tr_lane == ln)[0],
                                               c_x + np.nonzero(arcs[:, 1] == ln)[0]])))
+    row_scale, col_scale = equilibrate(A)
     return AggregateModel(A, col_upper, row_lower, row_upper, int(new_pos[tau]),
-                          live(c_l + g), node_cols, nodes, days, rate)
+                          live(c_l + g), node_cols, nodes, days, rate, row_scale, col_scale)
 
 
-def _highs(model: AggregateModel) -> highspy.Highs:
+#: HiGHS tolerances for the node LPs (on the equilibrated model; answers are certified)
+TOLERANCES: dict[str, float] = {"primal_feasibility_tolerance": 1e-9,
+                                "dual_feasibility_tolerance": 1e-9}
+
+#: an option value handed to HiGHS (`time_to_survive(options=...)`)
+Option = bool | int | float | str
+
+
+def _highs(model: AggregateModel, options: Mapping[str, Option] | None = None
+           ) -> highspy.Highs:
+    """A HiGHS model of the equilibrated aggregate LP, with zero costs."""
     h = new_highs()
+    for k, v in {**TOLERANCES, **(options or {})}.items():
+        h.setOptionValue(k, v)
     lp = highspy.HighsLp()
-    A = model.matrix
+    r, c = model.row_scale, model.col_scale
+    A = sp.csc_matrix(sp.diags(r) @ model.matrix @ sp.diags(c))
     n, m = A.shape[1], A.shape[0]
     lp.num_col_, lp.num_row_ = n, m
     lp.col_cost_ = np.zeros(n)
     lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.where(np.isinf(model.col_upper), highspy.kHighsInf, model.col_upper)
-    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower)
-    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper)
+    lp.col_upper_ = np.where(np.isinf(model.col_upper), highspy.kHighsInf, model.col_upper / c)
+    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower * r)
+    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper * r)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
@@ -271,87 +308,213 @@ def _highs(model: AggregateModel) -> highspy.Highs:
     return h
 
 
-def served_rate(net: Network) -> FloatArray:
-    """Per demand group, the rate the intact network sustains with no stock (units/day)."""
+def _status(h: highspy.Highs) -> PlanStatus:
+    """HiGHS' model status as a `PlanStatus` (a time or iteration limit: TIME_LIMIT)."""
+    s = h.getModelStatus()
+    if s == highspy.HighsModelStatus.kOptimal:
+        return PlanStatus.OPTIMAL
+    if s == highspy.HighsModelStatus.kInfeasible:
+        return PlanStatus.INFEASIBLE
+    if s in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit):
+        return PlanStatus.TIME_LIMIT
+    return PlanStatus.ERROR
+
+
+class AggregateSolver:
+    """One HiGHS model of an aggregate LP whose every answer is certified.
+
+    Bounds and costs are set in the model's own units and handed to HiGHS scaled. A
+    solve starts warm (from a given basis); an answer that `certify` does not accept on
+    the unscaled model is solved again cold, and if that fails too its status says so.
+    """
+
+    def __init__(self, model: AggregateModel, options: Mapping[str, Option] | None = None
+                 ) -> None:
+        self.model = model
+        self.h = _highs(model, options)
+        n = model.matrix.shape[1]
+        self.col_lo = np.zeros(n)
+        self.col_hi = model.col_upper.copy()
+        self.cost = np.zeros(n)
+        self._weight = 1.0
+        self._all = np.arange(n, dtype=np.int32)
+        self.cold_solves = 0
+
+    def set_bounds(self, cols: IntArray, lo: FloatArray | float, hi: FloatArray | float
+                   ) -> None:
+        """Column bounds in the model's units (an outage: lo = hi = 0)."""
+        if not cols.size:
+            return
+        lo_a = np.broadcast_to(np.asarray(lo, dtype=float), cols.shape)
+        hi_a = np.broadcast_to(np.asarray(hi, dtype=float), cols.shape)
+        self.col_lo[cols], self.col_hi[cols] = lo_a, hi_a
+        c = self.model.col_scale[cols]
+        up = np.where(np.isinf(hi_a), highspy.kHighsInf, hi_a / c)
+        idx = cols.astype(np.int32)
+        self.h.changeColsBounds(idx.size, idx, lo_a / c, up)
+
+    def set_cost(self, cost: FloatArray) -> None:
+        """Minimize costᵀx; HiGHS gets it scaled so that its largest cost is 1."""
+        self.cost = cost
+        scaled = cost * self.model.col_scale
+        top = float(np.max(np.abs(scaled), initial=0.0))
+        self._weight = 1.0 / top if top > 0 else 1.0
+        self.h.changeColsCost(self._all.size, self._all, scaled * self._weight)
+
+    def certificate(self, floor: float) -> Certificate:
+        """The last solution, unscaled and checked (`certify`)."""
+        sol = self.h.getSolution()
+        m = self.model
+        x = np.asarray(sol.col_value, dtype=float) * m.col_scale
+        y = np.asarray(sol.row_dual, dtype=float) * m.row_scale / self._weight
+        return certify(m.matrix, m.row_lower, m.row_upper, self.col_lo, self.col_hi,
+                       self.cost, x, y, m.col_scale, floor)
+
+    def solve(self, basis: highspy.HighsBasis | None, floor: float,
+              cold_if_infeasible: bool = True) -> tuple[PlanStatus, Certificate | None]:
+        """Solve from `basis` (None: from where the model is); OPTIMAL only if certified."""
+        if basis is not None:
+            self.h.setBasis(basis)
+        self.h.run()
+        status = _status(self.h)
+        if status is PlanStatus.OPTIMAL:
+            cert = self.certificate(floor)
+            if cert.ok:
+                return status, cert
+        elif status is PlanStatus.INFEASIBLE and not cold_if_infeasible:
+            return status, None
+        self.cold_solves += 1
+        self.h.clearSolver()
+        self.h.run()
+        status = _status(self.h)
+        if status is not PlanStatus.OPTIMAL:
+            return status, None
+        cert = self.certificate(floor)
+        return (status, cert) if cert.ok else (PlanStatus.ERROR, None)
+
+
+def served_rate(net: Network, options: Mapping[str, Option] | None = None) -> FloatArray:
+    """Per demand group, the rate the intact network sustains with no stock (units/day).
+
+    Raises FabnetError when the solver does not prove its answer optimal.
+    """
     model = build_aggregate(net)
-    h = _highs(model)
+    s = AggregateSolver(model, options)
     n = model.matrix.shape[1]
-    h.changeColBounds(model.tau_col, 0.0, 0.0)  # no stock: a steady state
+    s.set_bounds(np.array([model.tau_col]), 0.0, 0.0)  # no stock: a steady state
     cost = np.zeros(n)
     cost[model.lost_cols] = 1.0
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return np.zeros(model.lost_cols.size)
-    lost = np.asarray(h.getSolution().col_value)[model.lost_cols]
+    s.set_cost(cost)
+    status, cert = s.solve(None, max(float(model.demand_rate.sum()), 1.0))
+    if cert is None:
+        raise FabnetError(f"{net.scenario.name}: the steady-state demand rate LP of the "
+                          f"time-to-survive model ended {status} (fix: lift the solver "
+                          "limit if one was set, otherwise report this scenario)")
+    sol = s.h.getSolution()
+    lost = np.asarray(sol.col_value, dtype=float)[model.lost_cols] * \
+        model.col_scale[model.lost_cols]
     return np.asarray(np.maximum(model.demand_rate - lost, 0.0))
 
 
+@dataclass
+class SweepResult:
+    """TTS and PI of swept nodes (NaN where unproven) and each node's status."""
+
+    tts: FloatArray
+    pi: FloatArray
+    status: list[PlanStatus]
+
+
 def _sweep_nodes(model: AggregateModel, chosen: list[int], ttr: FloatArray,
-                 progress: Callable[[int], None] | None = None
-                 ) -> tuple[FloatArray, FloatArray]:
-    """TTS and PI of the `chosen` nodes, on one HiGHS model of `model`."""
-    h = _highs(model)
+                 progress: Callable[[int], None] | None = None,
+                 options: Mapping[str, Option] | None = None) -> SweepResult:
+    """TTS and PI of the `chosen` nodes, on one certified HiGHS model of `model`."""
+    s = AggregateSolver(model, options)
     n = model.matrix.shape[1]
-    all_cols = np.arange(n, dtype=np.int32)
-    inf = highspy.kHighsInf
-    lost = model.lost_cols.astype(np.int32)
-    tau = model.tau_col
-    optimal = highspy.HighsModelStatus.kOptimal
+    lost = model.lost_cols
+    tau = np.array([model.tau_col])
+    nan = float("nan")
+    tts, pi = np.full(len(chosen), nan), np.full(len(chosen), nan)
+    status = [PlanStatus.OPTIMAL] * len(chosen)
+    tau_floor = 1.0 / model.horizon_days
+    rate_floor = max(float(model.demand_rate.sum()), 1.0)
 
     def outage(i: int, on: bool) -> None:
-        cols = model.node_cols[i].astype(np.int32)
-        if cols.size:
-            h.changeColsBounds(cols.size, cols, np.zeros(cols.size),
-                               np.zeros(cols.size) if on else np.full(cols.size, inf))
+        cols = model.node_cols[i]
+        s.set_bounds(cols, 0.0, 0.0 if on else np.inf)
 
-    def sweep(todo: list[int], solve: Callable[[int], float]) -> FloatArray:
-        """Solve each node's LP from the intact network's basis."""
-        h.run()
-        base = h.getBasis()
-        out = np.zeros(len(chosen))
-        for j in todo:
-            h.setBasis(base)
-            outage(chosen[j], True)
-            out[j] = solve(j)
-            outage(chosen[j], False)
-            if progress:
-                progress(1)
-        return out
+    def base_basis(floor: float) -> highspy.HighsBasis | None:
+        """The intact network's optimal basis: every node's LP starts from it."""
+        st, _ = s.solve(None, floor)
+        return s.h.getBasis() if st is PlanStatus.OPTIMAL else None
 
-    # pass 1: TTS = 1 / least τ with no loss (τ at its cap: no outage survived)
-    cost = np.zeros(n)
-    cost[tau] = 1.0
-    h.changeColsCost(n, all_cols, cost)
-    h.changeColsBounds(lost.size, lost, np.zeros(lost.size), np.zeros(lost.size))
-    h.changeColBounds(tau, 1.0 / model.horizon_days, 1.0 / MIN_DAYS)
+    def tts_pass() -> None:
+        cost = np.zeros(n)
+        cost[model.tau_col] = 1.0
+        s.set_cost(cost)
+        s.set_bounds(lost, 0.0, 0.0)
+        s.set_bounds(tau, tau_floor, 1.0 / MIN_DAYS)
 
-    def tts_of(j: int) -> float:
-        h.run()
-        if h.getModelStatus() != optimal:
-            return 0.0
-        t = 1.0 / float(h.getSolution().col_value[tau])
-        return 0.0 if t <= 2 * MIN_DAYS else min(t, model.horizon_days)
-
-    tts = sweep(list(range(len(chosen))), tts_of)
+    # pass 1: TTS = 1 / least τ with no loss (infeasible: no outage survived)
+    tts_pass()
+    base = base_basis(tau_floor)
+    for j, i in enumerate(chosen):
+        outage(i, True)
+        st, cert = s.solve(base, tau_floor, cold_if_infeasible=False)
+        if cert is not None:
+            t = 1.0 / cert.objective
+            tts[j] = 0.0 if t <= 2 * MIN_DAYS else min(t, model.horizon_days)
+        elif st is PlanStatus.INFEASIBLE:
+            st = _no_outage_survived(s, base, rate_floor)
+            tts_pass()
+            if st is PlanStatus.OPTIMAL:
+                tts[j] = 0.0
+        status[j] = st
+        outage(i, False)
+        if progress:
+            progress(1)
     # pass 2: PI = least loss over an outage of length TTR
     cost = np.zeros(n)
-    cost[model.lost_cols] = 1.0
-    h.changeColsCost(n, all_cols, cost)
-    h.changeColsBounds(lost.size, lost, np.zeros(lost.size), np.full(lost.size, inf))
+    cost[lost] = 1.0
+    s.set_cost(cost)
+    s.set_bounds(lost, 0.0, np.inf)
     exposed = [j for j in range(len(chosen)) if tts[j] < ttr[j] - 1e-9]
+    survives = np.array([st is PlanStatus.OPTIMAL for st in status], dtype=bool)
+    survives[exposed] = False
+    pi[survives] = 0.0  # it survives its recovery: nothing lost
     if progress:
         progress(len(chosen) - len(exposed))
+    base = base_basis(rate_floor) if exposed else None
+    for j in exposed:
+        outage(chosen[j], True)
+        s.set_bounds(tau, 1.0 / float(ttr[j]), 1.0 / float(ttr[j]))
+        st, cert = s.solve(base, rate_floor)
+        if cert is not None:
+            pi[j] = cert.objective * float(ttr[j])
+        status[j] = st
+        outage(chosen[j], False)
+        if progress:
+            progress(1)
+    return SweepResult(tts, pi, status)
 
-    def pi_of(j: int) -> float:
-        h.changeColBounds(tau, 1.0 / float(ttr[j]), 1.0 / float(ttr[j]))
-        h.run()
-        if h.getModelStatus() != optimal:
-            return float("nan")
-        return float(h.getInfo().objective_function_value) * float(ttr[j])
 
-    pi = sweep(exposed, pi_of) if exposed else np.zeros(len(chosen))
-    return tts, pi
+def _no_outage_survived(s: AggregateSolver, basis: highspy.HighsBasis | None,
+                        floor: float) -> PlanStatus:
+    """Confirm an infeasible TTS LP: even with τ at its cap some demand is lost.
+
+    The least loss at τ = 1/MIN_DAYS, certified, must be positive; the TTS LP is the
+    zero-loss slice of that LP, so it is infeasible at every τ and TTS is 0.
+    """
+    m = s.model
+    cost = np.zeros(m.matrix.shape[1])
+    cost[m.lost_cols] = 1.0
+    s.set_cost(cost)
+    s.set_bounds(m.lost_cols, 0.0, np.inf)
+    s.set_bounds(np.array([m.tau_col]), 1.0 / MIN_DAYS, 1.0 / MIN_DAYS)
+    st, cert = s.solve(None, floor)
+    if cert is None:
+        return st
+    return PlanStatus.OPTIMAL if cert.bound > 10 * CERTIFY_TOL * floor else PlanStatus.ERROR
 
 
 _WORKER: dict[str, AggregateModel] = {}
@@ -361,48 +524,64 @@ def _worker_init(model: AggregateModel) -> None:
     _WORKER["model"] = model
 
 
-def _worker_run(chosen: list[int], ttr: FloatArray) -> tuple[FloatArray, FloatArray]:
-    return _sweep_nodes(_WORKER["model"], chosen, ttr)
+def _worker_run(chosen: list[int], ttr: FloatArray,
+                options: Mapping[str, Option] | None) -> SweepResult:
+    return _sweep_nodes(_WORKER["model"], chosen, ttr, options=options)
+
+
+def _value(v: float) -> float | None:
+    """A swept value as reported: None where unproven, rounded to 1e-6 otherwise."""
+    return None if np.isnan(v) else round(max(float(v), 0.0), 6) + 0.0
 
 
 def time_to_survive(net: Network, nodes: list[str] | None = None,
                     progress: Callable[[int], None] | None = None,
                     demand_rate: FloatArray | None = None, workers: int = 1,
-                    chunk: int = 64, fold: bool = True) -> list[NodeRisk]:
-    """TTS, TTR and PI for every node (or the named ones), ranked: exposed first, by PI.
+                    chunk: int = 64, fold: bool = True,
+                    options: Mapping[str, Option] | None = None) -> list[NodeRisk]:
+    """TTS, TTR and PI for every node (or the named ones), ranked (`rank`).
 
-    With `workers` > 1 the nodes are shared out in chunks over worker processes, each
-    holding its own copy of the model; results do not depend on the split. `fold=False`
-    keeps every transfer explicit (the reduction is exact; this is for checking it).
+    Every TTS and PI is the aggregate LP's optimum, certified on the unscaled model; a
+    node whose LP the solver did not solve to a certified optimum gets None and its
+    status. With `workers` > 1 the nodes are shared out in chunks over worker
+    processes, each holding its own copy of the model; results do not depend on the
+    split. `fold=False` keeps every transfer explicit (the reduction is exact; this is
+    for checking it). `options` go to HiGHS (e.g. a time limit).
     """
-    rate = served_rate(net) if demand_rate is None else demand_rate
+    rate = served_rate(net, options) if demand_rate is None else demand_rate
     wanted = None if nodes is None else set(nodes)
     lanes = [f"lane:{a}>{b}" for a, b in zip(net.lane_from, net.lane_to, strict=True)]
     keep = np.array([not fold or wanted is None or ln in wanted for ln in lanes], dtype=bool)
     model = build_aggregate(net, rate, keep)
     chosen = [i for i, (nid, _) in enumerate(model.nodes) if wanted is None or nid in wanted]
     ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
-    tts, pi = np.zeros(len(chosen)), np.zeros(len(chosen))
     if workers <= 1 or len(chosen) <= chunk:
-        tts, pi = _sweep_nodes(model, chosen, ttr, progress)
+        res = _sweep_nodes(model, chosen, ttr, progress, options)
     else:
+        res = SweepResult(np.zeros(len(chosen)), np.zeros(len(chosen)),
+                          [PlanStatus.OPTIMAL] * len(chosen))
         parts = [list(range(k, min(k + chunk, len(chosen))))
                  for k in range(0, len(chosen), chunk)]
         with ProcessPoolExecutor(workers, initializer=_worker_init,
                                  initargs=(model,)) as pool:
-            futures = {pool.submit(_worker_run, [chosen[j] for j in part], ttr[part]): part
-                       for part in parts}
+            futures = {pool.submit(_worker_run, [chosen[j] for j in part], ttr[part],
+                                   options): part for part in parts}
             for fut in as_completed(futures):
                 part = futures[fut]
-                tts[part], pi[part] = fut.result()
+                got = fut.result()
+                res.tts[part], res.pi[part] = got.tts, got.pi
+                for j, st in zip(part, got.status, strict=True):
+                    res.status[j] = st
                 if progress:
                     progress(2 * len(part))
-    out = [NodeRisk(model.nodes[i][0], model.nodes[i][1], round(float(tts[j]), 6) + 0.0,
-                    float(ttr[j]), round(max(float(pi[j]), 0.0), 6))
+    out = [NodeRisk(model.nodes[i][0], model.nodes[i][1], _value(res.tts[j]),
+                    float(ttr[j]), _value(res.pi[j]), res.status[j])
            for j, i in enumerate(chosen)]
     return rank(out)
 
 
 def rank(risks: list[NodeRisk]) -> list[NodeRisk]:
-    """Exposed nodes first, by PI (largest first), then by TTS (shortest first)."""
-    return sorted(risks, key=lambda r: (not r.exposed, -r.pi, r.tts, r.node))
+    """Exposed nodes first, by PI (largest first), then by TTS (shortest first); nodes
+    whose LPs failed come last, apart, by name."""
+    return sorted(risks, key=lambda r: (r.failed, not r.exposed, -(r.pi or 0.0),
+                                        r.tts if r.tts is not None else 0.0, r.node))

@@ -88,12 +88,14 @@ def tts(path: str | Path | None = None, willems: str | Path | None = None,
     chosen = [n for n, k in node_ids(net) if kinds is None or str(k) in kinds]
     risks = time_to_survive(net, chosen, progress, workers=workers)
     if out is not None:
-        rows = [(r.node, r.tts, r.ttr, r.pi) for r in risks]
+        # a failed node's unknown TTS or PI is an empty cell, never a number
+        rows = [(r.node, "" if r.tts is None else r.tts, r.ttr, "" if r.pi is None else r.pi,
+                 str(r.status)) for r in risks]
         write_folder(out, {
-            "tts.csv": csv_text(["node", "tts", "ttr", "pi"], rows),
+            "tts.csv": csv_text(["node", "tts", "ttr", "pi", "status"], rows),
             "report.html": render_page(f"Time-to-survive: {sc.name}",
                                        "TTS, TTR in days; PI in units of demand",
-                                       [tts_section(risks, 40)]),
+                                       [tts_section(risks, 40, float(sc.horizon.days))]),
         })
     return risks
 
@@ -210,7 +212,7 @@ def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: 
     ex = country_exposure(sc, embargo_buckets, rp.units_lost, progress)
     run = PlanRun(sc, rp.network, base)
     if out is not None:
-        sections = [tts_section(risks)]
+        sections = [tts_section(risks, horizon_days=float(sc.horizon.days))]
         sections += [whatif_section(w.diff, f"What-if: {spec}")
                      for w, spec in zip(runs, strikes, strict=True)]
         sections.append(exposure_section(ex))

@@ -225,7 +225,7 @@ def _tts(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     risks = time_to_survive(net, chosen, tick) if chosen else []
     return {"version": version, "nodes": [
         {"node": r.node, "kind": str(r.kind), "tts_days": r.tts, "ttr_days": r.ttr,
-         "pi_units": r.pi, "exposed": r.exposed} for r in risks]}
+         "pi_units": r.pi, "exposed": r.exposed, "status": str(r.status)} for r in risks]}
 
 
 def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
