@@ -23,6 +23,7 @@ from fabnet.model.scenario import (
     Supplier,
     WorkCenter,
 )
+from fabnet.model.target import KnownTargets, Target, TargetError, TargetKind, TargetProblem
 
 __all__ = [
     "BomLine",
@@ -37,6 +38,7 @@ __all__ = [
     "Issue",
     "Item",
     "ItemKind",
+    "KnownTargets",
     "Lane",
     "Network",
     "NodeKind",
@@ -49,6 +51,10 @@ __all__ = [
     "Severity",
     "Site",
     "Supplier",
+    "Target",
+    "TargetError",
+    "TargetKind",
+    "TargetProblem",
     "WorkCenter",
     "compile_network",
 ]
