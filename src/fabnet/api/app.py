@@ -41,6 +41,7 @@ from fabnet.services import idempotency
 from fabnet.services import jobs as job_svc
 from fabnet.services.store import connect
 from fabnet.store import Role, Store
+from fabnet.store.engine import check_writable
 
 #: routes anyone may call without a token
 PUBLIC = frozenset({("GET", "/health"), ("POST", "/auth/login")})
@@ -128,8 +129,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The API, for `settings` (default: from the environment). With `store`, it uses
-    that store instead of connecting to `settings.database_url`."""
+    that store instead of connecting to `settings.database_url`, and checks at once that
+    it may write to it (`StoreError` naming the fix, before any server starts)."""
     settings = settings or Settings.from_env()
+    if store is not None:  # the server writes from its start: refuse a read-only store now
+        check_writable(store.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

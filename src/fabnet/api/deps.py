@@ -9,6 +9,7 @@ aliases (`Anyone`, `Admin`, …) are what endpoints declare, as in the FastAPI t
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from fabnet.api import policy
 from fabnet.api.runner import JobRunner
 from fabnet.api.schemas import NAME
 from fabnet.api.settings import Settings
+from fabnet.api.throttle import LoginGuard
 from fabnet.services import accounts
 from fabnet.store import Role, Store, User
 
@@ -44,9 +46,23 @@ def get_runner(request: Request) -> JobRunner:
     return runner
 
 
+_GUARD_MADE = threading.Lock()
+
+
+def get_login_guard(request: Request) -> LoginGuard:
+    """The app's sign-in throttle (made from its settings on first use, once per app)."""
+    state = request.app.state
+    with _GUARD_MADE:
+        guard: LoginGuard | None = getattr(state, "login_guard", None)
+        if guard is None:
+            guard = state.login_guard = LoginGuard(state.settings)
+    return guard
+
+
 ServerStore = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
 
 
 @dataclass(frozen=True)

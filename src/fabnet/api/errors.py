@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from fabnet.api.logsafe import printable
 from fabnet.model.errors import FabnetError, ScenarioError
 from fabnet.services.idempotency import KeyMisuse
 from fabnet.store import Conflict, NotFound, StoreError
@@ -72,7 +73,7 @@ def _answer(code: int) -> Any:
 
 
 async def _store_failed(_: Request, exc: Exception) -> JSONResponse:
-    log.error("store error: %s", exc)
+    log.error("store error: %s", printable(exc))
     return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE,
                         headers={"Retry-After": "5"})
 
@@ -81,7 +82,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # the method and route only: the path's values and the body stay out of the log
     route = getattr(request.scope.get("route"), "path", "?")
     log.error("internal error in %s %s: %s (message withheld: it may hold request data)"
-              "\n%s", request.method, route, type(exc).__name__,
+              "\n%s", printable(request.method), printable(route), type(exc).__name__,
               "".join(traceback.format_tb(exc.__traceback__)))
     return JSONResponse({"detail": "internal error (the server log has the details)"},
                         status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,11 +1,13 @@
 """What wraps every request, outermost first:
 
 1. `AccessLog`: one log line per request (method, path, query, status, time, user),
-   with the values of restricted query parameters masked, so a site's location never
-   reaches a log file;
+   with the values of restricted query parameters and of secret-looking ones
+   (`access_token`, `password`, `api_key`, …) masked, so neither a site's location nor
+   a credential reaches a log file, and every value escaped (`fabnet.api.logsafe`), so a
+   newline in a path can't forge a second line;
 2. `BodyLimit`: a body over the limit is refused with 413 before anything reads it;
 3. `Idempotency`: a POST with an `Idempotency-Key` header is done once; a retry gets
-   the first answer back (see `fabnet.services.idempotency`).
+   the first answer back (see `fabnet.services.idempotency`); sign-ins ignore the key.
 
 They are plain ASGI middleware, so they see the raw request and response.
 """
@@ -23,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fabnet.api.logsafe import printable
 from fabnet.services import accounts, idempotency
 from fabnet.store import Conflict, Store, StoreError
 
@@ -33,6 +36,11 @@ BODY = "fabnet.body"  # scope key: the request body, read once by BodyLimit
 KEY_HEADER = b"idempotency-key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 MASK = "***"
+#: query parameter names whose values are credentials: never logged
+SECRET_PARAM = re.compile(r"token|passw|pwd|secret|key|auth|credential|session|signature",
+                          re.IGNORECASE)
+#: POSTs that never replay: a sign-in is checked each time and hands out its own token
+NO_REPLAY = frozenset({"/auth/login"})
 
 
 async def _answer(send: Send, status: int, doc: dict[str, Any],
@@ -45,11 +53,13 @@ async def _answer(send: Send, status: int, doc: dict[str, Any],
 
 
 def masked_query(query: str, hidden: frozenset[str]) -> str:
-    """The query string with the values of `hidden` parameters replaced by ***."""
+    """The query string with the values of `hidden` parameters, and of parameters named
+    like a credential (`SECRET_PARAM`), replaced by ***."""
     if not query:
         return ""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, MASK if k in hidden else v) for k, v in pairs], safe="*:/,>")
+    return urlencode([(k, MASK if k in hidden or SECRET_PARAM.search(k) else v)
+                      for k, v in pairs], safe="*:/,>")
 
 
 class AccessLog:
@@ -75,9 +85,9 @@ class AccessLog:
         finally:
             query = masked_query(scope.get("query_string", b"").decode("latin-1"), self.hidden)
             user = (scope.get("state") or {}).get("user_name", "-")
-            access_log.info("%s %s%s %d %.1fms user=%s", scope["method"], scope["path"],
-                            f"?{query}" if query else "", code[0],
-                            1000 * (time.perf_counter() - started), user)
+            access_log.info("%s %s%s %d %.1fms user=%s", printable(scope["method"]),
+                            printable(scope["path"]), printable(f"?{query}" if query else ""),
+                            code[0], 1000 * (time.perf_counter() - started), printable(user))
 
 
 class BodyLimit:
@@ -137,7 +147,8 @@ class Idempotency:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         raw_key = headers.get(KEY_HEADER)
-        if scope["type"] != "http" or scope["method"] != "POST" or raw_key is None:
+        if (scope["type"] != "http" or scope["method"] != "POST" or raw_key is None
+                or scope["path"] in NO_REPLAY):
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1")

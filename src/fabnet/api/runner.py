@@ -11,6 +11,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from fabnet.api.logsafe import printable
 from fabnet.services import jobs
 from fabnet.store import Job, Store
 
@@ -37,7 +38,7 @@ class JobRunner:
         try:
             return jobs.run_job(self._store.acting_as(job.created_by), job.id, flag)
         except Exception:
-            log.exception("job %s could not be run to its end", job.id)
+            log.exception("job %s could not be run to its end", printable(job.id))
             raise
         finally:
             with self._lock:

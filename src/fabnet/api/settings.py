@@ -9,6 +9,13 @@ Every setting has a default and an environment variable:
 | job_workers | FABNET_API_JOB_WORKERS | 2 |
 | token_hours | FABNET_API_TOKEN_HOURS | 12 (tokens from a login) |
 | max_samples | FABNET_API_MAX_SAMPLES | 5000 (Monte Carlo futures per job) |
+| login_hashing | FABNET_API_LOGIN_HASHING | 2 (password checks at once, 64 MiB each) |
+| login_wait_seconds | FABNET_API_LOGIN_WAIT_SECONDS | 3 (wait for a turn, then 503) |
+| login_per_user | FABNET_API_LOGIN_PER_USER | 10 (sign-ins per user name per window) |
+| login_per_client | FABNET_API_LOGIN_PER_CLIENT | 30 (sign-ins per client address per window) |
+| login_window_seconds | FABNET_API_LOGIN_WINDOW_SECONDS | 60 |
+| lockout_failures | FABNET_API_LOCKOUT_FAILURES | 5 (wrong passwords in a row lock an account) |
+| lockout_minutes | FABNET_API_LOCKOUT_MINUTES | 15 (how long it stays locked) |
 """
 
 from __future__ import annotations
@@ -30,6 +37,13 @@ class Settings:
     job_workers: int = 2
     token_hours: float = 12.0
     max_samples: int = 5000
+    login_hashing: int = 2
+    login_wait_seconds: float = 3.0
+    login_per_user: int = 10
+    login_per_client: int = 30
+    login_window_seconds: float = 60.0
+    lockout_failures: int = 5
+    lockout_minutes: float = 15.0
     #: who the server itself acts as in the audit trail (e.g. when it ends stale jobs)
     server_actor: str = "fabnet-server"
 
@@ -56,4 +70,13 @@ class Settings:
             job_workers=int(number("FABNET_API_JOB_WORKERS", cls.job_workers)),
             token_hours=number("FABNET_API_TOKEN_HOURS", cls.token_hours),
             max_samples=int(number("FABNET_API_MAX_SAMPLES", cls.max_samples)),
+            login_hashing=int(number("FABNET_API_LOGIN_HASHING", cls.login_hashing)),
+            login_wait_seconds=number("FABNET_API_LOGIN_WAIT_SECONDS",
+                                      cls.login_wait_seconds),
+            login_per_user=int(number("FABNET_API_LOGIN_PER_USER", cls.login_per_user)),
+            login_per_client=int(number("FABNET_API_LOGIN_PER_CLIENT", cls.login_per_client)),
+            login_window_seconds=number("FABNET_API_LOGIN_WINDOW_SECONDS",
+                                        cls.login_window_seconds),
+            lockout_failures=int(number("FABNET_API_LOCKOUT_FAILURES", cls.lockout_failures)),
+            lockout_minutes=number("FABNET_API_LOCKOUT_MINUTES", cls.lockout_minutes),
         )

@@ -10,27 +10,35 @@ those verify too. A token is shown once; the store keeps only its SHA-256.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 from argon2 import PasswordHasher
 
 from fabnet.model.errors import FabnetError
 from fabnet.services import store as store_svc
 from fabnet.services.editing import NAME_PATTERN
-from fabnet.store import ApiToken, NotFound, Role, Store, User
+from fabnet.store import ApiToken, Conflict, Role, Store, User
 from fabnet.store.repository import now
 
 MIN_PASSWORD = 8
 
 DEFAULT_HASHER = store_svc.PASSWORD_HASHER
 
+#: what wraps each password check: e.g. a semaphore bounding the hashes run at once
+Gate = Callable[[], AbstractContextManager[object]]
 
-@cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    """A hash to verify when the user is unknown, so a login takes as long either way."""
-    return hasher.hash("no such user")
+
+@dataclass(frozen=True)
+class Lockout:
+    """After `failures` wrong passwords in a row an account is locked for `duration`:
+    nobody signs in as it, not even with the right password, until it ends or an admin
+    sets a new password."""
+
+    failures: int = 5
+    duration: timedelta = timedelta(minutes=15)
 
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
@@ -72,13 +80,27 @@ def create_user(store: Store, name: str, password: str, role: Role,
 def update_user(store: Store, name: str, role: Role | None = None,
                 sites: tuple[str, ...] | None = None, active: bool | None = None,
                 password: str | None = None, hasher: PasswordHasher | None = None) -> User:
-    """Change an account's role, sites, active flag or password (audited)."""
+    """Change an account's role, sites, active flag or password (audited). A new password
+    or a deactivation revokes every token of the user in the same transaction (audited),
+    so neither an old session nor a reactivation brings them back; the last active admin
+    can't be demoted or deactivated (`Conflict`)."""
     digest = None
     if password is not None:
         check_password(name, password)
         digest = hash_password(password, hasher)
     with store.unit_of_work() as uow:
+        old = uow.users.get(name)
+        leaves = old.role is Role.ADMIN and old.active and (
+            (role is not None and role is not Role.ADMIN) or active is False)
+        if leaves and uow.users.active_admins() == [name]:
+            raise Conflict(f"user {name!r} is the last active admin: demoting or deactivating "
+                           "it would leave nobody to manage accounts (fix: make another "
+                           "user admin first)")
         user = uow.users.update(name, role, sites, active, digest)
+        if digest is not None:
+            uow.tokens.revoke_all(name, "password changed")
+        if active is False and old.active:
+            uow.tokens.revoke_all(name, "user deactivated")
         uow.commit()
     return user
 
@@ -104,19 +126,34 @@ class Login:
     user: User
 
 
+def authenticate(store: Store, name: str, password: str, hasher: PasswordHasher | None = None,
+                 gate: Gate = nullcontext) -> User | None:
+    """The active user with this name and password, or None; unknown names take as long
+    (the store service's check, shared with `login`)."""
+    return store_svc.authenticate(store, name, password, hasher, gate)
+
+
 def login(store: Store, name: str, password: str, ttl: timedelta,
-          hasher: PasswordHasher | None = None) -> Login | None:
+          hasher: PasswordHasher | None = None, lockout: Lockout | None = None,
+          gate: Gate = nullcontext) -> Login | None:
     """Check a user's password and issue a token that expires after `ttl`; None when the
-    name is unknown, the account inactive or the password wrong."""
-    try:
-        user = get_user(store, name)
-    except NotFound:
-        verify_password(password, _dummy_hash(hasher or DEFAULT_HASHER), hasher)
-        return None
-    if not verify_password(password, user.password_hash, hasher) or not user.active:
-        return None
+    name is unknown, the account inactive or locked, or the password wrong. Wrong
+    passwords count towards `lockout` (default `Lockout()`); the password is checked
+    even on a locked account, so the answer and its timing don't tell it is locked."""
+    lockout = lockout or Lockout()
+    user = authenticate(store, name, password, hasher, gate)
+    at = now()
+    with store.unit_of_work() as uow:
+        if user is None:
+            uow.users.record_failed_login(name, lockout.failures, lockout.duration, at)
+            uow.commit()
+            return None
+        if uow.users.locked_until(name, at) is not None:
+            return None
+        uow.users.clear_failed_logins(name)
+        uow.commit()
     token, rec = store_svc.issue_token(store.acting_as(user.name), user.name, "login",
-                                       now() + ttl)
+                                       at + ttl)
     return Login(token, rec, user)
 
 

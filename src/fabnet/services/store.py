@@ -14,9 +14,11 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -513,15 +515,27 @@ def add_user(store: Store, name: str, password: str, role: Role,
     return user
 
 
-def authenticate(store: Store, name: str, password: str) -> User | None:
-    """The active user with this name and password, or None."""
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify when the user is unknown, so a sign-in takes as long either way."""
+    return hasher.hash("no such user")
+
+
+def authenticate(store: Store, name: str, password: str, hasher: PasswordHasher | None = None,
+                 gate: Callable[[], AbstractContextManager[object]] = nullcontext
+                 ) -> User | None:
+    """The active user with this name and password, or None. An unknown name costs one
+    hash check too, so timing does not tell which names exist; the check runs inside
+    `gate()` (e.g. a semaphore bounding how many hashes run at once)."""
     with store.unit_of_work(read_only=True) as uow:
         try:
-            user = uow.users.get(name)
+            user: User | None = uow.users.get(name)
         except NotFound:
-            return None
-    ok = user.active and password_matches(password, user.password_hash)
-    return user if ok else None
+            user = None
+    with gate():
+        stored = user.password_hash if user else _dummy_hash(hasher or PASSWORD_HASHER)
+        ok = password_matches(password, stored, hasher)
+    return user if user is not None and ok and user.active else None
 
 
 def token_sha256(token: str) -> str:

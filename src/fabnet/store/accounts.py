@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,10 +62,57 @@ class UserRepository(Repository):
             values["password_hash"] = password_hash
         if values:
             self._conn.execute(sa.update(U).where(U.c.name == name).values(**values))
+        unlocked = password_hash is not None and self._unlock(name)
         new = self.get(name)
-        after = _public(new) | ({"password": "changed"} if password_hash is not None else {})
+        after = _public(new) | ({"password": "changed"} if password_hash is not None else {}) \
+            | ({"unlocked": True} if unlocked else {})
         self._audit.append(Action.USER_UPDATE, f"user:{name}", _public(old), after)
         return new
+
+    def active_admins(self) -> list[str]:
+        """The names of the active admins, their rows locked until the transaction ends
+        (on PostgreSQL; SQLite's writers queue anyway), so two admins demoting each
+        other at once can't both pass a "someone else is admin" check."""
+        q = (sa.select(U.c.name).where(U.c.role == Role.ADMIN.value, U.c.active.is_(True))
+             .order_by(U.c.name).with_for_update())
+        return [str(n) for n in self._conn.execute(q).scalars()]
+
+    def locked_until(self, name: str, at: datetime) -> datetime | None:
+        """Until when `name` may not sign in (None: not locked at `at`, or no such user)."""
+        until = self._conn.execute(sa.select(U.c.locked_until)
+                                   .where(U.c.name == name)).scalar()
+        return None if until is None or as_utc(until) <= at else as_utc(until)
+
+    def record_failed_login(self, name: str, limit: int, lock_for: timedelta, at: datetime
+                            ) -> datetime | None:
+        """Count one more wrong password of `name`; at the `limit`-th in a row the account
+        is locked for `lock_for` (audited as `user.lock`) and the time it ends returned.
+        Failures while locked, and of unknown names, count nothing."""
+        count = self._conn.execute(
+            sa.update(U).where(U.c.name == name,
+                               sa.or_(U.c.locked_until.is_(None), U.c.locked_until <= at))
+            .values(failed_logins=U.c.failed_logins + 1)
+            .returning(U.c.failed_logins)).scalar()
+        if count is None or int(count) < limit:
+            return None
+        until = at + lock_for
+        self._conn.execute(sa.update(U).where(U.c.name == name)
+                           .values(failed_logins=0, locked_until=until))
+        self._audit.append(Action.USER_LOCK, f"user:{name}", None,
+                           {"failed_logins": int(count), "locked_until": until})
+        return until
+
+    def clear_failed_logins(self, name: str) -> None:
+        """Forget `name`'s wrong passwords (after a successful sign-in)."""
+        self._conn.execute(sa.update(U).where(U.c.name == name, U.c.failed_logins != 0)
+                           .values(failed_logins=0))
+
+    def _unlock(self, name: str) -> bool:
+        """Lift a lock and forget the failures (a new password); True if it was locked."""
+        was = self._conn.execute(sa.select(U.c.locked_until).where(U.c.name == name)).scalar()
+        self._conn.execute(sa.update(U).where(U.c.name == name)
+                           .values(failed_logins=0, locked_until=None))
+        return was is not None and as_utc(was) > now()
 
 
 class TokenRepository(Repository):
@@ -74,9 +121,13 @@ class TokenRepository(Repository):
     def add(self, user: str, token_sha256: str, label: str = "",
             expires_at: datetime | None = None) -> ApiToken:
         """Record a new token of `user` (the caller hands the token itself to the user)."""
-        uid = self._conn.execute(sa.select(U.c.id).where(U.c.name == user)).scalar()
-        if uid is None:
+        found = self._conn.execute(sa.select(U.c.id, U.c.active).where(U.c.name == user)).first()
+        if found is None:
             raise NotFound(f"no user {user!r} (fix: add the user first)")
+        if not found.active:
+            raise Conflict(f"user {user!r} is inactive: it gets no tokens (fix: reactivate "
+                           f"the account first, PATCH /users/{user} {{\"active\": true}})")
+        uid = found.id
         tid = self._conn.execute(sa.insert(T).values(
             user_id=uid, token_sha256=token_sha256, label=label, created_at=now(),
             expires_at=expires_at, revoked_at=None).returning(T.c.id)).scalar_one()
@@ -115,6 +166,21 @@ class TokenRepository(Repository):
         self._audit.append(Action.TOKEN_REVOKE, f"token:{token_id}",
                            {"revoked_at": old.revoked_at}, {"revoked_at": new.revoked_at})
         return new
+
+    def revoke_all(self, user: str, reason: str) -> list[ApiToken]:
+        """Revoke every token of `user` not revoked yet (each audited, with `reason`):
+        a new password or a deactivation signs the user out everywhere, for good."""
+        ids = self._conn.execute(
+            sa.select(T.c.id).join(U).where(U.c.name == user, T.c.revoked_at.is_(None))
+            .order_by(T.c.id)).scalars().all()
+        if not ids:
+            return []
+        at = now()
+        self._conn.execute(sa.update(T).where(T.c.id.in_(ids)).values(revoked_at=at))
+        for tid in ids:
+            self._audit.append(Action.TOKEN_REVOKE, f"token:{tid}", {"revoked_at": None},
+                               {"revoked_at": at, "reason": reason})
+        return [self.get(int(tid)) for tid in ids]
 
     def _user_by_id(self, uid: int) -> User:
         return _user(self._conn.execute(sa.select(U).where(U.c.id == uid)).one())

@@ -5,6 +5,10 @@ file in the working directory); `make_engine()` opens it. Nothing connects at im
 On SQLite, each unit of work is one real transaction (`BEGIN IMMEDIATE` for writers, so
 two writers queue instead of failing half-way), foreign keys are on, and the journal is
 in WAL mode so readers never wait for a writer.
+
+A database that can't be written (a read-only file or folder, a `mode=ro` URL, a
+read-only PostgreSQL server) is reported as one `StoreError` that says so and how to
+fix it, wherever fabnet first tries to write, never as a driver traceback.
 """
 
 from __future__ import annotations
@@ -50,6 +54,44 @@ def db_detail(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+#: what drivers say when the database can't be written, and the fix for each
+_READ_ONLY = (
+    ("attempt to write a readonly database",
+     "make the database file and its folder writable for the user running fabnet, or "
+     "drop mode=ro from the URL; to only read it, use commands that don't change it"),
+    ("unable to open database file",
+     "check that the folder exists and that the user running fabnet may write in it: "
+     "SQLite keeps its -wal and -shm files next to the database"),
+    ("read-only transaction",
+     "point the URL at the primary server, not a read-only replica, or grant the "
+     "user write access"),
+)
+
+
+def read_only_error(url: str | sa.URL, e: BaseException) -> Exception | None:
+    """A `StoreError` naming the store and the fix when `e` says the database can't be
+    written or opened for writing; None for any other error."""
+    from fabnet.store.errors import StoreError
+
+    detail = db_detail(e)
+    for sign, fix in _READ_ONLY:
+        if sign in detail.lower():
+            return StoreError(f"{display_url(url)}: the store can't be written here: {detail} "
+                              f"(fix: {fix})")
+    return None
+
+
+def check_writable(engine: sa.Engine) -> None:
+    """Raise a `StoreError` with the fix unless fabnet may write to this initialised
+    store (a server checks before it starts: it writes at start and on every change).
+    The probe is an update of no row, rolled back: the database refuses it all the same
+    when it is read-only (SQLite's `BEGIN IMMEDIATE` alone does not tell)."""
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num "
+                             "WHERE 1 = 0")
+        tx.rollback()
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for `url`; SQLite gets real transactions, foreign keys and WAL."""
     from fabnet.store.errors import StoreError
@@ -61,6 +103,13 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
                          "(fix: use sqlite:///PATH or postgresql://USER@HOST/DB)") from None
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx: sa.engine.ExceptionContext) -> None:
+        mapped = read_only_error(engine.url, ctx.original_exception)
+        if mapped is not None:
+            raise mapped
+
     return engine
 
 

@@ -159,6 +159,9 @@ users = sa.Table(
     sa.Column("sites", sa.JSON, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
+    # sign-in lockout: wrong passwords in a row, and until when the account is locked
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", Stamp, nullable=True),
 )
 
 api_tokens = sa.Table(
