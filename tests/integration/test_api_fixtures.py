@@ -185,6 +185,7 @@ def _seeded(kind: str, folder: Path, request: pytest.FixtureRequest) -> Iterator
     if kind == "sqlite":
         template: Seeded = request.getfixturevalue("sqlite_template")
         shutil.copy(template.url, folder / "store.sqlite")
+        shutil.copy(template.url + ".audit-key", folder / "store.sqlite.audit-key")
         yield Seeded(f"sqlite:///{folder / 'store.sqlite'}", template.tokens)
         return
     server: str = request.getfixturevalue("pg_server")

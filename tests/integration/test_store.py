@@ -228,7 +228,7 @@ def test_an_exception_rolls_back_the_change_and_its_audit_entries(store: Store,
 
 def test_work_after_a_commit_needs_its_own_commit(store: Store, tiny: Path) -> None:
     sc = load_scenario(tiny)
-    with UnitOfWork(store.engine, "bob") as uow:
+    with UnitOfWork(store.engine, "bob", audit_keys=store.audit_keys) as uow:
         uow.scenarios.add_version("net", sc)
         uow.commit()
         uow.scenarios.add_version("net", sc)
@@ -382,7 +382,7 @@ def _four_entries(store: Store, tiny: Path) -> None:
 def test_every_change_is_audited_with_who_what_before_and_after(store: Store,
                                                                 tiny: Path) -> None:
     _four_entries(store, tiny)
-    other = Store(store.engine, "bob")
+    other = store.acting_as("bob")
     svc.put_row(other, "w", "demand", {"id": "D1", "qty": 60})
     with store.unit_of_work(read_only=True) as uow:
         entries = list(read_entries(uow.connection))
@@ -441,7 +441,10 @@ def test_verify_notices_a_rewritten_entry_with_a_recomputed_hash(store: Store,
                         e2.after)
     raw_sql(store, f"UPDATE audit SET actor = 'mallory', hash = '{forged}' WHERE seq = 2")
     report = svc.verify_audit(store)
-    assert report.bad_seq == 3 and "does not follow entry 2" in report.problem
+    if store.audit_keys is None:  # a trail without a key: only the next link breaks
+        assert report.bad_seq == 3 and "does not follow entry 2" in report.problem
+    else:  # a signed trail: the rewritten entry's MAC no longer matches
+        assert report.bad_seq == 2 and "MAC does not match" in report.problem
 
 
 # ---------------------------------------------------------------- crash safety

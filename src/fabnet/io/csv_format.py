@@ -46,14 +46,13 @@ def _point(v: str) -> str:
 
 
 def _read_section(raw: RawTables, section: str, path: Path) -> None:
-    size = path.stat().st_size
-    if size > limits.MAX_FILE_BYTES:
-        raw.issues.append(Issue(section, "", "", f"file is {size / limits.MiB:.0f} MiB, over "
-                                f"the limit of {limits.MAX_FILE_BYTES // limits.MiB} MiB",
+    data = limits.read_limited(path)
+    if data is None:
+        raw.issues.append(Issue(section, "", "", limits.too_large(path),
                                 "split the scenario or remove records", str(path)))
         return
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raw.issues.append(Issue(section, f"byte {e.start}", "", "not UTF-8 text",
                                 "save the file as UTF-8 CSV", str(path)))

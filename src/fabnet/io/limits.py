@@ -8,6 +8,7 @@ check them before parsing or validating; docs/scenario.md ("Limits") lists them.
 from __future__ import annotations
 
 import reprlib
+from pathlib import Path
 from typing import Any
 
 MiB = 1024 * 1024
@@ -54,3 +55,18 @@ def short_text(value: Any, limit: int = 80) -> str:
     """A value as a short label (`str` for scalars), cut to about `limit` characters."""
     text = str(value) if isinstance(value, str | int | float) else short_repr(value, limit)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def read_limited(path: Path) -> bytes | None:
+    """A file's bytes, or None when it holds more than `MAX_FILE_BYTES` (read no further)."""
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    return None if len(data) > MAX_FILE_BYTES else data
+
+
+def too_large(path: Path) -> str:
+    """The message for a file over `MAX_FILE_BYTES`."""
+    size = path.stat().st_size
+    return (f"file is {size / MiB:,.0f} MiB, over the limit of {MAX_FILE_BYTES // MiB} MiB"
+            if size > MAX_FILE_BYTES else
+            f"file is over the limit of {MAX_FILE_BYTES // MiB} MiB")

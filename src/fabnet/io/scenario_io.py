@@ -42,6 +42,11 @@ def read_raw(path: Path) -> RawTables:
     if not path.exists():
         raise FabnetError(f"{path}: no such file or folder (fix: check the path)")
     fmt = detect_format(path)
+    if fmt is not ScenarioFormat.CSV and not path.is_file():
+        raise FabnetError(f"{path}: not a regular file (fix: name a .yaml or .xlsx file)")
+    if fmt is ScenarioFormat.CSV and not path.is_dir():
+        raise FabnetError(f"{path}: not a folder (fix: name a folder of CSV files, a .yaml "
+                          "file or a .xlsx workbook)")
     if fmt is ScenarioFormat.YAML:
         return read_yaml(path)
     if fmt is ScenarioFormat.XLSX:

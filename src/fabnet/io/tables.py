@@ -271,6 +271,9 @@ def collapse_alike(issues: list[Issue]) -> list[Issue]:
 
 def build_scenario(raw: RawTables) -> Scenario:
     """Check every row and every cross-reference; raise `ScenarioError` with all issues."""
+    if raw.full:  # over a limit: say so before spending minutes validating the rest
+        errors, warnings = split_issues(raw.issues)
+        raise ScenarioError(errors, warnings)
     v = {s: [row for _, row in _validate(raw, s)] for s in SECTIONS}
     meta = v["scenario"]
     if not meta and not raw.unreadable and not any(i.section == "scenario"

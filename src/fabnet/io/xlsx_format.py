@@ -33,8 +33,7 @@ def _zip_problem(path: Path) -> str:
     """Why the workbook's zip is refused before unpacking ("" when it is fine)."""
     size = path.stat().st_size
     if size > limits.MAX_FILE_BYTES:
-        return (f"file is {size / limits.MiB:.0f} MiB, over the limit of "
-                f"{limits.MAX_FILE_BYTES // limits.MiB} MiB")
+        return limits.too_large(path)
     with path.open("rb") as f:  # the end-of-directory record says how big the directory is
         f.seek(max(0, size - 65_557))
         tail = f.read()
@@ -87,6 +86,8 @@ def _read_sheet(raw: RawTables, section: str, ws: Any) -> Blanks:
                                          for h in next(rows, ())])
     blanks: Blanks = {}
     for n, cells in enumerate(rows, start=2):
+        if not cells:  # a row the sheet doesn't hold: skip it fast (there may be a million)
+            continue
         cells = cells[:limits.MAX_COLUMNS]
         if all(c is None or c == "" for c in cells):
             continue

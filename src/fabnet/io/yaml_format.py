@@ -54,40 +54,56 @@ class _Refused(Exception):
 
 
 def _scan(text: str) -> None:
-    """Walk the parse events once, refusing deep nesting, huge lists and alias bombs."""
-    stack: list[list[Any]] = []  # open collections: [entries, nodes, anchor, is_list]
+    """Walk the parse events once, refusing deep nesting, huge lists and alias bombs.
+
+    `size` counts nodes as they would be after expanding aliases; an anchor's subtree size
+    is what an alias to it adds. Written as one tight loop: it sees every event."""
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    seq_start, map_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
+    seq_end, map_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
+    records, depth_limit, alias_limit = limits.MAX_RECORDS, limits.MAX_DEPTH, \
+        limits.MAX_ALIAS_NODES
+    stack: list[tuple[int, int, int, str | None]] = []  # outer (count, cap, size, anchor)
     anchors: dict[str, int] = {}
-    expanded = 0
+    count, cap, size, expanded = 0, 1, 0, 0
+    ev: Any
     for ev in yaml.parse(text, Loader=_BaseLoader):
-        if isinstance(ev, yaml.CollectionStartEvent):
-            if len(stack) >= limits.MAX_DEPTH:
-                raise _Refused(f"nested deeper than {limits.MAX_DEPTH} levels",
+        t = type(ev)
+        if t is scalar:
+            size += 1
+            count += 1
+            if ev.anchor is not None:
+                anchors[ev.anchor] = 1
+        elif t is map_start or t is seq_start:
+            count += 1
+            if count > cap:
+                raise _Refused(f"a list or mapping with more than {records:,} entries",
+                               "split the scenario or remove records", ev.start_mark)
+            stack.append((count, cap, size, ev.anchor))
+            if len(stack) > depth_limit:
+                raise _Refused(f"nested deeper than {depth_limit} levels",
                                "a scenario nests sections, records and lists only", ev.start_mark)
-            stack.append([0, 1, ev.anchor, isinstance(ev, yaml.SequenceStartEvent)])
+            count, cap = 0, records if t is seq_start else 2 * max(records, 1_000)
+            size += 1
             continue
-        if isinstance(ev, yaml.CollectionEndEvent):
-            _, nodes, anchor, _ = stack.pop()
-        elif isinstance(ev, yaml.ScalarEvent):
-            nodes, anchor = 1, ev.anchor
-        elif isinstance(ev, yaml.AliasEvent):
-            nodes, anchor = anchors.get(ev.anchor or "", 1), None
+        elif t is map_end or t is seq_end:
+            count, cap, first, anchor = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = size - first
+        elif t is alias:
+            nodes = anchors.get(ev.anchor or "", 1)
+            size += nodes
             expanded += nodes
-            if expanded > limits.MAX_ALIAS_NODES:
-                raise _Refused(f"aliases expand to more than {limits.MAX_ALIAS_NODES:,} "
-                               "values", "write the records out instead of using *aliases",
+            count += 1
+            if expanded > alias_limit:
+                raise _Refused(f"aliases expand to more than {alias_limit:,} values",
+                               "write the records out instead of using *aliases",
                                ev.start_mark)
         else:
             continue
-        if anchor is not None:
-            anchors[anchor] = nodes
-        if stack:
-            top = stack[-1]
-            top[0] += 1
-            top[1] += nodes
-            if top[0] > (1 if top[3] else 2) * limits.MAX_RECORDS:
-                raise _Refused(f"a list or mapping with more than {limits.MAX_RECORDS:,} "
-                               "entries", "split the scenario or remove records",
-                               ev.start_mark)
+        if count > cap:
+            raise _Refused(f"a list or mapping with more than {records:,} entries",
+                           "split the scenario or remove records", ev.start_mark)
 
 
 def _where(mark: Any) -> str:
@@ -143,14 +159,14 @@ def _nested(raw: RawTables, section: str, value: Any, parent_key: str) -> None:
 def read_yaml(path: Path) -> RawTables:
     """Read a YAML scenario into raw tables; syntax errors and limits become located issues."""
     raw = RawTables(source=str(path), unreadable=True)
-    size = path.stat().st_size
-    if size > limits.MAX_FILE_BYTES:
-        raw.issues.append(Issue("yaml", "", "", f"file is {size / limits.MiB:.0f} MiB, over "
-                                f"the limit of {limits.MAX_FILE_BYTES // limits.MiB} MiB",
+    data = limits.read_limited(path)
+    if data is None:
+        raw.issues.append(Issue("yaml", "", "", limits.too_large(path),
                                 "split the scenario or remove records", str(path)))
         return raw
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
+        del data
         _scan(text)
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except UnicodeDecodeError as e:

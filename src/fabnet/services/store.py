@@ -56,7 +56,7 @@ from fabnet.store import (
     make_engine,
     upgrade,
 )
-from fabnet.store.audit import read_entries, read_head, verify_chain
+from fabnet.store.audit import read_entries
 from fabnet.store.branches import (
     RowDiff,
     apply_changes,
@@ -71,19 +71,23 @@ from fabnet.store.unit_of_work import UnitOfWork
 # ---------------------------------------------------------------- the database itself
 
 
-def init_store(url: str) -> tuple[str | None, str]:
+def init_store(url: str, audit_key_file: str | Path | None = None) -> tuple[str | None, str]:
     """Create the schema in an empty database; (revision before, after). A store that is
-    already current is left alone; an older one must be upgraded on purpose."""
+    already current is left alone; an older one must be upgraded on purpose. The audit
+    key file (`audit_key_file`, FABNET_AUDIT_KEY_FILE, or beside a SQLite file) is
+    created if missing, and the trail signed with it."""
+    from fabnet.services.audit_trail import start_signing
+
     engine = make_engine(url)
     try:
         rev = current_revision(engine)
         if rev is not None and rev != head_revision():
             check_schema(engine)  # raises, naming `fabnet db upgrade`
-        if rev is not None:
-            return rev, rev
-        return upgrade(engine)
+        revisions = (rev, rev) if rev is not None else upgrade(engine)
     finally:
         engine.dispose()
+    start_signing(url, audit_key_file)
+    return revisions
 
 
 def upgrade_store(url: str) -> tuple[str | None, str]:
@@ -95,8 +99,11 @@ def upgrade_store(url: str) -> tuple[str | None, str]:
         engine.dispose()
 
 
-def connect(url: str, actor: str) -> Store:
-    """The store at `url`, for `actor`, after checking its schema is current."""
+def connect(url: str, actor: str, audit_key_file: str | Path | None = None) -> Store:
+    """The store at `url`, for `actor`, after checking its schema is current; with its
+    audit key file (see `init_store`) when there is one, so its changes are signed."""
+    from fabnet.services.audit_trail import open_keys
+
     engine = make_engine(url)
     db = engine.url.database
     if engine.dialect.name == "sqlite" and db not in (None, "", ":memory:") \
@@ -105,7 +112,7 @@ def connect(url: str, actor: str) -> Store:
                               "(fix: run `fabnet db init` there, or set FABNET_DATABASE_URL "
                               "to the store you meant)")
     check_schema(engine)
-    return Store(engine, actor)
+    return Store(engine, actor, open_keys(url, audit_key_file))
 
 
 # ---------------------------------------------------------------- scenarios
@@ -579,11 +586,12 @@ def revoke_token(store: Store, token_id: int) -> ApiToken:
 # ---------------------------------------------------------------- audit
 
 
-def verify_audit(store: Store) -> ChainReport:
-    """Recompute the audit chain from the first entry; the first bad entry, if any."""
-    with store.unit_of_work(read_only=True) as uow:
-        head = read_head(uow.connection)
-        return verify_chain(read_entries(uow.connection), head)
+def verify_audit(store: Store, checkpoint: str | Path | None = None) -> ChainReport:
+    """Check the audit trail (hashes, MACs, head, the checkpoint if given) and the store
+    against it (versions, users); the first bad entry or row, if any."""
+    from fabnet.services.audit_trail import verify_trail
+
+    return verify_trail(store, checkpoint)
 
 
 def audit_entries(store: Store, since: int = 0, limit: int | None = 100) -> list[AuditEntry]:

@@ -94,8 +94,10 @@ def check_writable(engine: sa.Engine) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for `url`; SQLite gets real transactions, foreign keys and WAL."""
+    from fabnet.store.audit import strict_loads
     from fabnet.store.errors import StoreError
 
+    kwargs.setdefault("json_deserializer", strict_loads)  # no duplicate keys, finite numbers
     try:
         engine = sa.create_engine(normalize_url(url), **kwargs)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:

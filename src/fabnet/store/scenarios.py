@@ -7,6 +7,7 @@ numbered 1, 2, 3, … per name, and the newest is what `get(name)` returns.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 from typing import Any
@@ -18,8 +19,11 @@ from fabnet.model.scenario import Scenario
 from fabnet.store.audit import Action
 from fabnet.store.errors import NotFound
 from fabnet.store.mapping import (
+    SECTIONS,
+    canonical_json,
     content_sha256,
     record_from,
+    record_json,
     record_row,
     row_counts,
     section_records,
@@ -59,7 +63,8 @@ class ScenarioRepository(Repository):
         self._audit.append(Action.VERSION_ADD, f"scenario:{name}@{version}", None,
                            {"title": sc.name, "horizon": {"start": h.start, "bucket": h.bucket,
                                                           "buckets": h.buckets},
-                            "rows": counts, "content_sha256": digest, "note": note})
+                            "rows": counts, "content_sha256": digest,
+                            "sections_sha256": sections_sha256(sc), "note": note})
         self._insert_rows(int(vid), sc)
         return VersionInfo(name, version, sc.name, digest, note, created, self.actor,
                            sum(counts.values()))
@@ -158,6 +163,14 @@ class ScenarioRepository(Repository):
         hint = f"one of: {', '.join(known[:10])}" if known else "the store is empty"
         return NotFound(f"no scenario {name!r} in the store ({hint}) (fix: import it with "
                         "`fabnet db import FILE --name NAME`, or check `fabnet db list`)")
+
+
+def sections_sha256(sc: Scenario) -> dict[str, str]:
+    """A SHA-256 of each non-empty section's rows (canonical JSON, in stored order), so
+    that a check can name the section whose rows changed after the version was stored."""
+    return {s: hashlib.sha256(canonical_json([record_json(r) for r in section_records(sc, s)])
+                              .encode()).hexdigest()
+            for s in SECTIONS if section_records(sc, s)}
 
 
 def _info(name: str, row: Any) -> VersionInfo:

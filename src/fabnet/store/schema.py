@@ -186,16 +186,23 @@ audit = sa.Table(
     sa.Column("after", sa.Text, nullable=True),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # revision 0005: which key signed the entry, and its HMAC-SHA256 (null: not signed,
+    # as in stores from before, up to their `audit.key.create` entry)
+    sa.Column("key_id", sa.String(16), nullable=True),
+    sa.Column("mac", sa.String(64), nullable=True),
 )
 
 # One row (id 1): the number of audit entries and the hash of the last. Appending locks
-# it, so concurrent writers chain one after the other; it also makes a truncated tail
+# it, so concurrent writers chain one after the other; its MAC makes a truncated tail
 # detectable.
 audit_head = sa.Table(
     "audit_head", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # revision 0005: the head's own MAC, so moving it back over a cut-off tail shows
+    sa.Column("key_id", sa.String(16), nullable=True),
+    sa.Column("mac", sa.String(64), nullable=True),
 )
 
 # The API's idempotency keys (revision 0003): a request retried with the same key gets

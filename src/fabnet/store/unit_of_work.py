@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from fabnet.store.accounts import TokenRepository, UserRepository
 from fabnet.store.audit import AuditLog
+from fabnet.store.audit_keys import Keyring
 from fabnet.store.branches import BranchRepository
 from fabnet.store.engine import READ_ONLY, db_detail, display_url
 from fabnet.store.errors import StoreError
@@ -37,10 +38,12 @@ class UnitOfWork:
     tokens: TokenRepository
     audit: AuditLog
 
-    def __init__(self, engine: sa.Engine, actor: str, read_only: bool = False) -> None:
+    def __init__(self, engine: sa.Engine, actor: str, read_only: bool = False,
+                 audit_keys: Keyring | None = None) -> None:
         self.engine = engine
         self.actor = actor
         self.read_only = read_only
+        self.audit_keys = audit_keys
         self._conn: sa.Connection | None = None
 
     @property
@@ -63,7 +66,7 @@ class UnitOfWork:
         except sa.exc.SQLAlchemyError as e:
             raise _store_error(self.engine, "opening", e) from None
         self._conn = conn
-        self.audit = AuditLog(conn, self.actor)
+        self.audit = AuditLog(conn, self.actor, self.audit_keys)
         self.scenarios = ScenarioRepository(conn, self.audit)
         self.branches = BranchRepository(conn, self.audit)
         self.plan_runs = PlanRunRepository(conn, self.audit)
@@ -101,18 +104,20 @@ class UnitOfWork:
 
 @dataclass(frozen=True)
 class Store:
-    """Where units of work come from: the database, and who is acting on it."""
+    """Where units of work come from: the database, who is acting on it, and the keys
+    that sign its audit trail (None: a store whose trail is not signed)."""
 
     engine: sa.Engine
     actor: str
+    audit_keys: Keyring | None = None
 
     def acting_as(self, actor: str) -> Store:
         """The same database, for another actor (e.g. the user of an API request)."""
-        return Store(self.engine, actor)
+        return Store(self.engine, actor, self.audit_keys)
 
     def unit_of_work(self, read_only: bool = False) -> UnitOfWork:
         """A new, unopened unit of work; a service opens it with `with`."""
-        return UnitOfWork(self.engine, self.actor, read_only)
+        return UnitOfWork(self.engine, self.actor, read_only, self.audit_keys)
 
 
 def _store_error(engine: sa.Engine, doing: str, e: sa.exc.SQLAlchemyError) -> StoreError:
