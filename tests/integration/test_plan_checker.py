@@ -110,7 +110,8 @@ def test_csv_that_disagrees_with_plan_json_is_flagged(planned: tuple[CheckedPlan
         (copy_dir / f.name).write_bytes(f.read_bytes())
     path = copy_dir / "production.csv"
     rows = list(csv.reader(path.open(encoding="utf-8")))
-    rows[1][-1] = str(float(rows[1][-1]) + 1)
+    q = rows[0].index("qty")
+    rows[1][q] = str(float(rows[1][q]) + 1)
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
     assert_flags(check_plan(cp.scenario, copy_dir), "plan.json", "production[0].qty")

@@ -1,4 +1,11 @@
-"""The `Plan`: the contract's tables and KPIs, read back from the LP's solution in bulk."""
+"""The `Plan`: the contract's tables and KPIs, read back from the LP's solution in bulk.
+
+What is written must hold as written: a reader who re-derives stock from the written
+flows finds it never below zero, and every capacity kept, to `REL_TOL` relative (see
+docs/planner.md). The solver's answer meets its rows only to its own tolerances (about
+1e-7 absolute), so the solution vector is settled once (`settle_solution`) before any
+table, outcome or KPI is read from it, and the tables then carry full-precision floats.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +14,37 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from fabnet.model.network import FloatArray, Network
 from fabnet.plan.lp import PlanningLP
 from fabnet.plan.solve import PlanResult, PlanStatus
 
-#: quantities below this are solver noise and left out of the tables
-EPS = 1e-4
-#: decimals kept in the tables (the LP's tolerances are around 1e-7)
-DECIMALS = 4
+#: a flow below this many units is solver noise (HiGHS' primal feasibility tolerance)
+SNAP_TOL = 1e-7
+#: the contract's tolerance: a balance or capacity may miss by this times its magnitude
+REL_TOL = 1e-9
+#: float round-off allowed while settling, relative to a balance's magnitude
+_ROUNDOFF = 1e-12
+#: after this many repair passes in one bucket, transfers out of a short stock are cut
+_PASSES = 25
 
 PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "production": ("site", "item", "bucket", "qty"),
-    "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty"),
-    "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty"),
+    "production": ("site", "item", "bucket", "qty", "bucket_start"),
+    "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
+                  "order_start", "arrival_start"),
+    "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
+                  "depart_start", "arrival_start"),
     "deliveries": ("demand", "site", "customer", "item", "depart_bucket", "arrival_bucket",
-                   "qty"),
-    "stock": ("site", "item", "bucket", "qty"),
-    "load": ("site", "work_center", "bucket", "hours_used", "hours_available"),
+                   "qty", "depart_start", "arrival_start"),
+    "stock": ("site", "item", "bucket", "qty", "bucket_start"),
+    "load": ("site", "work_center", "bucket", "hours_used", "hours_available",
+             "bucket_start"),
     "shortfalls": ("demand", "qty_late", "qty_lost", "reason"),
     "kpis": ("name", "value"),
 }
+#: the note a plan's KPIs carry when the scenario has no demand (no rate is defined)
+NO_DEMAND = "no demand"
 
 
 @dataclass
@@ -48,9 +65,100 @@ class Plan:
         return [dict(zip(cols, r, strict=True)) for r in self.tables[table]]
 
 
-def _q(x: FloatArray) -> list[float]:
-    return [float(v) for v in np.round(x, DECIMALS)]
+# --- settling the solution -------------------------------------------------------------
 
+def _scale_columns(x: FloatArray, rows: sp.csr_matrix, factor: FloatArray) -> None:
+    """Multiply each column met by `rows` by the smallest factor of the rows it meets."""
+    col_f = np.ones(x.size)
+    np.minimum.at(col_f, rows.indices, np.repeat(factor, np.diff(rows.indptr)))
+    x *= col_f
+
+
+def _keep_capacities(lp: PlanningLP, x: FloatArray) -> None:
+    """Scale down the flows of every work-center, supplier, lane or demand row over its cap."""
+    lo = min(lp.rows[n].offset for n in ("work", "supply", "lane", "demand"))
+    hi = max(lp.rows[n].offset + lp.rows[n].size for n in ("work", "supply", "lane", "demand"))
+    cap_rows = lp.matrix[lo:hi].tocsr()
+    upper = lp.row_upper[lo:hi]
+    act = cap_rows @ x
+    over = np.nonzero(act > upper)[0]
+    if over.size:
+        factor = np.where(upper[over] > 0, upper[over] / act[over], 0.0)
+        _scale_columns(x, cap_rows[over], np.clip(factor, 0.0, 1.0))
+
+
+def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
+    """Stock from opening + inflows − outflows, bucket by bucket; overdrawn outflows cut.
+
+    Writes the derived stock into the stock block of `x`. Where a stock would fall below
+    zero (solver residuals, noise snapped away), that bucket's outflows of the stock
+    (deliveries, consumption, transfers) are scaled down to what is there; the cut
+    carries forward (less made or transferred arrives less), so buckets go in order.
+    """
+    T = net.buckets
+    bal, sb = lp.rows["balance"], lp.cols["stock"]
+    K, nf = bal.count, sb.offset
+    if K == 0:
+        return
+    a = lp.matrix[bal.offset:bal.offset + bal.size, :nf].tocsr()
+    out_m, in_m = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
+    tb = lp.cols["transfer"]
+    is_transfer = np.zeros(nf, dtype=bool)
+    is_transfer[tb.offset:tb.offset + tb.size] = True
+    flows = x[:nf]  # a view: scaling it scales x
+    stock = np.zeros((K, T))
+    prev = net.stock_open.astype(float)
+    keys = np.arange(K) * T
+    for t in range(T):
+        out_t, in_t = out_m[keys + t], in_m[keys + t]
+        for attempt in range(10 * _PASSES):
+            inflow, outflow = in_t @ flows, out_t @ flows
+            level, mag = prev + inflow - outflow, prev + inflow + outflow
+            short = np.nonzero(level < -_ROUNDOFF * mag)[0]
+            if short.size == 0:
+                break
+            have = prev[short] + inflow[short]
+            rows = out_t[short]
+            if attempt < _PASSES:
+                factor = np.clip(have / outflow[short], 0.0, 1.0)
+            else:
+                # a deficit running round a loop of same-bucket transfers: cut the loop
+                moving = rows.copy()
+                moving.data = moving.data * is_transfer[moving.indices]
+                moved = moving @ flows
+                flows[rows.indices[is_transfer[rows.indices]]] = 0.0
+                factor = np.clip(have / np.maximum(outflow[short] - moved, 1e-300), 0.0, 1.0)
+            _scale_columns(flows, rows, factor)
+        else:
+            raise RuntimeError(f"stock could not be balanced in bucket {t}")
+        level[np.abs(level) <= _ROUNDOFF * mag] = 0.0
+        stock[:, t] = level
+        prev = level
+    x[sb.offset:sb.offset + sb.size] = stock.ravel()
+
+
+def settle_solution(net: Network, lp: PlanningLP, x: FloatArray) -> FloatArray:
+    """The solution as it is written: noise snapped to 0, capacities kept, stock balanced.
+
+    Flows below `SNAP_TOL` and negatives become 0, flows over a column bound or a capacity
+    are scaled down to it, and stock is re-derived from the flows (see `_balance_stock`).
+    The changes are of the size of the solver's tolerances. Settling a settled vector
+    changes nothing.
+    """
+    x = np.minimum(np.asarray(x, dtype=float).copy(), lp.col_upper)
+    for _ in range(5):
+        before = x.copy()
+        x[x < SNAP_TOL] = 0.0
+        _keep_capacities(lp, x)
+        _balance_stock(net, lp, x)
+        x[x < SNAP_TOL] = 0.0  # a cut may leave a residue of noise
+        if np.array_equal(x, before):
+            break
+    _balance_stock(net, lp, x)
+    return x
+
+
+# --- tables ----------------------------------------------------------------------------
 
 def _rows(*cols: Any) -> list[tuple[Any, ...]]:
     return list(zip(*cols, strict=True))
@@ -58,53 +166,81 @@ def _rows(*cols: Any) -> list[tuple[Any, ...]]:
 
 def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
                    ) -> dict[str, list[tuple[Any, ...]]]:
-    """Read every flow, stock and load table from the solution vector."""
+    """Every flow, stock and load table of a settled solution, at full precision.
+
+    Each row gives its buckets as numbers and, after the contract's first columns, the
+    start date of each bucket (ISO), so a reader needs no calendar.
+    """
     T = net.buckets
     items, sites = np.array(net.items, dtype=object), np.array(net.sites, dtype=object)
+    day = np.array([d.isoformat() for d in net.scenario.horizon.starts()], dtype=object)
     out: dict[str, list[tuple[Any, ...]]] = {}
 
-    def grid(name: str) -> tuple[np.ndarray, np.ndarray, FloatArray]:
+    def grid(name: str) -> tuple[np.ndarray, np.ndarray, list[float]]:
         b = lp.cols[name]
         v = x[b.offset:b.offset + b.size].reshape(b.count, T) if b.count else np.zeros((0, T))
-        a, t = np.nonzero(v > EPS)
-        return a, t, v[a, t]
+        a, t = np.nonzero(v > 0)
+        return a, t, v[a, t].tolist()
 
     a, t, q = grid("produce")
     out["production"] = _rows(sites[net.make_site[a]], items[net.make_item[a]], t.tolist(),
-                              _q(q))
+                              q, day[t])
     a, t, q = grid("purchase")
-    arr = lp.arrival.get("purchase", np.zeros((0, T), dtype=np.int64))
+    arr = lp.arrival.get("purchase", np.zeros((0, T), dtype=np.int64))[a, t]
     sup = np.array(net.suppliers, dtype=object)
     o = net.pur_offer[a]
     out["purchases"] = _rows(sup[net.offer_supplier[o]], sites[net.pur_site[a]],
-                             items[net.offer_item[o]], t.tolist(), arr[a, t].tolist(), _q(q))
+                             items[net.offer_item[o]], t.tolist(), arr.tolist(), q,
+                             day[t], day[arr])
     a, t, q = grid("transfer")
-    arr = lp.arrival.get("transfer", np.zeros((0, T), dtype=np.int64))
+    arr = lp.arrival.get("transfer", np.zeros((0, T), dtype=np.int64))[a, t]
     out["transfers"] = _rows(sites[net.tr_from[a]], sites[net.tr_to[a]],
-                             items[net.tr_item[a]], t.tolist(), arr[a, t].tolist(), _q(q))
+                             items[net.tr_item[a]], t.tolist(), arr.tolist(), q,
+                             day[t], day[arr])
     a, t, q = grid("deliver")
-    arr = lp.arrival.get("deliver", np.zeros((0, T), dtype=np.int64))
+    arr = lp.arrival.get("deliver", np.zeros((0, T), dtype=np.int64))[a, t]
     d = net.del_demand[a]
     cust = np.array(net.customers, dtype=object)
     out["deliveries"] = _rows(np.array(net.demand_ids, dtype=object)[d], sites[net.del_site[a]],
                               cust[net.demand_customer[d]], items[net.demand_item[d]],
-                              t.tolist(), arr[a, t].tolist(), _q(q))
+                              t.tolist(), arr.tolist(), q, day[t], day[arr])
     a, t, q = grid("stock")
-    out["stock"] = _rows(sites[net.stock_site[a]], items[net.stock_item[a]], t.tolist(), _q(q))
+    out["stock"] = _rows(sites[net.stock_site[a]], items[net.stock_item[a]], t.tolist(), q,
+                         day[t])
     # load: hours used per work center and bucket, where any are available or used
     used = np.zeros((net.wc_site.size, T))
     if net.use_make.size:
         b = lp.cols["produce"]
         prod = x[b.offset:b.offset + b.size].reshape(b.count, T)
         np.add.at(used, net.use_wc, prod[net.use_make] * net.use_hours[:, None])
-    w, t = np.nonzero((net.wc_hours > 0) | (used > EPS))
+    w, t = np.nonzero((net.wc_hours > 0) | (used > 0))
     out["load"] = _rows(sites[net.wc_site[w]], np.array(net.wc_type, dtype=object)[w],
-                        t.tolist(), _q(used[w, t]), _q(net.wc_hours[w, t]))
+                        t.tolist(), used[w, t].tolist(), net.wc_hours[w, t].tolist(), day[t])
     return out
 
 
-def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray) -> dict[str, FloatArray]:
-    """Per demand: units delivered, on time, late, lost, and unit-buckets of lateness."""
+# --- what each demand got --------------------------------------------------------------
+
+def shortfall_tolerance(net: Network) -> float:
+    """Units late or lost at or below which a demand is not short: 1e-6 + 1e-9·T·D.
+
+    D is the units demanded in all and T the buckets. The solver holds each level's
+    optimum with a slack of 1e-7 + 1e-9 × the level's value (units delivered of a class,
+    at most D; unit-buckets late, at most T·D), so later levels may shift that much;
+    anything above this tolerance is a real shortfall, however small.
+    """
+    return 1e-6 + 1e-9 * net.buckets * float(net.demand_qty.sum())
+
+
+def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = False
+                   ) -> dict[str, FloatArray]:
+    """Per demand: units delivered, on time, late, lost, and unit-buckets of lateness.
+
+    Read from the solution as written (settled first unless `settled`); late and lost
+    units at or below `shortfall_tolerance` are 0.
+    """
+    if not settled:
+        x = settle_solution(net, lp, x)
     n = net.demand_qty.size
     b = lp.cols["deliver"]
     v = x[b.offset:b.offset + b.size]
@@ -113,36 +249,43 @@ def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray) -> dict[str, Flo
     delivered = np.bincount(d, weights=v, minlength=n)
     on_time = np.bincount(d, weights=v * (late == 0), minlength=n)
     lateness = np.bincount(d, weights=v * late, minlength=n)
-    delivered = np.minimum(delivered, net.demand_qty)
+    tol = shortfall_tolerance(net)
     lost = np.maximum(net.demand_qty - delivered, 0.0)
-    lost[lost < EPS + 1e-9 * net.demand_qty] = 0.0
+    lost[lost <= tol] = 0.0
     late_q = np.maximum(delivered - on_time, 0.0)
-    late_q[late_q < EPS] = 0.0
+    late_q[late_q <= tol] = 0.0
     return {"delivered": delivered, "on_time": on_time, "late": late_q, "lost": lost,
             "lateness": lateness}
 
 
 def compute_kpis(net: Network, lp: PlanningLP, x: FloatArray, outcome: dict[str, FloatArray]
                  ) -> dict[str, float | str]:
-    """Headline figures: fill and on-time rates, units, lateness, cost by kind."""
+    """Headline figures of a settled solution: rates, units, lateness, cost by kind.
+
+    Full precision (reports round for people). Without demand no rate is defined: the
+    rates are left out and `note` says "no demand".
+    """
     demanded = float(net.demand_qty.sum())
     delivered = float(outcome["delivered"].sum())
     on_time = float(outcome["on_time"].sum())
     kpis: dict[str, float | str] = {
-        "units_demanded": round(demanded, DECIMALS),
-        "units_delivered": round(delivered, DECIMALS),
-        "units_on_time": round(on_time, DECIMALS),
-        "units_late": round(float(outcome["late"].sum()), DECIMALS),
-        "units_lost": round(float(outcome["lost"].sum()), DECIMALS),
-        "fill_rate": round(delivered / demanded, 6) if demanded else 1.0,
-        "on_time_rate": round(on_time / demanded, 6) if demanded else 1.0,
-        "lateness_unit_buckets": round(float(outcome["lateness"].sum()), DECIMALS),
+        "units_demanded": demanded,
+        "units_delivered": delivered,
+        "units_on_time": on_time,
+        "units_late": float(outcome["late"].sum()),
+        "units_lost": float(outcome["lost"].sum()),
     }
+    if demanded > 0:
+        kpis["fill_rate"] = delivered / demanded
+        kpis["on_time_rate"] = on_time / demanded
+    else:
+        kpis["note"] = NO_DEMAND
+    kpis["lateness_unit_buckets"] = float(outcome["lateness"].sum())
     for p in sorted(set(net.demand_priority.tolist())):
         mask = net.demand_priority == p
         dem = float(net.demand_qty[mask].sum())
-        kpis[f"fill_rate_p{p}"] = round(float(outcome["delivered"][mask].sum()) / dem, 6) \
-            if dem else 1.0
+        if dem > 0:
+            kpis[f"fill_rate_p{p}"] = float(outcome["delivered"][mask].sum()) / dem
     cost = {}
     for kind, block in (("purchase", "purchase"), ("transport", "transfer"),
                         ("delivery_transport", "deliver"), ("holding", "stock")):
@@ -156,23 +299,42 @@ def compute_kpis(net: Network, lp: PlanningLP, x: FloatArray, outcome: dict[str,
         cost["transport"] += float(x[sl] @ lane_part)
         cost["purchase"] -= float(x[sl] @ lane_part)
     cost["transport"] += cost.pop("delivery_transport")
-    kpis["cost_purchase"] = round(cost["purchase"], 2)
-    kpis["cost_transport"] = round(cost["transport"], 2)
-    kpis["cost_holding"] = round(cost["holding"], 2)
-    kpis["cost_total"] = round(cost["purchase"] + cost["transport"] + cost["holding"], 2)
+    kpis["cost_purchase"] = cost["purchase"]
+    kpis["cost_transport"] = cost["transport"]
+    kpis["cost_holding"] = cost["holding"]
+    kpis["cost_total"] = cost["purchase"] + cost["transport"] + cost["holding"]
     return kpis
 
 
 def assemble_plan(net: Network, lp: PlanningLP, result: PlanResult,
                   shortfalls: list[tuple[str, float, float, str]]) -> Plan:
-    """Put tables, shortfalls and KPIs of a solved LP together into a `Plan`."""
-    tables = extract_tables(net, lp, result.x)
-    outcome = demand_outcome(net, lp, result.x)
-    kpis = compute_kpis(net, lp, result.x, outcome)
+    """Put tables, shortfalls and KPIs of a solved LP together into a `Plan`.
+
+    Everything is read from the settled solution; `shortfalls` gives each short demand's
+    reason, and its units late and lost are those the written deliveries leave.
+    """
+    x = settle_solution(net, lp, result.x)
+    tables = extract_tables(net, lp, x)
+    outcome = demand_outcome(net, lp, x, settled=True)
+    kpis = compute_kpis(net, lp, x, outcome)
     kpis["status"] = str(result.status)
+    if result.reference_status is not None:  # the closest-to-reference level's outcome
+        kpis["reference_status"] = str(result.reference_status)
     kpis["solve_seconds"] = round(result.solve_seconds, 4)
-    tables["shortfalls"] = [(d, round(late, DECIMALS), round(lost, DECIMALS), r)
-                            for d, late, lost, r in shortfalls]
+    reason = {d: r for d, _, _, r in shortfalls}
+    pos = {d: i for i, d in enumerate(net.demand_ids)}
+    rows = []
+    for d, _, _, r in shortfalls:
+        late, lost = float(outcome["late"][pos[d]]), float(outcome["lost"][pos[d]])
+        if late > 0 or lost > 0:
+            rows.append((d, late, lost, r))
+    for i in np.nonzero((outcome["late"] > 0) | (outcome["lost"] > 0))[0]:
+        if net.demand_ids[i] not in reason:  # short only after settling: solver tolerance
+            rows.append((net.demand_ids[i], float(outcome["late"][i]),
+                         float(outcome["lost"][i]),
+                         "solver tolerance: the solution was settled to keep stock and "
+                         "capacities"))
+    tables["shortfalls"] = rows
     tables["kpis"] = [(k, v) for k, v in kpis.items()]
     return Plan(net.scenario.name, result.status, tables, kpis,
                 net.scenario.horizon.starts(), {lv.name: lv.objective for lv in result.levels},
