@@ -353,3 +353,11 @@ def test_formula_cell_with_saved_value_reads_the_value(tmp_path: Path) -> None:
         for n, data in parts.items():
             z.writestr(n, data)
     assert load_scenario(path) == sc
+
+
+def test_missing_section_with_few_references_names_each(tmp_path: Path) -> None:
+    doc = base()
+    del doc["customers"]
+    msgs = problems(tmp_path, doc)
+    assert any("demand[D1].customer: unknown customer 'UA-MOD'" in m for m in msgs), msgs
+    assert not any("no customers given" in m for m in msgs)

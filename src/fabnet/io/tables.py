@@ -229,24 +229,25 @@ MAX_ALIKE = 3
 
 
 def _missing_sections(issues: list[Issue], sc: Scenario, raw: RawTables) -> list[Issue]:
-    """One issue per referenced section that is missing, instead of every unknown id in it."""
-    out: list[Issue] = []
+    """One issue per referenced section that is missing, instead of every unknown id in it
+    (when there are more than `MAX_ALIKE` of them: a few are clearer one by one)."""
+    def missing(i: Issue) -> str:
+        m = _UNKNOWN.match(i.message)
+        section = _REFERRED[m.group(1)] if m else ""
+        return section if section and not getattr(sc, section) and not raw.rows.get(section) \
+            else ""
     taken: dict[str, list[Issue]] = {}
     for i in issues:
-        m = _UNKNOWN.match(i.message)
-        if m and not getattr(sc, _REFERRED[m.group(1)]) and not raw.rows.get(
-                _REFERRED[m.group(1)]):
-            taken.setdefault(_REFERRED[m.group(1)], []).append(i)
-        else:
-            out.append(i)
+        if section := missing(i):
+            taken.setdefault(section, []).append(i)
+    taken = {s: refs for s, refs in taken.items() if len(refs) > MAX_ALIKE}
+    out = [i for i in issues if missing(i) not in taken]
     for section, refs in taken.items():
         fields = sorted({f"{i.section}.{i.field}" for i in refs})
         out.append(Issue(section, "", "", f"no {section} given, but {len(refs)} "
-                         f"reference{'s' if len(refs) != 1 else ''} name one "
-                         f"({', '.join(fields)})",
+                         f"references name one ({', '.join(fields)})",
                          f"add the {section} section (or {section}.csv, or a sheet named "
-                         f"{section})",
-                         raw.file_of(section)))
+                         f"{section})", raw.file_of(section)))
     return out
 
 
