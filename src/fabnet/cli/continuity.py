@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from fabnet.cli.console import err_console, out_console, positive, print_warnings, progress_bar
+from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
 from fabnet.model.errors import FabnetError
 
@@ -29,12 +30,14 @@ def whatif_cmd(
     = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the KPI changes as JSON.")]
     = False,
+    force: ForceOpt = False,
 ) -> None:
     """Re-plan around disruptions and show what changes against the undisrupted plan."""
     from fabnet.services.continuity import whatif
 
+    check_out_folder(out, force, scenario)
     with err_console.status("re-planning…"):
-        run = whatif(scenario, disrupt, out)
+        run = whatif(scenario, disrupt, out, force=force)
     print_warnings(run.scenario.warnings)
     d = run.diff
     if json_:
@@ -88,18 +91,25 @@ def tts_cmd(
     out: Annotated[Path | None, typer.Option(help="Folder for tts.csv and report.html.")]
     = None,
     top: Annotated[int, typer.Option(min=0, help="Nodes to list.")] = 15,
+    force: ForceOpt = False,
 ) -> None:
     """Time-to-survive, time-to-recover and performance impact of every node, ranked."""
+    from fabnet.io.scenario_io import load_scenario
     from fabnet.services.continuity import tts, tts_node_count
 
     kind_set = set(kinds.split(",")) if kinds else None
     if scenario is None and willems is None:
         raise FabnetError("give a SCENARIO or --willems FILE (fix: see --help)")
-    n = tts_node_count(scenario, willems, kind_set)
+    check_out_folder(out, force, scenario, willems)
+    sc = None
+    if willems is None and scenario is not None:
+        sc = load_scenario(scenario)
+        print_warnings(sc.warnings)
+    n = tts_node_count(sc, willems, kind_set)
     prog, step = progress_bar(2 * n, "time-to-survive")
     with prog:
-        risks = tts(scenario, willems, capacity_factor, stock_days, ttr, out, workers,
-                    step, kind_set)
+        risks = tts(sc, willems, capacity_factor, stock_days, ttr, out, workers,
+                    step, kind_set, force=force)
     exposed = sum(r.exposed for r in risks)
     failed = [r for r in risks if r.failed]
     t = Table(title=f"Nodes ranked by exposure ({exposed} of {len(risks)} with TTS < TTR"
@@ -131,13 +141,18 @@ def montecarlo_cmd(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Folder for samples.csv, summary.json and "
                                              "report.html.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Sample futures from the scenario's risks, re-plan each, report distributions."""
+    from fabnet.io.scenario_io import load_scenario
     from fabnet.services.continuity import montecarlo
 
+    check_out_folder(out, force, scenario)
+    sc = load_scenario(scenario)
+    print_warnings(sc.warnings)
     prog, step = progress_bar(samples, "sampled futures")
     with prog:
-        res = montecarlo(scenario, samples, seed, target, workers, out, step)
+        res = montecarlo(sc, samples, seed, target, workers, out, step, force=force)
     t = Table(title=f"Stress test: {samples} futures, seed {seed}", show_header=False)
     t.add_column("statistic")
     t.add_column("value", justify="right")
@@ -159,17 +174,19 @@ def exposure_cmd(
     = 13,
     out: Annotated[Path | None, typer.Option(help="Folder for shares.csv, embargo.csv, "
                                              "sourcing.csv and report.html.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Per product: BOM value and units by country of origin, sourcing gaps, embargo cost."""
     from fabnet.io.scenario_io import load_scenario
     from fabnet.resilience.exposure import embargo_countries
     from fabnet.services.continuity import exposure
 
+    check_out_folder(out, force, scenario)
     sc = load_scenario(scenario)
     print_warnings(sc.warnings)
     prog, step = progress_bar(len(embargo_countries(sc)), "embargo what-ifs")
     with prog:
-        ex = exposure(sc, buckets, out, step)
+        ex = exposure(sc, buckets, out, step, force=force)
     t = Table(title="Bought-in BOM value by country of origin")
     t.add_column("product")
     t.add_column("shares (value)")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fabnet.cli.console import out_console, positive
+from fabnet.cli.outputs import ForceOpt
 
 import_app = typer.Typer(no_args_is_help=True, help="Import scenarios from other data sets.")
 
@@ -23,10 +24,11 @@ def import_willems_cmd(
     = None,
     ttr: Annotated[float, typer.Option(callback=positive,
                                        help="TTR of every node, days (> 0).")] = 28.0,
+    force: ForceOpt = False,
 ) -> None:
     """Import a Willems (2008) chain: stages become sites, upstream pairs BOM lines and lanes."""
     from fabnet.services.continuity import import_willems
 
-    sc = import_willems(file, out, capacity_factor, stock_days, ttr)
+    sc = import_willems(file, out, capacity_factor, stock_days, ttr, force=force)
     out_console.print(f"wrote {out}: {len(sc.sites)} stages, {len(sc.boms)} arcs, "
                       f"{len(sc.demand)} demands")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from fabnet.cli.console import err_console, out_console, print_warnings, progress_bar
+from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
 
 
@@ -26,10 +27,12 @@ def plan(
     strike: Annotated[list[str] | None, typer.Option(
         help="A what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; repeat for several. "
              "Implies --continuity.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
     from fabnet.services.planning import plan_scenario
 
+    check_out_folder(out, force, scenario)
     headline = None
     if continuity or strike:
         from fabnet.io.scenario_io import load_scenario
@@ -41,13 +44,13 @@ def plan(
         n = len(embargo_countries(sc))
         prog, step = progress_bar(2 + len(strike or []) + n + 1, "plan and continuity")
         with prog:
-            run, headline = plan_with_continuity(sc, out, strike or [], 13, step)
+            run, headline = plan_with_continuity(sc, out, strike or [], 13, step, force=force)
     else:
         if not json_:
             with err_console.status("planning…"):
-                run = plan_scenario(scenario, out)
+                run = plan_scenario(scenario, out, force=force)
         else:
-            run = plan_scenario(scenario, out)
+            run = plan_scenario(scenario, out, force=force)
         print_warnings(run.scenario.warnings)
     if json_:
         sys.stdout.write(json.dumps(run.plan.kpis, indent=1) + "\n")

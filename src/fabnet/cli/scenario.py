@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fabnet.cli.console import out_console, print_warnings
+from fabnet.cli.outputs import ForceOpt
 
 ScenarioArg = Annotated[Path, typer.Argument(
     help="Scenario: a .yaml file, a .xlsx workbook or a folder of CSV files.")]
@@ -28,10 +29,11 @@ def validate(scenario: ScenarioArg) -> None:
 def convert(
     src: Annotated[Path, typer.Argument(help="Scenario to read (.yaml, .xlsx or CSV folder).")],
     dst: Annotated[Path, typer.Argument(help="Where to write it: .yaml, .xlsx or a folder.")],
+    force: ForceOpt = False,
 ) -> None:
     """Convert a scenario between YAML, a CSV folder and an XLSX workbook, losslessly."""
     from fabnet.io.scenario_io import convert as do_convert
 
-    sc = do_convert(src, dst)
+    sc = do_convert(src, dst, force=force)
     print_warnings(sc.warnings)
     out_console.print(f"wrote {dst}")

@@ -23,6 +23,7 @@ import yaml
 from rich.table import Table
 
 from fabnet.cli.console import err_console, out_console
+from fabnet.cli.outputs import ForceOpt
 from fabnet.model.errors import FabnetError
 
 if TYPE_CHECKING:
@@ -160,13 +161,14 @@ def export_cmd(
     to: Annotated[Path, typer.Option("--to", help="Where to write it: .yaml, .xlsx or a "
                                      "folder (CSV).")],
     version: Annotated[int | None, typer.Option(min=1, help="Version (default: newest).")] = None,
+    force: ForceOpt = False,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
     """Write a stored version back to a scenario file, exactly as it was imported."""
     from fabnet.services.store import export_scenario
 
-    info = export_scenario(open_store(ctx, url, actor), name, to, version)
+    info = export_scenario(open_store(ctx, url, actor), name, to, version, force=force)
     out_console.print(f"wrote {info.scenario} version {info.version} to {to}")
 
 
@@ -400,13 +402,14 @@ def branch_export_cmd(
     ctx: typer.Context, branch: BranchArg,
     to: Annotated[Path, typer.Option("--to", help="Where to write it: .yaml, .xlsx or a "
                                      "folder (CSV).")],
+    force: ForceOpt = False,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
     """Write the full scenario a branch stands for (base plus changes)."""
     from fabnet.services.store import export_branch
 
-    export_branch(open_store(ctx, url, actor), branch, to)
+    export_branch(open_store(ctx, url, actor), branch, to, force=force)
     out_console.print(f"wrote branch {branch} to {to}")
 
 

@@ -1,17 +1,19 @@
-"""Writing a plan's tables: one CSV per table plus `plan.json`, appearing whole or not at all."""
+"""Writing a plan's tables: one CSV per table plus `plan.json`, appearing whole or not at all.
+
+The folder is written by `fabnet.io.safe_write`: files fabnet did not write are kept.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from fabnet.io import safe_write
 
 
 def plan_document(scenario: str, columns: Mapping[str, Sequence[str]],
@@ -27,22 +29,9 @@ def plan_document(scenario: str, columns: Mapping[str, Sequence[str]],
     }
 
 
-def write_folder(out: Path, files: Mapping[str, str]) -> None:
-    """Write text files into `out`, swapping the folder in whole: readers never see half."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        for fname, text in files.items():
-            (tmp / fname).write_text(text, encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}-old-{os.getpid()}"
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def write_folder(out: Path, files: Mapping[str, str], force: bool = False) -> None:
+    """Write text files into `out`, whole, keeping any file there that fabnet did not write."""
+    safe_write.write_folder(out, files, force=force)
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -57,9 +46,9 @@ def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def write_plan_dir(out: Path, doc: dict[str, Any],
                    columns: Mapping[str, Sequence[str]],
                    tables: Mapping[str, Sequence[Sequence[Any]]],
-                   extra_files: Mapping[str, str] | None = None) -> None:
+                   extra_files: Mapping[str, str] | None = None, force: bool = False) -> None:
     """Write one CSV per table, plan.json and extra text files into `out`, whole."""
     files = {f"{name}.csv": csv_text(columns[name], rows) for name, rows in tables.items()}
     files["plan.json"] = json.dumps(doc, indent=1, default=str)
     files.update(extra_files or {})
-    write_folder(out, files)
+    write_folder(out, files, force)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 
 from fabnet.io.csv_format import read_csv_folder, write_csv_folder
+from fabnet.io.safe_write import staged_file, staged_folder
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
 from fabnet.io.xlsx_format import read_xlsx, write_xlsx
 from fabnet.io.yaml_format import read_yaml, write_yaml
@@ -69,30 +68,30 @@ def validate_path(path: str | Path) -> list[Issue]:
     return []
 
 
-def save_scenario(sc: Scenario, path: str | Path, fmt: ScenarioFormat | None = None) -> None:
-    """Write a scenario; the file (or folder) appears whole or not at all."""
+def save_scenario(sc: Scenario, path: str | Path, fmt: ScenarioFormat | None = None, *,
+                  force: bool = False, sources: Iterable[str | Path] = ()) -> None:
+    """Write a scenario; the file (or folder) appears whole or not at all.
+
+    It never overwrites a file fabnet did not write, nor any of `sources` (see
+    `fabnet.io.safe_write`); `force` lets it write its files into a folder it did not make.
+    """
     target = Path(path)
     fmt = fmt or detect_format(target) if target.suffix or target.is_dir() else ScenarioFormat.CSV
     tables = scenario_tables(sc)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=".fabnet-", dir=target.parent))
-    try:
-        tmp = tmpdir / target.name
+    srcs = tuple(Path(s) for s in sources)
+    if fmt is ScenarioFormat.CSV:
+        with staged_folder(target, force=force, sources=srcs) as tmp:
+            write_csv_folder(tables, tmp)
+        return
+    with staged_file(target, force=force, sources=srcs) as tmp:
         if fmt is ScenarioFormat.YAML:
             write_yaml(tables, tmp)
-        elif fmt is ScenarioFormat.XLSX:
-            write_xlsx(tables, tmp)
         else:
-            write_csv_folder(tables, tmp)
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+            write_xlsx(tables, tmp)
 
 
-def convert(src: str | Path, dst: str | Path) -> Scenario:
-    """Read a scenario in one format and write it in another, losslessly."""
+def convert(src: str | Path, dst: str | Path, force: bool = False) -> Scenario:
+    """Read a scenario in one format and write it in another, losslessly (never over `src`)."""
     sc = load_scenario(src)
-    save_scenario(sc, dst)
+    save_scenario(sc, dst, force=force, sources=(src,))
     return sc

@@ -43,16 +43,17 @@ class WhatIfRun:
     diff: WhatIfDiff
 
 
-def whatif(path: str | Path, specs: list[str], out: Path | None = None) -> WhatIfRun:
+def whatif(path: str | Path, specs: list[str], out: Path | None = None,
+           force: bool = False) -> WhatIfRun:
     """Re-plan around `specs` (TARGET@DATE+BUCKETS[xFACTOR]) and compare with the base plan."""
     sc = load_scenario(path)
     extra = tuple(parse_disruption(s, sc, i + 1) for i, s in enumerate(specs))
-    return whatif_disruptions(sc, extra, out)
+    return whatif_disruptions(sc, extra, out, force=force)
 
 
 def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | None = None,
-                       replanner: Replanner | None = None, base: Plan | None = None
-                       ) -> WhatIfRun:
+                       replanner: Replanner | None = None, base: Plan | None = None,
+                       force: bool = False) -> WhatIfRun:
     """The what-if for already-parsed disruptions (shares the re-planner when given)."""
     rp = replanner or Replanner(sc)
     base = base or rp.plan()
@@ -66,20 +67,21 @@ def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | 
                          "by_customer_item": diff.by_customer_item, "moved": diff.moved,
                          "purchases": diff.purchases}
         report = render_plan_report(net, new, [whatif_section(diff)])
-        write_plan_dir(out, doc, PLAN_COLUMNS, new.tables, {"report.html": report})
+        write_plan_dir(out, doc, PLAN_COLUMNS, new.tables, {"report.html": report},
+                       force=force)
     return WhatIfRun(sc, base, new, diff)
 
 
-def tts(path: str | Path | None = None, willems: str | Path | None = None,
+def tts(path: str | Path | Scenario | None = None, willems: str | Path | None = None,
         capacity_factor: float = 1.25, stock_days: float | None = None, ttr: float = 28.0,
         out: Path | None = None, workers: int = 1, progress: Progress = None,
-        kinds: set[str] | None = None) -> list[NodeRisk]:
+        kinds: set[str] | None = None, force: bool = False) -> list[NodeRisk]:
     """TTS, TTR and PI of every node of a scenario, or of a Willems chain read directly."""
     if willems is not None:
         sc = willems_scenario(Path(willems), capacity_factor, stock_days, ttr)
         kinds = kinds or {"site"}
     elif path is not None:
-        sc = load_scenario(path)
+        sc = _read(path)
     else:
         raise ValueError("give a scenario or a Willems file")
     net = compile_network(sc)
@@ -96,33 +98,34 @@ def tts(path: str | Path | None = None, willems: str | Path | None = None,
             "report.html": render_page(f"Time-to-survive: {sc.name}",
                                        "TTS, TTR in days; PI in units of demand",
                                        [tts_section(risks, 40, float(sc.horizon.days))]),
-        })
+        }, force=force)
     return risks
 
 
-def tts_node_count(path: str | Path | None, willems: str | Path | None,
+def tts_node_count(path: str | Path | Scenario | None, willems: str | Path | None,
                    kinds: set[str] | None) -> int:
     """How many nodes a TTS sweep will cover (for a progress bar)."""
     if willems is not None:
         from fabnet.io.willems import read_stages
 
         return len(read_stages(Path(willems)))
-    sc = load_scenario(path)  # type: ignore[arg-type]
+    sc = _read(path)  # type: ignore[arg-type]
     n = len(sc.sites) * (kinds is None or "site" in kinds)
     n += len(sc.offers) * (kinds is None or "offer" in kinds)
     n += len(sc.lanes) * (kinds is None or "lane" in kinds)
     return n
 
 
-def montecarlo(path: str | Path, samples: int, seed: int, target: float = 0.95,
-               workers: int = 1, out: Path | None = None, progress: Progress = None
-               ) -> StressResult:
+def montecarlo(path: str | Path | Scenario, samples: int, seed: int, target: float = 0.95,
+               workers: int = 1, out: Path | None = None, progress: Progress = None,
+               force: bool = False) -> StressResult:
     """Sample futures from the scenario's risks and re-plan each exactly."""
     from fabnet.model.errors import FabnetError
 
-    sc = load_scenario(path)
+    sc = _read(path)
     if not sc.risks:
-        raise FabnetError(f"{path}: risks: the scenario has no risks to sample "
+        where = f"scenario {sc.name!r}" if isinstance(path, Scenario) else path
+        raise FabnetError(f"{where}: risks: the scenario has no risks to sample "
                           "(fix: add a risks: section with id, target, rate, duration)")
     res = stress_test(sc, samples, seed, target, workers, progress)
     if out is not None:
@@ -138,7 +141,7 @@ def montecarlo(path: str | Path, samples: int, seed: int, target: float = 0.95,
             "report.html": render_page(f"Stress test: {sc.name}",
                                        f"{samples} futures, seed {seed}",
                                        [montecarlo_section(res)]),
-        })
+        }, force=force)
     return res
 
 
@@ -148,7 +151,7 @@ def _read(src: str | Path | Scenario) -> Scenario:
 
 
 def exposure(src: str | Path | Scenario, buckets: int = 13, out: Path | None = None,
-             progress: Progress = None) -> Exposure:
+             progress: Progress = None, force: bool = False) -> Exposure:
     """Country-of-origin shares, sourcing gaps and the embargo what-if per country."""
     sc = _read(src)
     rp = Replanner(sc)
@@ -166,15 +169,16 @@ def exposure(src: str | Path | Scenario, buckets: int = 13, out: Path | None = N
             "report.html": render_page(f"Exposure: {sc.name}",
                                        f"embargo of {buckets} buckets from the horizon start",
                                        [exposure_section(ex)]),
-        })
+        }, force=force)
     return ex
 
 
 def import_willems(src: str | Path, out: str | Path, capacity_factor: float = 1.25,
-                   stock_days: float | None = None, ttr: float = 28.0) -> Scenario:
+                   stock_days: float | None = None, ttr: float = 28.0,
+                   force: bool = False) -> Scenario:
     """Write a Willems chain as a scenario (any format, by the target's suffix)."""
     sc = willems_scenario(Path(src), capacity_factor, stock_days, ttr)
-    save_scenario(sc, out)
+    save_scenario(sc, out, force=force, sources=(src,))
     return sc
 
 
@@ -188,8 +192,8 @@ class Headline:
 
 
 def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: list[str],
-                         embargo_buckets: int = 13, progress: Progress = None
-                         ) -> tuple[PlanRun, Headline]:
+                         embargo_buckets: int = 13, progress: Progress = None,
+                         force: bool = False) -> tuple[PlanRun, Headline]:
     """Plan a scenario and add the continuity headline to its summary and report.
 
     One re-planner serves the plan, every strike what-if and every embargo what-if.
@@ -216,6 +220,6 @@ def plan_with_continuity(src: str | Path | Scenario, out: Path | None, strikes: 
         sections += [whatif_section(w.diff, f"What-if: {spec}")
                      for w, spec in zip(runs, strikes, strict=True)]
         sections.append(exposure_section(ex))
-        write_plan(run, Path(out), True, sections)
+        write_plan(run, Path(out), True, sections, force=force)
         run.out = Path(out)
     return run, Headline(risks, runs, ex)

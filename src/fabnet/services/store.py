@@ -139,13 +139,13 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
     return info
 
 
-def export_scenario(store: Store, name: str, to: str | Path, version: int | None = None
-                    ) -> VersionInfo:
+def export_scenario(store: Store, name: str, to: str | Path, version: int | None = None,
+                    force: bool = False) -> VersionInfo:
     """Write a stored version (default: the newest) as YAML, XLSX or a CSV folder."""
     with store.unit_of_work(read_only=True) as uow:
         info = uow.scenarios.info(name, version)
         sc = uow.scenarios.get(name, info.version)
-    save_scenario(sc, to)
+    save_scenario(sc, to, force=force)
     return info
 
 
@@ -392,10 +392,11 @@ def merge_branch(store: Store, name: str, note: str = "") -> VersionInfo:
     return info
 
 
-def export_branch(store: Store, name: str, to: str | Path) -> Scenario:
+def export_branch(store: Store, name: str, to: str | Path, force: bool = False
+                  ) -> Scenario:
     """Write the materialised branch as YAML, XLSX or a CSV folder."""
     sc = materialize(store, name)
-    save_scenario(sc, to)
+    save_scenario(sc, to, force=force)
     return sc
 
 
