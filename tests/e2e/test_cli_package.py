@@ -108,3 +108,20 @@ def test_out_of_range_options_are_refused_before_any_work(args: tuple[str, ...],
     option = next(a for a in args if a.startswith("--") and a != "--out")
     assert option in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [("plan", "{s}"),
+                                     ("whatif", "{s}", "--disrupt", "FR-LYON@2027-01-11+1"),
+                                     ("stress", "tts", "{s}"), ("exposure", "{s}")])
+def test_commands_print_the_scenarios_warnings_on_stderr(command: tuple[str, ...],
+                                                         tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE  # FR-LYON lists FC-H7 but has no test bench: a warning, still valid
+                 .replace("makes: [RECON-Q]", "makes: [RECON-Q, FC-H7]")
+                 .replace("routings:\n", "routings:\n  FC-H7: [{work_center: bench, hours: 1}]\n")
+                 .replace("suppliers:\n", "  - {id: PL-RZ, country: PL, makes: [], "
+                          "work_centers: [{type: bench, hours: 10}]}\nsuppliers:\n"))
+    r = fabnet(*[a.format(s=p) for a in command])
+    assert r.returncode == 0, r.stderr
+    assert "1 warning" in r.stderr and "sites[FR-LYON].makes" in r.stderr
+    assert "warning" not in r.stdout
