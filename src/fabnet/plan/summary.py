@@ -1,12 +1,111 @@
-"""Roll-ups a planner reads first: units demanded vs planned per product and month."""
+"""Roll-ups a planner reads first, and the plan's figures put in words and rounded for people.
+
+The machine tables and KPIs keep full precision; what a person reads is rounded here,
+with the largest-remainder method wherever a total is shown beside its parts, so the
+displayed parts add up to the displayed total (1,000 = 333 + 333 + 334, not 333 × 3).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
 
 from fabnet.model.scenario import Scenario
-from fabnet.plan.plan import Plan
+from fabnet.plan.plan import NO_DEMAND, Plan
+
+#: human names of the KPIs, by their machine names (the keys of `Plan.kpis` and plan.json)
+KPI_LABELS: dict[str, str] = {
+    "units_demanded": "units demanded",
+    "units_delivered": "units delivered",
+    "units_on_time": "units on time",
+    "units_late": "units late",
+    "units_lost": "units lost",
+    "fill_rate": "fill rate",
+    "on_time_rate": "on-time rate",
+    "lateness_unit_buckets": "lateness (units × buckets late)",
+    "cost_purchase": "purchase cost",
+    "cost_transport": "transport cost",
+    "cost_holding": "holding cost",
+    "cost_total": "total cost",
+    "note": "note",
+    "status": "solver status",
+    "solve_seconds": "solve time (s)",
+    "build_seconds": "LP build time (s)",
+    "readback_seconds": "read-back time (s)",
+    "lp_columns": "LP columns",
+    "lp_rows": "LP rows",
+}
+
+
+def kpi_label(name: str) -> str:
+    """The human name of KPI `name` (`fill_rate_p2` -> "fill rate, priority 2")."""
+    if name.startswith("fill_rate_p") and name[11:].isdigit():
+        return f"fill rate, priority {name[11:]}"
+    return KPI_LABELS.get(name, name.replace("_", " "))
+
+
+def format_kpi(name: str, value: float | str) -> str:
+    """A KPI's value as a person reads it: rates in %, units and money rounded, time in s."""
+    if isinstance(value, str):
+        return value
+    if name.endswith("_rate") or name.startswith("fill_rate_p"):
+        return f"{100 * value:.1f} %"
+    if name.startswith("cost_"):
+        return f"€{value:,.0f}"
+    if name.endswith("_seconds"):
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def kpi_summary(kpis: Mapping[str, float | str],
+                names: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(label, value) lines for the KPIs `names` (default: all), as a person reads them.
+
+    A plan without demand has no rates: its line says "no demand" instead, and the units
+    delivered and lost shown add up to the units demanded (largest-remainder rounding).
+    """
+    names = list(kpis) if names is None else list(names)
+    shown = dict(kpis)
+    if all(isinstance(shown.get(n), float | int) for n in
+           ("units_demanded", "units_delivered", "units_lost")):
+        parts = largest_remainder([float(shown["units_delivered"]),
+                                   float(shown["units_lost"])], float(shown["units_demanded"]))
+        shown["units_delivered"], shown["units_lost"] = parts
+    lines = []
+    for name in names:
+        if name in ("fill_rate", "on_time_rate") and name not in shown:
+            if shown.get("note") == NO_DEMAND:
+                lines.append((kpi_label(name), NO_DEMAND))
+            continue
+        if name in shown:
+            lines.append((kpi_label(name), format_kpi(name, shown[name])))
+    return lines
+
+
+def largest_remainder(values: Sequence[float], total: float | None = None,
+                      decimals: int = 0) -> list[float]:
+    """`values` rounded to `decimals` so that they add up to `total` rounded the same way.
+
+    `total` defaults to the sum of `values`. Each value is rounded down, then the units
+    still missing go to the values with the largest remainders (Hamilton's method).
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return []
+    scale = 10.0 ** decimals
+    want = round((float(v.sum()) if total is None else total) * scale)
+    low = np.floor(v * scale)
+    missing = int(want - low.sum())
+    order = np.argsort(-(v * scale - low), kind="stable")
+    if missing > 0:
+        low[order[:min(missing, v.size)]] += 1
+    elif missing < 0:  # the total is smaller than the parts: take from the smallest remainders
+        low[order[::-1][:min(-missing, v.size)]] -= 1
+    return [round(float(x) / scale, decimals) for x in low]
 
 
 @dataclass(frozen=True)
@@ -19,9 +118,14 @@ class MonthLine:
     planned: float
     on_time: float
 
+    @property
+    def month_start(self) -> date:
+        """The first day of the month (for date axes)."""
+        return date.fromisoformat(f"{self.month}-01")
+
 
 def monthly_summary(sc: Scenario, plan: Plan) -> list[MonthLine]:
-    """Demand by due month and deliveries by arrival month, per product."""
+    """Demand by due month and deliveries by arrival month, per product (full precision)."""
     starts = plan.bucket_starts
     end = sc.horizon.end
     demanded: dict[tuple[str, str], float] = defaultdict(float)
@@ -37,8 +141,25 @@ def monthly_summary(sc: Scenario, plan: Plan) -> list[MonthLine]:
         if sc.horizon.bucket_of(due_of[r["demand"]].due) >= a:
             on_time[(r["item"], due_of[r["demand"]].due.strftime("%Y-%m"))] += r["qty"]
     keys = sorted(set(demanded) | set(planned))
-    return [MonthLine(i, m, round(demanded[(i, m)], 4), round(planned[(i, m)], 4),
-                      round(on_time[(i, m)], 4)) for i, m in keys]
+    return [MonthLine(i, m, demanded[(i, m)], planned[(i, m)], on_time[(i, m)])
+            for i, m in keys]
+
+
+def displayed_months(lines: Sequence[MonthLine]) -> list[MonthLine]:
+    """The monthly lines rounded to whole units, with a total line after each product.
+
+    Rounded by largest remainder within each product, so every product's months add up
+    to its total line.
+    """
+    out: list[MonthLine] = []
+    for item in sorted({ln.item for ln in lines}):
+        mine = [ln for ln in lines if ln.item == item]
+        cols = [largest_remainder([getattr(ln, c) for ln in mine])
+                for c in ("demanded", "planned", "on_time")]
+        out += [MonthLine(item, ln.month, d, p, o)
+                for ln, d, p, o in zip(mine, *cols, strict=True)]
+        out.append(MonthLine(item, "total", *(float(sum(c)) for c in cols)))
+    return out
 
 
 def top_shortfalls(plan: Plan, sc: Scenario, n: int = 10) -> list[dict[str, object]]:

@@ -9,8 +9,14 @@ import jinja2
 from plotly.offline import get_plotlyjs
 
 from fabnet.model.network import Network
-from fabnet.plan.plan import Plan
-from fabnet.plan.summary import monthly_summary, top_shortfalls
+from fabnet.plan.plan import NO_DEMAND, Plan
+from fabnet.plan.summary import (
+    displayed_months,
+    kpi_label,
+    kpi_summary,
+    monthly_summary,
+    top_shortfalls,
+)
 from fabnet.report import charts
 
 
@@ -32,12 +38,26 @@ def render_plan_report(net: Network, plan: Plan, sections: list[tuple[str, str]]
                        ) -> str:
     """The report's HTML: KPIs, demand vs plan, utilization, purchases, shortfalls.
 
-    `sections` adds (title, html) blocks, e.g. resilience results, after the plan's own.
+    Every figure is in words and rounded for people (parts that are shown with their
+    total add up to it); `sections` adds (title, html) blocks, e.g. resilience results,
+    after the plan's own.
     """
     sc = net.scenario
     lines = monthly_summary(sc, plan)
+    k = plan.kpis
+    shown = dict(kpi_summary(k))
+    tiles = [(shown.get(kpi_label(n), NO_DEMAND), kpi_label(n))
+             for n in ("fill_rate", "on_time_rate")]
+    tiles += [(shown[kpi_label("units_delivered")],
+               f"units delivered of {shown[kpi_label('units_demanded')]}"),
+              (shown[kpi_label("units_lost")], kpi_label("units_lost")),
+              (shown[kpi_label("units_late")], kpi_label("units_late")),
+              (shown[kpi_label("cost_total")], "cost (purchase, transport, holding)")]
+    all_kpis = [(label, value, name)
+                for name, (label, value) in zip(k, kpi_summary(k), strict=True)]
     return _template().render(
-        scenario=sc.name, horizon=sc.horizon, kpis=plan.kpis, lines=lines,
+        scenario=sc.name, horizon=sc.horizon, kpis=k, lines=displayed_months(lines),
+        tiles=tiles, all_kpis=all_kpis, no_demand=k.get("note") == NO_DEMAND,
         shortfalls=top_shortfalls(plan, sc, 25),
         n_shortfalls=len(plan.tables["shortfalls"]),
         charts=[charts.demand_vs_plan(lines),
