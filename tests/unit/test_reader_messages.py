@@ -361,3 +361,11 @@ def test_missing_section_with_few_references_names_each(tmp_path: Path) -> None:
     msgs = problems(tmp_path, doc)
     assert any("demand[D1].customer: unknown customer 'UA-MOD'" in m for m in msgs), msgs
     assert not any("no customers given" in m for m in msgs)
+
+
+def test_a_second_yaml_document_is_one_syntax_line(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE + "---\nscenario: again\n")
+    assert _messages(p) == [f"{p}: yaml[line {BASE.count(chr(10)) + 1}, column 1]: not valid "
+                            "YAML: expected a single document in the stream but found another "
+                            "document (fix: fix the YAML syntax there)"]

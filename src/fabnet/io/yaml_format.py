@@ -65,7 +65,7 @@ def _scan(text: str) -> None:
         limits.MAX_ALIAS_NODES
     stack: list[tuple[int, int, int, str | None]] = []  # outer (count, cap, size, anchor)
     anchors: dict[str, int] = {}
-    count, cap, size, expanded = 0, 1, 0, 0
+    count, cap, size, expanded = 0, records, 0, 0  # documents: the loader says
     ev: Any
     for ev in yaml.parse(text, Loader=_BaseLoader):
         t = type(ev)
@@ -179,7 +179,8 @@ def read_yaml(path: Path) -> RawTables:
         return raw
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        problem = str(getattr(e, "problem", None) or e)
+        problem = " ".join(str(x) for x in (getattr(e, "context", None),
+                                            getattr(e, "problem", None)) if x) or str(e)
         if "nesting depth" in problem:  # libyaml's own limit, met before ours
             raw.issues.append(Issue("yaml", _where(mark), "", "refused: nested too deep",
                                     "a scenario nests sections, records and lists only",
