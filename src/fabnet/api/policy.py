@@ -11,11 +11,19 @@ Everyone signed in may read master data, scenarios, branches, jobs and plans, ex
 - accounts and the audit trail are for admins and auditors.
 
 The auditor reads everything, restricted fields and the audit trail included, and
-changes nothing.
+changes nothing. Results (plans, what-ifs, TTS, Monte Carlo), version hashes and notes
+follow the same rules through `fabnet.services.scoping`: `viewer()` is the caller as it
+sees them, and `refused_as_403()` turns its refusals into 403s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import HTTPException, status
+
+from fabnet.services.scoping import ScopeRefused, Viewer
 from fabnet.store import Role
 
 A, P, C, S, Q, E, X, U = (Role.ADMIN, Role.PLANNER, Role.CONTINUITY, Role.SITE_MANAGER,
@@ -79,3 +87,18 @@ def roles_text(roles: frozenset[Role]) -> str:
     if roles == EVERYONE:
         return "any signed-in role"
     return ", ".join(r.value for r in Role if r in roles)
+
+
+def viewer(sites: frozenset[str] | None, cleared: bool) -> Viewer:
+    """The caller as the result scopers see them: their sites (None: every site) and
+    whether they are cleared for restricted fields, with this module's rules."""
+    return Viewer(sites, cleared, SITE_FIELD, RESTRICTED_FIELDS)
+
+
+@contextmanager
+def refused_as_403() -> Iterator[None]:
+    """Answer a result the caller may not see (`ScopeRefused`) with a 403 saying why."""
+    try:
+        yield
+    except ScopeRefused as e:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from None

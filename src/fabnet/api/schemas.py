@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import NodeKind
 from fabnet.services.editing import NAME_PATTERN
+from fabnet.services.scoping import VersionView
 from fabnet.store import ApiToken, Branch, Job, PlanRun, Role, ScenarioInfo, User, VersionInfo
 
 MAX_INT = 2**31 - 1
@@ -180,21 +181,27 @@ class ScenarioPublic(BaseModel):
 
 
 class VersionPublic(BaseModel):
-    """One version of a scenario."""
+    """One version of a scenario. `content_sha256` is the stored hash of the whole
+    version for roles that see all of it (`hash_of: "version"`); for the others it is the
+    hash of what they may see (`hash_of: "your view"`), and `note` leaves out restricted
+    field names and other sites' ids."""
 
     scenario: str
     version: int
     title: str
     content_sha256: str
+    hash_of: str = "version"
     note: str
     created_at: datetime
     created_by: str
 
     @classmethod
-    def of(cls, v: VersionInfo) -> VersionPublic:
-        """From the store's record."""
+    def of(cls, v: VersionInfo, view: VersionView | None = None) -> VersionPublic:
+        """From the store's record, with its hash and note as the caller may see them."""
         return cls(scenario=v.scenario, version=v.version, title=v.title,
-                   content_sha256=v.content_sha256, note=v.note, created_at=v.created_at,
+                   content_sha256=v.content_sha256 if view is None else view.content_sha256,
+                   hash_of="version" if view is None else view.hash_of,
+                   note=v.note if view is None else view.note, created_at=v.created_at,
                    created_by=v.created_by)
 
 
@@ -329,10 +336,13 @@ class JobPublic(BaseModel):
     created_by: str
 
     @classmethod
-    def of(cls, j: Job) -> JobPublic:
-        """From the store's record (without its result)."""
+    def of(cls, j: Job, params: dict[str, Any] | None = None, error: str | None = None
+           ) -> JobPublic:
+        """From the store's record (without its result); `params` and `error` as the
+        caller may see them, when they are scoped (default: as stored)."""
         return cls(id=j.id, kind=j.kind, status=j.status.value, progress=j.progress,
-                   params=j.params, error=j.error, created_at=j.created_at,
+                   params=j.params if params is None else params,
+                   error=j.error if params is None else error, created_at=j.created_at,
                    updated_at=j.updated_at, created_by=j.created_by)
 
 
@@ -357,16 +367,22 @@ class PlanRunPublic(BaseModel):
     created_at: datetime
     created_by: str
 
+    scope: dict[str, Any] | None = Field(
+        default=None, description="for a role limited to some sites: which, and what was "
+        "left out (`kpis` are then those of the visible rows)")
+
     @classmethod
-    def of(cls, r: PlanRun) -> PlanRunPublic:
-        """From the store's record (without its tables)."""
+    def of(cls, r: PlanRun, kpis: dict[str, Any] | None = None,
+           scope: dict[str, Any] | None = None) -> PlanRunPublic:
+        """From the store's record (without its tables); `kpis` as the caller may see them."""
         return cls(id=r.id, scenario=r.scenario, version=r.version, branch=r.branch,
-                   status=r.status, kpis=r.kpis, created_at=r.created_at,
-                   created_by=r.created_by)
+                   status=r.status, kpis=r.kpis if kpis is None else kpis,
+                   created_at=r.created_at, created_by=r.created_by, scope=scope)
 
 
 class PlanRunDocument(PlanRunPublic):
-    """A kept plan with every table of the plan contract."""
+    """A kept plan with every table of the plan contract (for a site-limited role: the
+    rows of their sites)."""
 
     document: dict[str, Any]
 

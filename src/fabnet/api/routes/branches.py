@@ -4,10 +4,13 @@ section endpoints with `?branch=NAME`."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
+from fabnet.api import policy
 from fabnet.api.deps import Anyone, BranchMaker, Merger, Principal
 from fabnet.api.schemas import (
     NAME,
@@ -20,9 +23,10 @@ from fabnet.api.schemas import (
     RowDiffPublic,
     VersionPublic,
 )
+from fabnet.services import scoping
 from fabnet.services import store as store_svc
 from fabnet.store import Branch, BranchStatus
-from fabnet.store.mapping import record_json
+from fabnet.store.mapping import key_of, record_json, section_records
 
 router = APIRouter(prefix="/branches", tags=["branches"])
 BranchName = Annotated[str, Path(pattern=NAME)]
@@ -35,15 +39,61 @@ def _visible(who: Principal, section: str, rec: dict[str, Any] | None) -> dict[s
     return who.redact(section, rec)
 
 
+Known = dict[tuple[str, str], list[dict[str, Any]]]
+
+
+def _known_rows(who: Principal, b: Branch, versions: Iterable[int] = ()) -> Known:
+    """Every record a key of a site-scoped section has had in the branch's base (and in
+    `versions` of its scenario) and its changes: what a delete or a clash, which carry
+    only a key, was about."""
+    known: Known = defaultdict(list)
+    for v in {b.base_version, *versions}:
+        sc = store_svc.load_stored(who.store, b.scenario, v)
+        for section in policy.SITE_FIELD:
+            for r in section_records(sc, section):
+                known[(section, key_of(section, r))].append(record_json(r))
+    for c in b.changes:
+        if c.record is not None and c.section in policy.SITE_FIELD:
+            known[(c.section, c.key)].append(record_json(c.record))
+    return known
+
+
+def _key_visible(who: Principal, known: Known | None, section: str, key: str) -> bool:
+    """May `who` see the row `section[key]`? Only if every record it has had is theirs."""
+    if known is None or section not in policy.SITE_FIELD:
+        return True
+    recs = known.get((section, key), [])
+    return bool(recs) and all(who.may_see(section, r) for r in recs)
+
+
+def _scoped(who: Principal) -> bool:
+    """Is `who` limited to some sites?"""
+    return who.sites is not None
+
+
+def _note(who: Principal, b: Branch) -> str:
+    """The branch's note as `who` may read it."""
+    viewer = policy.viewer(who.sites, who.cleared)
+    if viewer.whole or not b.note:
+        return b.note
+    source = scoping.Source.of(store_svc.load_stored(who.store, b.scenario, b.base_version))
+    return scoping.redact_note(b.note, viewer, source)
+
+
 def _public(who: Principal, b: Branch) -> BranchPublic:
+    known = _known_rows(who, b) if _scoped(who) else None
     changes = []
     for c in b.changes:
         rec = None if c.record is None else record_json(c.record)
         shown = _visible(who, c.section, rec)
         if rec is not None and shown is None:
             continue  # a change to another site's row
+        if rec is None and not _key_visible(who, known, c.section, c.key):
+            continue  # the delete of another site's row
         changes.append(ChangePublic(op=c.op.value, section=c.section, key=c.key, record=shown))
-    return BranchPublic.of(b, changes)
+    out = BranchPublic.of(b, changes)
+    out.note = _note(who, b)
+    return out
 
 
 @router.get("", response_model=Page[BranchPublic])
@@ -79,6 +129,8 @@ def compare_branch(branch: BranchName, who: Anyone) -> BranchComparison:
     """The rows the branch adds, removes or changes against its base version, and the
     rows a merge would clash on because the parent changed them since."""
     cmp = store_svc.compare_branch(who.store, branch)
+    b = cmp.branch
+    known = _known_rows(who, b, [cmp.parent_latest]) if _scoped(who) else None
     rows = []
     for d in cmp.diffs:
         before = None if d.before is None else record_json(d.before)
@@ -87,12 +139,20 @@ def compare_branch(branch: BranchName, who: Anyone) -> BranchComparison:
         if shown_b is None and shown_a is None:
             continue
         hidden = set(before or {}) - set(shown_b or shown_a or {})
+        fields = [f for f in d.fields_changed() if f not in hidden]
+        if d.kind == "changed" and not fields:
+            continue  # only fields the caller may not see changed
         rows.append(RowDiffPublic(section=d.section, key=d.key, kind=d.kind, before=shown_b,
-                                  after=shown_a, fields=[f for f in d.fields_changed()
-                                                         if f not in hidden]))
-    b = cmp.branch
+                                  after=shown_a, fields=fields))
+    conflicts = [c for c in cmp.conflicts if _key_visible(who, known, *_clash(c))]
     return BranchComparison(branch=b.name, scenario=b.scenario, base_version=b.base_version,
-                            parent_latest=cmp.parent_latest, conflicts=cmp.conflicts, rows=rows)
+                            parent_latest=cmp.parent_latest, conflicts=conflicts, rows=rows)
+
+
+def _clash(text: str) -> tuple[str, str]:
+    """`section[key]` (a merge clash) as (section, key)."""
+    section, _, rest = text.partition("[")
+    return section, rest[:-1] if rest.endswith("]") else rest
 
 
 @router.post("/{branch}/merge", response_model=VersionPublic,

@@ -4,10 +4,11 @@ result."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
+from fabnet.api import policy
 from fabnet.api.deps import (
     Anyone,
     JobCanceller,
@@ -29,13 +30,20 @@ from fabnet.api.schemas import (
     TtsJob,
     WhatIfJob,
 )
-from fabnet.services import jobs, pages
+from fabnet.services import jobs, pages, scoping
 from fabnet.services import store as store_svc
 from fabnet.services.jobs import JobKind
-from fabnet.store import JobStatus, Role
+from fabnet.store import Job, JobStatus, Role
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the id a submit gave")]
+
+
+def _public(who: Principal, job: Job, sources: scoping.Sources | None = None) -> JobPublic:
+    """A job as `who` may see it: parameters and error scoped to their sites."""
+    params, error = scoping.job_view(job, policy.viewer(who.sites, who.cleared),
+                                     sources or scoping.Sources(who.store))
+    return JobPublic.of(job, params, error)
 
 
 def _submit(who: Principal, runner: JobRunner, kind: JobKind, body: JobTarget,
@@ -89,13 +97,14 @@ def list_jobs(who: Anyone, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     """Jobs, newest first (filters: `status`, `kind`, `created_by`)."""
     page = pages.job_page(who.store, limit, offset, None if status_ is None else status_.value,
                           None if kind is None else kind.value, created_by)
-    return Page(data=[JobPublic.of(j) for j in page.rows], count=page.count)
+    sources = scoping.Sources(who.store)
+    return Page(data=[_public(who, j, sources) for j in page.rows], count=page.count)
 
 
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job_id: JobId, who: Anyone) -> JobPublic:
     """A job: its status (queued, running, done, failed) and progress from 0 to 1."""
-    return JobPublic.of(store_svc.get_job(who.store, job_id))
+    return _public(who, store_svc.get_job(who.store, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
@@ -115,16 +124,17 @@ def cancel_job(job_id: JobId, who: JobCanceller, runner: RunnerDep) -> JobPublic
 @router.get("/{job_id}/result", response_model=JobResult)
 def get_result(job_id: JobId, who: Anyone) -> JobResult:
     """A finished job's result; for a plan, the plan run with every table of the plan
-    contract. 409 while the job is queued or running, or when it failed."""
-    job = store_svc.get_job(who.store, job_id)
+    contract. 409 while the job is queued or running, or when it failed. A site manager
+    gets the part of it that concerns their sites (with a `scope` note); a result that
+    can't be cut that way is a 403 (see "What each role sees of a result")."""
+    viewer = policy.viewer(who.sites, who.cleared)
+    with policy.refused_as_403():
+        job, result = scoping.job_result(who.store, viewer, job_id)
     if job.status is not JobStatus.DONE:
         ended = job.status.finished
-        why = f"{job.status.value}: {job.error}" if ended else \
+        error = _public(who, job).error
+        why = f"{job.status.value}: {error}" if ended else \
             f"{job.status.value} ({job.progress:.0%} done; poll GET /jobs/{job_id})"
         raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} has no result: it {why}"
                             if ended else f"job {job_id} has no result yet: it is {why}")
-    result: Any = job.result
-    if job.kind == JobKind.PLAN and isinstance(result, dict) and "plan_run" in result:
-        run = store_svc.get_plan_run(who.store, int(result["plan_run"]))
-        result = {**result, "plan": run.document}
     return JobResult(id=job.id, kind=job.kind, status=job.status.value, result=result)

@@ -3,18 +3,27 @@ version, and read a version (or a branch) back whole."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from fabnet.api.deps import Anyone, Importer
+from fabnet.api import policy
+from fabnet.api.deps import Anyone, Importer, Principal
 from fabnet.api.schemas import MAX_INT, NAME, Page, ScenarioPublic, VersionPublic
 from fabnet.api.section_schemas import SECTION_SCHEMAS, ScenarioCreate, ScenarioDocument
-from fabnet.services import editing
+from fabnet.services import editing, scoping
 from fabnet.services import store as store_svc
+from fabnet.store import VersionInfo
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 ScenarioName = Annotated[str, Path(pattern=NAME)]
 Create: Any = ScenarioCreate
 Document: Any = ScenarioDocument
+
+
+def _version(who: Principal, v: VersionInfo) -> VersionPublic:
+    """A version as `who` may see it: the hash of their view and a redacted note unless
+    they see the whole version."""
+    return VersionPublic.of(v, scoping.version_view(who.store, policy.viewer(
+        who.sites, who.cleared), v))
 
 
 @router.get("", response_model=Page[ScenarioPublic])
@@ -59,34 +68,37 @@ def list_versions(scenario: ScenarioName, who: Anyone,
                   offset: Annotated[int, Query(ge=0)] = 0,
                   created_by: Annotated[str | None, Query(max_length=100)] = None
                   ) -> Page[VersionPublic]:
-    """Every version of a scenario, oldest first (filter: `created_by`)."""
+    """Every version of a scenario, oldest first (filter: `created_by`). Roles that may
+    not see a whole version get the hash of what they may see (`hash_of: "your view"`)
+    and notes without restricted field names or other sites' ids."""
     found = [v for v in store_svc.list_versions(who.store, scenario)
              if created_by is None or v.created_by == created_by]
-    return Page(data=[VersionPublic.of(v) for v in found[offset:offset + limit]],
+    return Page(data=[_version(who, v) for v in found[offset:offset + limit]],
                 count=len(found))
 
 
 @router.get("/{scenario}/versions/{version}", response_model=VersionPublic)
 def get_version(scenario: ScenarioName, version: Annotated[int, Path(ge=1, le=MAX_INT)],
                 who: Anyone) -> VersionPublic:
-    """One version of a scenario."""
+    """One version of a scenario (its hash and note as for the list)."""
     found = [v for v in store_svc.list_versions(who.store, scenario) if v.version == version]
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"scenario {scenario!r} has no version {version} (fix: list "
                             f"its versions at /scenarios/{scenario}/versions)")
-    return VersionPublic.of(found[0])
+    return _version(who, found[0])
 
 
 @router.get("/{scenario}/document", response_model=Document,
             response_model_exclude_unset=True)
-def get_document(scenario: ScenarioName, who: Anyone,
+def get_document(scenario: ScenarioName, who: Anyone, response: Response,
                  version: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
                  branch: Annotated[str | None, Query(pattern=NAME)] = None) -> Any:
     """A whole version (default: the newest) or branch, as rows per section: the body
     `POST /scenarios` takes, so a scenario round-trips. Restricted fields are left out
     for roles not cleared for them; a site manager gets only their sites' rows of the
-    site-scoped sections."""
+    site-scoped sections. The `ETag` is the tag of this document as sent, and
+    `Fabnet-Version` the version it was read at."""
     if version is not None and branch is not None:
         raise HTTPException(422, "give version or branch, not both")
     view = editing.read_scenario(who.store, scenario, version, branch)
@@ -99,5 +111,7 @@ def get_document(scenario: ScenarioName, who: Anyone,
     for section in SECTION_SCHEMAS:
         doc[section] = [who.redact(section, r) for r in view.rows(section)
                         if who.may_see(section, r)]
+    response.headers["ETag"] = editing.entity_tag(doc)
+    response.headers["Fabnet-Version"] = str(view.version)
     return doc
 
