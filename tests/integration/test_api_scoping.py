@@ -299,3 +299,20 @@ def test_a_failed_jobs_error_names_no_other_site_to_a_site_manager(
         body = shared_api.get(url, SAM).json()
         assert not names_other_site(body) and scoping.ANOTHER_SITE in json.dumps(body), url
     assert "UK-PLANT" in shared_api.get(f"/jobs/{job.id}").json()["error"]
+
+
+def test_a_plan_of_a_branch_that_strikes_a_country_is_refused_to_uncleared_roles(
+        api: Api) -> None:
+    body = {"name": "gb", "scenario": "net", "disruptions": ["country:GB@2027-01-04+6"]}
+    assert api.post("/branches", json=body).status_code == 201
+    r = api.post("/jobs/plan", Role.PLANNER, json={"scenario": "net", "branch": "gb"})
+    job = api.wait(r.json()["id"], Role.PLANNER, timeout=120)
+    assert job["status"] == "done", job
+    run_id = result(api, job["id"])["plan_run"]
+    for url in (f"/jobs/{job['id']}/result", f"/plan-runs/{run_id}"):
+        refused = api.get(url, QUALITY)
+        assert refused.status_code == 403 and refused.json()["detail"] == \
+            scoping.COUNTRY_REFUSAL, url
+        assert api.get(url, Role.AUDITOR).status_code == 200
+    listed = {r["id"]: r for r in api.get("/plan-runs", QUALITY).json()["data"]}
+    assert listed[run_id]["kpis"] == {} and "refused" in listed[run_id]["scope"]
