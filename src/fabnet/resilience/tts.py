@@ -338,7 +338,7 @@ class AggregateSolver:
         self.cost = np.zeros(n)
         self._weight = 1.0
         self._all = np.arange(n, dtype=np.int32)
-        self.cold_solves = 0
+        self._abs = sp.csc_matrix(abs(model.matrix))
 
     def set_bounds(self, cols: IntArray, lo: FloatArray | float, hi: FloatArray | float
                    ) -> None:
@@ -368,7 +368,7 @@ class AggregateSolver:
         x = np.asarray(sol.col_value, dtype=float) * m.col_scale
         y = np.asarray(sol.row_dual, dtype=float) * m.row_scale / self._weight
         return certify(m.matrix, m.row_lower, m.row_upper, self.col_lo, self.col_hi,
-                       self.cost, x, y, m.col_scale, floor)
+                       self.cost, x, y, m.col_scale, floor, abs_a=self._abs)
 
     def solve(self, basis: highspy.HighsBasis | None, floor: float,
               cold_if_infeasible: bool = True) -> tuple[PlanStatus, Certificate | None]:
@@ -383,7 +383,6 @@ class AggregateSolver:
                 return status, cert
         elif status is PlanStatus.INFEASIBLE and not cold_if_infeasible:
             return status, None
-        self.cold_solves += 1
         self.h.clearSolver()
         self.h.run()
         status = _status(self.h)
