@@ -4,6 +4,11 @@ Files and columns are matched regardless of case and surrounding spaces; files a
 columns that aren't part of the contract are ignored with a warning. A file whose cells
 are separated by `;` (as Excel writes CSV where the decimal mark is a comma) is read
 too, with decimal commas in its numeric columns.
+
+A text cell a spreadsheet would run as a formula (one starting with `=`, `+`, `-`, `@`,
+a tab or a carriage return) is written with one `'` in front, and the reader takes it
+off again (`guard_text`, `unguard_text`): the round trip stays exact and opening the
+file in Excel or LibreOffice shows the text instead of running it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,23 @@ from fabnet.io.tables import RawTables, match_header, match_sections, report_mis
 from fabnet.model.errors import Issue
 
 _DELIMITERS = (",", ";", "\t")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP's list)."""
+QUOTE = "'"
+
+
+def guard_text(text: str) -> str:
+    """A text cell safe to open in a spreadsheet: one `'` before a text that starts,
+    after any `'`s of its own, with a formula character (`=1+2` -> `'=1+2`, `'=x` ->
+    `''=x`); every other text unchanged. `unguard_text` undoes it exactly."""
+    return QUOTE + text if text.lstrip(QUOTE).startswith(FORMULA_STARTS) else text
+
+
+def unguard_text(cell: str) -> str:
+    """The text `guard_text` wrote: one `'` off a cell of `'`s followed by a formula
+    character (`''=x` -> `'=x`); any other cell as it is (so `-5` typed by hand stays)."""
+    return cell[1:] if cell.startswith(QUOTE) and \
+        cell.lstrip(QUOTE).startswith(FORMULA_STARTS) else cell
 _DECIMAL_COMMA = re.compile(r"\s*([+-]?\d*),(\d+)\s*")
 
 
@@ -73,8 +95,9 @@ def _read_section(raw: RawTables, section: str, path: Path) -> None:
                 raw.issues.append(Issue(section, f"row {n}", "", "more cells than columns",
                                         "remove the extra cells or add their column",
                                         str(path)))
+            texts = (unguard_text(c) for c in cells)
             values = {col: (_point(c) if col in numeric else c)
-                      for col, c in zip(header, cells, strict=False) if col and c != ""}
+                      for col, c in zip(header, texts, strict=False) if col and c != ""}
             if not raw.add(section, _label(section, n, values), values):
                 break
     except csv.Error as e:
@@ -103,10 +126,14 @@ def read_csv_folder(folder: Path) -> RawTables:
 
 
 def _cell(v: Any) -> str:
+    """A value as CSV cell text; text (and lists of ids) guarded against formulas."""
     if v is None:
         return ""
+    if isinstance(v, str):
+        return guard_text(v)
     if isinstance(v, list):
-        return "; ".join(str(x) for x in v)
+        text = "; ".join(str(x) for x in v)
+        return guard_text(text) if all(isinstance(x, str) for x in v) else text
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, bool):

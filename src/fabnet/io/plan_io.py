@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fabnet.io import safe_write
+from fabnet.io.csv_format import guard_text
 
 
 def plan_document(scenario: str, columns: Mapping[str, Sequence[str]],
@@ -35,11 +36,13 @@ def write_folder(out: Path, files: Mapping[str, str], force: bool = False) -> No
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A table as CSV text with a header row."""
+    """A table as CSV text with a header row; a text cell a spreadsheet would run as a
+    formula (`=…`, `+…`, `-…`, `@…`) gets a `'` in front (`csv_format.guard_text`),
+    numbers are written as they are."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
+    w.writerow([guard_text(c) for c in columns])
+    w.writerows([guard_text(v) if isinstance(v, str) else v for v in row] for row in rows)
     return buf.getvalue()
 
 

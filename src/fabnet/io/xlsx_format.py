@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from fabnet.io import limits
+from fabnet.io.csv_format import FORMULA_STARTS
 from fabnet.io.limits import short_text
 from fabnet.io.records import SECTIONS, columns
 from fabnet.io.tables import RawTables, match_header, match_sections, report_missing_columns
@@ -99,7 +100,8 @@ def _read_sheet(raw: RawTables, section: str, ws: Any) -> Blanks:
             if c is None or c == "":
                 empty.append(j)
                 continue
-            values[h] = c.date() if isinstance(c, datetime) else c
+            values[h] = c.date() if isinstance(c, datetime) else \
+                unescape_text(c) if isinstance(c, str) else c
         key = values.get("id") or (f"{values.get('from')}>{values.get('to')}"
                                    if section == "lanes" else "")
         label = f"row {n}" + (f" {short_text(key)}" if key else "")
@@ -188,21 +190,53 @@ def read_xlsx(path: Path) -> RawTables:
 def _cell(v: Any) -> Any:
     if isinstance(v, list):
         return "; ".join(str(x) for x in v)
-    if isinstance(v, date):
-        return v
     return v
 
 
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b-\x1f]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def escape_text(text: str) -> str:
+    """Text as a workbook holds it (OOXML's `_xHHHH_`, as Excel writes it): a control
+    character XML can't carry, or would turn into a newline (CR), as `_x000D_`, and the
+    `_` of a text that reads like such an escape as `_x005F_`."""
+    return _UNWRITABLE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def unescape_text(text: str) -> str:
+    """The text a workbook's `_xHHHH_` escapes stand for (what `escape_text` wrote)."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def _text_cell(ws: Any, row: int, column: int, text: str) -> None:
+    """Write text as a string cell, never a formula: openpyxl would make `=…` one (a name
+    like `=HYPERLINK(…)` would run in Excel, and read back as a blank). A text Excel
+    would turn into a formula when the cell is edited gets Excel's quote prefix too."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = escape_text(text)
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+
+
 def write_xlsx(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    """Write one sheet per section with a header row; dates as real Excel dates."""
+    """Write one sheet per section with a header row; dates as real Excel dates, text as
+    string cells (never formulas), so the round trip is exact."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for section, rows in tables.items():
         ws = wb.create_sheet(section)
         cols = columns(section)
-        ws.append(cols)
-        for r in rows:
-            ws.append([_cell(r[c]) for c in cols])
+        for col, name in enumerate(cols, start=1):
+            _text_cell(ws, 1, col, name)
+        for n, r in enumerate(rows, start=2):
+            for col, name in enumerate(cols, start=1):
+                v = _cell(r[name])
+                if isinstance(v, str):
+                    _text_cell(ws, n, col, v)
+                else:
+                    ws.cell(row=n, column=col, value=v)
         for col, name in enumerate(cols, start=1):
             if any(isinstance(r[name], date) for r in rows):
                 for cell in ws.iter_cols(min_col=col, max_col=col, min_row=2):
