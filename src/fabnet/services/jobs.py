@@ -100,12 +100,16 @@ def _fail(store: Store, job_id: str, error: str) -> Job:
 
 def cancel_job(store: Store, job_id: str) -> Job:
     """Mark a queued or running job cancelled, with "cancelled by …" (audited); 409 for a
-    finished one. The worker stops at its next step."""
-    job = store_svc.get_job(store, job_id)
-    if job.status.finished:
-        raise Conflict(f"job {job_id} is already {job.status} (fix: nothing to cancel)")
-    return store_svc.update_job(store, job_id, JobStatus.CANCELLED,
-                                error=f"cancelled by {store.actor}")
+    finished one. The worker stops at its next step. The store moves the status by
+    compare-and-set, so a cancel and a worker finishing can't both win: the job ends
+    either cancelled, without a result, or done, and then the cancel is a 409."""
+    try:
+        return store_svc.update_job(store, job_id, JobStatus.CANCELLED,
+                                    error=f"cancelled by {store.actor}")
+    except Conflict:
+        job = store_svc.get_job(store, job_id)
+        raise Conflict(f"job {job_id} is already {job.status} (fix: nothing to cancel)"
+                       ) from None
 
 
 def interrupt_unfinished(store: Store) -> list[str]:
@@ -239,7 +243,8 @@ def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str,
                           float(params.get("target", 0.95)), 1, tick)
     return {"version": version, "summary": res.summary(),
             "critical_nodes": res.critical_counts,
-            "units_lost_mean_by_item": {k: float(v.mean()) for k, v in res.lost_by_item.items()}}
+            "units_lost_mean_by_item": res.units_lost_mean_by_item(),
+            "failed_futures": res.failed_by_status}
 
 
 Runner = Callable[[Store, dict[str, Any], Ticker], dict[str, Any]]

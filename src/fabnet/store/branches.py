@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fabnet.model.scenario import Scenario
 from fabnet.store.audit import Action
@@ -126,18 +128,29 @@ class BranchRepository(Repository):
     """Branches and their changes."""
 
     def add(self, name: str, scenario: str, version: int, note: str = "") -> Branch:
-        """A new, empty branch of version `version` of `scenario`."""
+        """A new, empty branch of version `version` of `scenario`.
+
+        The name is claimed with `INSERT … ON CONFLICT (name) DO NOTHING`: of several
+        concurrent creates of one name, one inserts and every other one (PostgreSQL makes
+        it wait for the first to commit) inserts nothing and gets the `Conflict`, never
+        a unique-violation error.
+        """
+        taken = Conflict(f"branch {name!r} already exists (fix: choose another name; "
+                         "`fabnet db branch list` shows the branches)")
         if self._conn.execute(sa.select(B.c.id).where(B.c.name == name)).first():
-            raise Conflict(f"branch {name!r} already exists (fix: choose another name; "
-                           "`fabnet db branch list` shows the branches)")
+            raise taken
         vid = self._conn.execute(sa.select(V.c.id).join(S).where(
             (S.c.name == scenario) & (V.c.version == version))).scalar()
         if vid is None:
             raise NotFound(f"scenario {scenario!r} has no version {version} "
                            "(fix: see `fabnet db list`)")
-        self._conn.execute(sa.insert(B).values(
+        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        claimed = self._conn.execute(insert(B).values(
             name=name, base_version_id=vid, status=BranchStatus.OPEN.value, note=note,
-            merged_version_id=None, created_at=now(), created_by=self.actor))
+            merged_version_id=None, created_at=now(), created_by=self.actor)
+            .on_conflict_do_nothing(index_elements=[B.c.name]).returning(B.c.id)).first()
+        if claimed is None:
+            raise taken
         self._audit.append(Action.BRANCH_CREATE, f"branch:{name}", None,
                            {"scenario": scenario, "version": version, "note": note})
         return self.get(name)

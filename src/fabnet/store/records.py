@@ -132,6 +132,22 @@ class JobStatus(StrEnum):
         """True once the job has a result or an error."""
         return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
+    @property
+    def comes_from(self) -> frozenset[JobStatus]:
+        """The statuses a job may move to this one from: a job starts only when queued,
+        is done only while it runs (never after a cancel), and fails or is cancelled
+        only before it has ended. A finished job never changes again."""
+        return _COMES_FROM[self]
+
+
+_COMES_FROM: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset(),
+    JobStatus.RUNNING: frozenset({JobStatus.QUEUED}),
+    JobStatus.DONE: frozenset({JobStatus.RUNNING}),
+    JobStatus.FAILED: frozenset({JobStatus.QUEUED, JobStatus.RUNNING}),
+    JobStatus.CANCELLED: frozenset({JobStatus.QUEUED, JobStatus.RUNNING}),
+}
+
 
 @dataclass(frozen=True)
 class Job:

@@ -91,10 +91,23 @@ class JobRepository(Repository):
     def update(self, job_id: str, status: JobStatus | None = None,
                progress: float | None = None, result: Any = _UNSET,
                error: str | None = None) -> Job:
-        """Move a job on: its status, progress (0..1), result or error."""
-        old = self.get(job_id)
-        if old.status.finished:
-            raise Conflict(f"job {job_id} is already {old.status} (fix: start a new job)")
+        """Move a job on: its status, progress (0..1), result or error.
+
+        A compare-and-set: the job's row is locked, its status checked against the ones
+        `status` may come from (`JobStatus.comes_from`; progress alone: queued or
+        running), and the UPDATE repeats that condition, so of two writers racing (a
+        worker finishing, a client cancelling) exactly one wins and the other gets a
+        `Conflict`. A cancelled job thus never gets a result, nor turns done.
+        """
+        seen = self._conn.execute(sa.select(J.c.status).where(J.c.id == job_id)
+                                  .with_for_update()).scalar()
+        if seen is None:
+            self.get(job_id)  # raises NotFound with the fix
+        old = JobStatus(str(seen))
+        allowed = _UNFINISHED if status is None else \
+            status.comes_from | (_UNFINISHED & {status})
+        if old not in allowed:
+            raise _refused(job_id, old, status)
         values: dict[str, Any] = {"updated_at": now()}
         if status is not None:
             values["status"] = status.value
@@ -104,11 +117,15 @@ class JobRepository(Repository):
             values["result"] = result
         if error is not None:
             values["error"] = error
-        self._conn.execute(sa.update(J).where(J.c.id == job_id).values(**values))
+        done = self._conn.execute(sa.update(J).where(
+            (J.c.id == job_id) & J.c.status.in_(sorted(s.value for s in allowed)))
+            .values(**values))
+        if done.rowcount != 1:  # another writer moved it between the check and here
+            raise _refused(job_id, self.get(job_id).status, status)
         new = self.get(job_id)
         if new.status.finished:
             self._audit.append(Action.JOB_FINISH, f"job:{job_id}",
-                               {"status": old.status.value},
+                               {"status": old.value},
                                {"status": new.status.value, "error": new.error})
         return new
 
@@ -118,6 +135,17 @@ class JobRepository(Repository):
         if status is not None:
             q = q.where(J.c.status == status.value)
         return [_job(r) for r in self._conn.execute(q)]
+
+
+_UNFINISHED = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+
+
+def _refused(job_id: str, now_: JobStatus, wanted: JobStatus | None) -> Conflict:
+    """Why a job can't move on: it has ended, or it is not yet where the move starts."""
+    if now_.finished:
+        return Conflict(f"job {job_id} is already {now_} (fix: start a new job)")
+    return Conflict(f"job {job_id} is {now_}, so it can't become {wanted} (fix: wait for it "
+                    "to run, or cancel it)")
 
 
 def _job(r: Any) -> Job:

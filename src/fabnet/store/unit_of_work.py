@@ -6,14 +6,24 @@
 
 Nothing commits implicitly: leaving the block without `commit()`, or with an exception,
 rolls everything back, audit entries included. Database errors come out as
-`StoreError`s that say what failed, never as driver tracebacks.
+`StoreError`s that say what failed, never as driver tracebacks: a key another
+transaction took first (a unique violation) as a `Collision`, which is a `Conflict`;
+a serialization failure, a deadlock or a busy SQLite file as `Transient`.
+
+`Store.run(work)` is the service runner: it runs `work(uow)` in a fresh unit of work
+and, when the database reports a `Transient` failure or a `Collision`, runs it again
+(up to `ATTEMPTS` times, with jittered exponential backoff), the way a clerk whose
+form crossed another's in the post simply fills it in again from what is now on file.
 """
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,9 +32,28 @@ from fabnet.store.audit import AuditLog
 from fabnet.store.audit_keys import Keyring
 from fabnet.store.branches import BranchRepository
 from fabnet.store.engine import READ_ONLY, db_detail, display_url
-from fabnet.store.errors import StoreError
+from fabnet.store.errors import Conflict, StoreError
 from fabnet.store.runs import JobRepository, PlanRunRepository
 from fabnet.store.scenarios import ScenarioRepository
+
+T = TypeVar("T")
+
+#: how many times `Store.run` tries a unit of work, and its first wait (doubling)
+ATTEMPTS = 5
+FIRST_WAIT_S = 0.02
+#: PostgreSQL's SQLSTATEs for a serialization failure and a deadlock
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+#: what SQLite says when another connection holds the lock past the busy timeout
+_TRANSIENT_SQLITE = ("database is locked", "database table is locked")
+
+
+class Transient(StoreError):
+    """The database gave up on a transaction that can succeed if run again: a
+    serialization failure, a deadlock, a SQLite file locked past its busy timeout."""
+
+
+class Collision(Conflict):
+    """A unique key that a concurrent transaction took first (two creates of one name)."""
 
 
 class UnitOfWork:
@@ -119,12 +148,63 @@ class Store:
         """A new, unopened unit of work; a service opens it with `with`."""
         return UnitOfWork(self.engine, self.actor, read_only, self.audit_keys)
 
+    def run(self, work: Callable[[UnitOfWork], T], read_only: bool = False) -> T:
+        """`work(uow)` in its own unit of work, retried when the database reports a
+        transient failure or a concurrent create (see `run_retried`); `work` commits."""
+        return run_retried(self, work, read_only)
+
 
 def _store_error(engine: sa.Engine, doing: str, e: sa.exc.SQLAlchemyError) -> StoreError:
     detail = db_detail(e)
     where = display_url(engine.url)
+    if _is_unique_violation(e):
+        return Collision(f"{where}: a concurrent change got there first ({detail}) "
+                         "(fix: read it again; what you meant to create may exist now)")
     if isinstance(e, sa.exc.IntegrityError):
-        return StoreError(f"{where}: a concurrent change got there first ({detail}) "
-                          "(fix: run the command again)")
+        return StoreError(f"{where}: the store refused the change ({detail}) (fix: check "
+                          "that what it refers to still exists, and run it again)")
+    if _is_transient(e):
+        return Transient(f"{where}: the database gave up on a transaction that crossed "
+                         f"another ({detail}) (fix: run it again)")
     return StoreError(f"{where}: {doing} the store failed: {detail} (fix: check that the "
                       "database is reachable and initialised: `fabnet db upgrade`)")
+
+
+def _sqlstate(e: sa.exc.SQLAlchemyError) -> str | None:
+    code = getattr(getattr(e, "orig", None), "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def _is_unique_violation(e: sa.exc.SQLAlchemyError) -> bool:
+    """A duplicate key: SQLSTATE 23505 on PostgreSQL, "UNIQUE constraint failed" (or a
+    primary key's) on SQLite."""
+    if not isinstance(e, sa.exc.IntegrityError):
+        return False
+    text = str(getattr(e, "orig", e))
+    return _sqlstate(e) == "23505" or "UNIQUE constraint failed" in text
+
+
+def _is_transient(e: sa.exc.SQLAlchemyError) -> bool:
+    """A failure that running the same transaction again can cure."""
+    if _sqlstate(e) in _TRANSIENT_SQLSTATES:
+        return True
+    return isinstance(e, sa.exc.OperationalError) and any(
+        sign in str(getattr(e, "orig", e)).lower() for sign in _TRANSIENT_SQLITE)
+
+
+def run_retried(store: Store, work: Callable[[UnitOfWork], T], read_only: bool = False,
+                attempts: int = ATTEMPTS) -> T:
+    """`work(uow)` in a fresh unit of work, run again after a `Transient` failure or a
+    `Collision` (the next try sees what the other transaction committed), waiting
+    FIRST_WAIT_S, then twice as long, … with jitter; the last failure is raised."""
+    wait = FIRST_WAIT_S
+    for attempt in range(1, attempts + 1):
+        try:
+            with store.unit_of_work(read_only) as uow:
+                return work(uow)
+        except (Transient, Collision):
+            if attempt == attempts:
+                raise
+        time.sleep(wait * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+        wait *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
