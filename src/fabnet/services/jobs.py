@@ -243,8 +243,7 @@ def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str,
                           float(params.get("target", 0.95)), 1, tick)
     return {"version": version, "summary": res.summary(),
             "critical_nodes": res.critical_counts,
-            "units_lost_mean_by_item": res.units_lost_mean_by_item(),
-            "failed_futures": res.failed_by_status}
+            "units_lost_mean_by_item": {k: float(v.mean()) for k, v in res.lost_by_item.items()}}
 
 
 Runner = Callable[[Store, dict[str, Any], Ticker], dict[str, Any]]
