@@ -4,9 +4,12 @@
 - a broken scenario rule (`ScenarioError`): 422, `detail` lists
   `{type: "scenario", loc: [section, record, field], msg, fix}`;
 - `NotFound`: 404; `Conflict` (a name taken, a merged branch, a clashing merge, an
-  idempotency key in use): 409;
+  idempotency key in use, a job that has already ended): 409, and so is a unique key a
+  concurrent request took first (`Collision`, from the unit of work), never a 503;
+- `StaleEdit` (an `If-Match` tag that is not the row's now): 412 Precondition Failed;
 - any other `FabnetError` (a bad disruption, a short password): 422;
-- the database failing (`StoreError`): 503 with Retry-After;
+- the database failing (`StoreError`), a deadlock or serialization failure still there
+  after the service runner's retries (`Transient`) included: 503 with Retry-After;
 - anything else: 500, logged with the route but without the request's data.
 
 Every answer is `{"detail": …}`, with the fix where fabnet knows it.
@@ -24,6 +27,7 @@ from fastapi.responses import JSONResponse
 
 from fabnet.api.logsafe import printable
 from fabnet.model.errors import FabnetError, ScenarioError
+from fabnet.services.editing import StaleEdit
 from fabnet.services.idempotency import KeyMisuse
 from fabnet.store import Conflict, NotFound, StoreError
 
@@ -93,6 +97,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ScenarioError, _scenario_invalid)
     app.add_exception_handler(NotFound, _answer(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(StaleEdit, _answer(status.HTTP_412_PRECONDITION_FAILED))
     app.add_exception_handler(Conflict, _answer(status.HTTP_409_CONFLICT))
     app.add_exception_handler(KeyMisuse, _answer(UNPROCESSABLE))
     app.add_exception_handler(StoreError, _store_failed)

@@ -16,6 +16,7 @@ Every setting has a default and an environment variable:
 | login_window_seconds | FABNET_API_LOGIN_WINDOW_SECONDS | 60 |
 | lockout_failures | FABNET_API_LOCKOUT_FAILURES | 5 (wrong passwords in a row lock an account) |
 | lockout_minutes | FABNET_API_LOCKOUT_MINUTES | 15 (how long it stays locked) |
+| require_if_match | FABNET_API_REQUIRE_IF_MATCH | false (true: edits need If-Match, else 428) |
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Settings:
     login_window_seconds: float = 60.0
     lockout_failures: int = 5
     lockout_minutes: float = 15.0
+    #: refuse PUT, PATCH and DELETE of a row without If-Match (428), so no client can
+    #: overwrite a change it has not seen
+    require_if_match: bool = False
     #: who the server itself acts as in the audit trail (e.g. when it ends stale jobs)
     server_actor: str = "fabnet-server"
 
@@ -79,4 +83,6 @@ class Settings:
                                         cls.login_window_seconds),
             lockout_failures=int(number("FABNET_API_LOCKOUT_FAILURES", cls.lockout_failures)),
             lockout_minutes=number("FABNET_API_LOCKOUT_MINUTES", cls.lockout_minutes),
+            require_if_match=env.get("FABNET_API_REQUIRE_IF_MATCH", "").strip().lower()
+            in ("1", "true", "yes", "on"),
         )

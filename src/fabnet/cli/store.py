@@ -27,6 +27,7 @@ from fabnet.cli.outputs import ForceOpt
 from fabnet.model.errors import FabnetError
 
 if TYPE_CHECKING:
+    from fabnet.services.editing import EditResult
     from fabnet.store import Store
 
 db_app = typer.Typer(no_args_is_help=True, help="The shared store: import and export scenarios, "
@@ -320,6 +321,36 @@ def parse_row(fields: list[str]) -> dict[str, Any]:
     return out_row
 
 
+IfMatchOpt = Annotated[str | None, typer.Option(
+    "--if-match", help="Change the row only if it still has this tag (as an earlier command "
+    "or the API's ETag gave it); refused in one line if someone changed it since.")]
+
+
+def _edited_line(r: EditResult) -> str:
+    """What a branch edit did, on one line: the row, the fields changed, the row's tag."""
+    what = f"{r.section}[{r.key}]"
+    if not r.changed:
+        done = f"{what} already so, nothing changed"
+    elif r.row is None:
+        done = f"deleted {what}"
+    elif r.before is None:
+        done = f"added {what}"
+    else:
+        fields = [c for c in r.row if r.before.get(c) != r.row[c]]
+        done = f"{what} changed ({', '.join(fields)})"
+    tag = f"; row tag {r.tag}" if r.tag else ""
+    return f"branch {r.branch}: {done}, {r.revision} changes{tag}"
+
+
+def _expected(seen: dict[str, Any] | None, if_match: str | None) -> list[str] | None:
+    """The tag an edit must still find: the one given, else that of the row as read."""
+    from fabnet.services.editing import row_tag
+
+    if if_match is not None:
+        return [if_match.strip()]
+    return None if seen is None else [row_tag(seen)]
+
+
 @branch_app.command("set")
 def branch_set_cmd(
     ctx: typer.Context,
@@ -328,14 +359,27 @@ def branch_set_cmd(
     fields: Annotated[list[str], typer.Argument(
         help="FIELD=VALUE … with the row's key fields (e.g. from=A to=B capacity=0), or one "
              "JSON object. Fields left out keep their value.")],
+    if_match: IfMatchOpt = None,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
-    """Add a row to a branch, or change fields of an existing one."""
-    from fabnet.services.store import put_row
+    """Add a row to a branch, or change fields of an existing one. The row is read first;
+    if someone changes it (or adds it) before this edit is stored, the edit is refused."""
+    from fabnet.services import editing
+    from fabnet.services.store import row_key
 
-    b = put_row(open_store(ctx, url, actor), branch, section, parse_row(fields))
-    out_console.print(f"branch {b.name}: {len(b.changes)} changes")
+    store = open_store(ctx, url, actor)
+    row = parse_row(fields)
+    key = row_key(editing.check_section(section), row)
+    read = editing.read_scenario(store, None, branch=branch)
+    seen = read.row(section, key)
+    if seen is None and if_match is None:  # new: refused (409) if someone adds it first
+        r = editing.edit_row(store, None, section, editing.EditOp.CREATE, row=row,
+                             branch=branch)
+    else:
+        r = editing.edit_row(store, None, section, editing.EditOp.PATCH, key, row, branch,
+                             if_match=_expected(seen, if_match))
+    out_console.print(_edited_line(r), highlight=False)
 
 
 @branch_app.command("delete")
@@ -344,14 +388,20 @@ def branch_delete_cmd(
     branch: BranchArg,
     section: Annotated[str, typer.Argument(help="Section: items, lanes, offers, sites, …")],
     key: Annotated[str, typer.Argument(help="The row's key: its id, SUPPLIER/ITEM, A>B, …")],
+    if_match: IfMatchOpt = None,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
-    """Delete a row in a branch (refused if other rows still refer to it)."""
-    from fabnet.services.store import delete_row
+    """Delete a row in a branch (refused if other rows still refer to it, or if someone
+    changed the row after this command read it)."""
+    from fabnet.services import editing
 
-    b = delete_row(open_store(ctx, url, actor), branch, section, key)
-    out_console.print(f"branch {b.name}: {len(b.changes)} changes")
+    store = open_store(ctx, url, actor)
+    read = editing.read_scenario(store, None, branch=branch)
+    seen = read.row(editing.check_section(section), key)
+    r = editing.edit_row(store, None, section, editing.EditOp.DELETE, key, None, branch,
+                         if_match=_expected(seen, if_match))
+    out_console.print(_edited_line(r), highlight=False)
 
 
 @branch_app.command("compare")

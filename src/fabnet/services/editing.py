@@ -8,12 +8,22 @@ branch. Either way the whole edited scenario is checked first, row fields and th
 cross-record rule, inside the unit of work that stores the edit, after locking the
 scenario's (or branch's) row: concurrent edits queue one behind the other, and none is
 lost, like two planners taking turns with the same spreadsheet.
+
+Taking turns is not enough when each planner works from a copy read earlier: the second
+would overwrite the first's change with a value computed from the old row. So every row
+read comes with a tag (`row_tag`: a hash of the row as read, an HTTP ETag), and an edit
+may say which tag it was based on (`if_match`). The tag is compared with the row's
+current one inside the edit's transaction, after the lock, so of two edits based on
+the same read exactly one lands and the other gets `StaleEdit` (HTTP 412). An edit
+without `if_match` is applied to whatever is there (the last write wins).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +42,34 @@ from fabnet.store.unit_of_work import UnitOfWork
 
 Row = dict[str, Any]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+#: in `if_match`: any current row will do (HTTP `If-Match: *`), but there must be one
+ANY_ROW = "*"
+
+
+class StaleEdit(Conflict):
+    """An edit based on a row that has changed, or gone, since it was read (its
+    `if_match` tag is not the row's now): nothing was stored; read it again and redo it."""
+
+
+def entity_tag(value: Any) -> str:
+    """A strong HTTP entity tag for a JSON-like value: the first 32 hex digits of the
+    SHA-256 of its canonical JSON (sorted keys, no spaces, dates as ISO text), quoted."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_iso)
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def row_tag(row: Mapping[str, Any]) -> str:
+    """The tag of one row as a client reads it (a role that may not see a restricted
+    field gets the tag of the row without it, so the tag gives nothing away)."""
+    return entity_tag(dict(row))
+
+
+def _iso(value: Any) -> str:
+    iso = getattr(value, "isoformat", None)
+    if iso is None:
+        raise TypeError(f"not JSON: {type(value).__name__}")
+    return str(iso())
 
 
 class EditOp(StrEnum):
@@ -51,10 +89,16 @@ class ScenarioView:
     version: int
     branch: str | None
     tables: dict[str, list[Row]]
+    #: a branch's revision: how many changes it has (0 for a version)
+    revision: int = 0
 
     def rows(self, section: str) -> list[Row]:
         """The rows of one section."""
         return self.tables[check_section(section)]
+
+    def row(self, section: str, key: str) -> Row | None:
+        """The row of `section` with this key, or None."""
+        return next((r for r in self.rows(section) if row_key(section, r) == key), None)
 
 
 @dataclass(frozen=True)
@@ -68,6 +112,15 @@ class EditResult:
     key: str
     changed: bool
     row: Row | None
+    #: the row before the edit (None: it was new)
+    before: Row | None = None
+    #: for a branch: how many changes it has after the edit
+    revision: int = 0
+
+    @property
+    def tag(self) -> str | None:
+        """The edited row's tag now (None once deleted): the `if_match` of a next edit."""
+        return None if self.row is None else row_tag(self.row)
 
 
 def check_section(section: str) -> str:
@@ -88,23 +141,27 @@ def check_name(name: str, what: str) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def read_scenario(store: Store, scenario: str, version: int | None = None,
+def read_scenario(store: Store, scenario: str | None, version: int | None = None,
                   branch: str | None = None) -> ScenarioView:
-    """A version (default: the newest) or a branch of `scenario`, as flat rows."""
+    """A version (default: the newest) or a branch of `scenario` (None: the branch's
+    own), as flat rows."""
     with store.unit_of_work(read_only=True) as uow:
         if branch is not None:
             b = uow.branches.get(branch)
             _check_branch_of(b.scenario, branch, scenario)
             base = uow.scenarios.get(b.scenario, b.base_version)
-            sc, version = apply_changes(base, b.changes), b.base_version
-        else:
-            version = uow.scenarios.info(scenario, version).version
-            sc = uow.scenarios.get(scenario, version)
+            sc = apply_changes(base, b.changes)
+            return ScenarioView(b.scenario, b.base_version, branch, scenario_tables(sc),
+                                len(b.changes))
+        if scenario is None:
+            raise FabnetError("say which scenario to read (fix: name it)")
+        version = uow.scenarios.info(scenario, version).version
+        sc = uow.scenarios.get(scenario, version)
     return ScenarioView(scenario, version, branch, scenario_tables(sc))
 
 
-def _check_branch_of(owner: str, branch: str, scenario: str) -> None:
-    if owner != scenario:
+def _check_branch_of(owner: str, branch: str, scenario: str | None) -> None:
+    if scenario is not None and owner != scenario:
         raise NotFound(f"branch {branch!r} belongs to scenario {owner!r}, not {scenario!r} "
                        f"(fix: use /scenarios/{owner}/…?branch={branch})")
 
@@ -118,10 +175,13 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
     and horizon) and store it as the next version of `name`."""
     check_name(name, "scenario")
     sc = build_scenario(_raw(tables, f"scenario {name}"))
-    with store.unit_of_work() as uow:
+
+    def work(uow: UnitOfWork) -> VersionInfo:
         info = uow.scenarios.add_version(name, sc, note or "imported through the API")
         uow.commit()
-    return info
+        return info
+    # retried: two first imports of one name collide on it, and the second becomes v2
+    return store.run(work)
 
 
 def _raw(tables: Mapping[str, list[Row]], source: str) -> RawTables:
@@ -147,32 +207,49 @@ def _label(section: str, row: Mapping[str, Any]) -> str:
 Guard = Callable[[Row | None, Row | None], None]
 
 
-def edit_row(store: Store, scenario: str, section: str, op: EditOp, key: str | None = None,
-             row: Mapping[str, Any] | None = None, branch: str | None = None,
-             guard: Guard | None = None) -> EditResult:
+def edit_row(store: Store, scenario: str | None, section: str, op: EditOp,
+             key: str | None = None, row: Mapping[str, Any] | None = None,
+             branch: str | None = None, guard: Guard | None = None,
+             if_match: Collection[str] | None = None) -> EditResult:
     """Apply one row edit to the newest version of `scenario` (making the next version)
     or to its branch `branch` (adding a change), after checking the whole result.
 
     `row` is written as in the scenario files; for PATCH only its fields change. CREATE
     takes the key from the row; the other operations name it with `key`. `guard` sees
     the row before and after the edit, in the same transaction, and may refuse it.
+    `if_match` holds the tags (`row_tag`) of the row the edit was based on, or `ANY_ROW`;
+    unless the row's current tag is one of them the edit is refused with `StaleEdit`
+    (None: no check, the last write wins). `scenario` may be None for a branch edit:
+    the branch's own scenario. The unit of work is run again if the database reports a
+    transient failure (a deadlock, a serialization failure, a busy SQLite file).
     """
     check_section(section)
     if branch is not None:
-        return _edit_branch(store, scenario, section, op, key, row, branch, guard)
-    with store.unit_of_work() as uow:
-        _lock(uow, scenarios, scenario)
-        info = uow.scenarios.info(scenario)
-        current = uow.scenarios.get(scenario, info.version)
-        new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
-                          guard)
-        if new == current:
-            return EditResult(scenario, info.version, None, section, key, False,
-                              _row_of(current, section, key))
-        before, after = _row_of(current, section, key), _row_of(new, section, key)
-        made = uow.scenarios.add_version(scenario, new, _note(op, section, key, before, after))
-        uow.commit()
-    return EditResult(scenario, made.version, None, section, key, True, after)
+        return store.run(lambda uow: _edit_branch(uow, scenario, section, op, key, row,
+                                                  branch, guard, if_match))
+    if scenario is None:
+        raise FabnetError(f"{section}: say which scenario to edit (fix: name it)")
+    return store.run(lambda uow: _edit_version(uow, scenario, section, op, key, row, guard,
+                                               if_match))
+
+
+def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
+                  key: str | None, row: Mapping[str, Any] | None, guard: Guard | None,
+                  if_match: Collection[str] | None) -> EditResult:
+    _lock(uow, scenarios, scenario)
+    info = uow.scenarios.info(scenario)
+    current = uow.scenarios.get(scenario, info.version)
+    now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
+        f"({info.note or 'no note'})"
+    new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
+                      guard, if_match, now)
+    before = _row_of(current, section, key)
+    if new == current:
+        return EditResult(scenario, info.version, None, section, key, False, before, before)
+    after = _row_of(new, section, key)
+    made = uow.scenarios.add_version(scenario, new, _note(op, section, key, before, after))
+    uow.commit()
+    return EditResult(scenario, made.version, None, section, key, True, after, before)
 
 
 def _note(op: EditOp, section: str, key: str, before: Row | None, after: Row | None) -> str:
@@ -185,29 +262,31 @@ def _note(op: EditOp, section: str, key: str, before: Row | None, after: Row | N
     return note
 
 
-def _edit_branch(store: Store, scenario: str, section: str, op: EditOp, key: str | None,
-                 row: Mapping[str, Any] | None, branch: str, guard: Guard | None
-                 ) -> EditResult:
-    with store.unit_of_work() as uow:
-        _lock(uow, branches, branch)
-        b = uow.branches.get(branch)
-        _check_branch_of(b.scenario, branch, scenario)
-        if b.status is not BranchStatus.OPEN:
-            raise Conflict(f"branch {branch!r} is already merged and takes no more changes "
-                           "(fix: create a new branch from the merged version)")
-        current = apply_changes(uow.scenarios.get(b.scenario, b.base_version), b.changes)
-        new, key = _apply(current, section, op, key, row, f"branch {branch}", guard)
-        before = _record(current, section, key)
-        after = _record(new, section, key)
-        if after == before:
-            return EditResult(scenario, b.base_version, branch, section, key, False,
-                              _row_of(current, section, key))
-        change = Change(ChangeOp.DELETE, section, key) if after is None else \
-            Change(ChangeOp.PUT, section, key, after)
-        uow.branches.add_change(branch, change, before)
-        uow.commit()
-    return EditResult(scenario, b.base_version, branch, section, key, True,
-                      _row_of(new, section, key))
+def _edit_branch(uow: UnitOfWork, scenario: str | None, section: str, op: EditOp,
+                 key: str | None, row: Mapping[str, Any] | None, branch: str,
+                 guard: Guard | None, if_match: Collection[str] | None) -> EditResult:
+    _lock(uow, branches, branch)
+    b = uow.branches.get(branch)
+    _check_branch_of(b.scenario, branch, scenario)
+    if b.status is not BranchStatus.OPEN:
+        raise Conflict(f"branch {branch!r} is already merged and takes no more changes "
+                       "(fix: create a new branch from the merged version)")
+    current = apply_changes(uow.scenarios.get(b.scenario, b.base_version), b.changes)
+    now = f"branch {branch} is at revision {len(b.changes)}"
+    new, key = _apply(current, section, op, key, row, f"branch {branch}", guard, if_match,
+                      now)
+    before = _record(current, section, key)
+    after = _record(new, section, key)
+    was = _row_of(current, section, key)
+    if after == before:
+        return EditResult(b.scenario, b.base_version, branch, section, key, False, was, was,
+                          len(b.changes))
+    change = Change(ChangeOp.DELETE, section, key) if after is None else \
+        Change(ChangeOp.PUT, section, key, after)
+    uow.branches.add_change(branch, change, before)
+    uow.commit()
+    return EditResult(b.scenario, b.base_version, branch, section, key, True,
+                      _row_of(new, section, key), was, len(b.changes) + 1)
 
 
 def _lock(uow: UnitOfWork, table: sa.Table, name: str) -> None:
@@ -222,7 +301,8 @@ def _lock(uow: UnitOfWork, table: sa.Table, name: str) -> None:
 
 
 def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
-           row: Mapping[str, Any] | None, source: str, guard: Guard | None = None
+           row: Mapping[str, Any] | None, source: str, guard: Guard | None = None,
+           if_match: Collection[str] | None = None, now: str = ""
            ) -> tuple[Scenario, str]:
     """The scenario with the edit applied and checked, and the key of the row edited."""
     tables = scenario_tables(current)
@@ -243,6 +323,8 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
         after = {**before, **given} if op is EditOp.PATCH else given
     if guard is not None:  # before saying whether the row exists
         guard(before, after)
+    if if_match is not None and op is not EditOp.CREATE:
+        _check_tag(section, key, before, if_match, now)
     if op is EditOp.CREATE and at is not None:
         raise Conflict(f"{section}[{key}] already exists (fix: replace or patch it, or "
                        "choose another key)")
@@ -258,6 +340,22 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
     else:
         rows[at] = after
     return build_scenario(_raw(tables, source)), key
+
+
+def _check_tag(section: str, key: str, current: Row | None, if_match: Collection[str],
+               now: str) -> None:
+    """Refuse an edit based on a read of the row that is no longer true: the row has
+    another tag now, or is gone (RFC 9110 If-Match; `*` matches any row there is)."""
+    fix = (f"read {section}[{key}] again, redo your change on what is there now, and send "
+           "it with the row's new tag (ETag) in If-Match")
+    if current is None:
+        raise StaleEdit(f"{section}[{key}]: the row you read is gone: {now} (fix: read "
+                        f"{section} again; the row was deleted or never existed)")
+    tag = row_tag(current)
+    if ANY_ROW not in if_match and tag not in if_match:
+        sent = ", ".join(sorted(if_match)) or "nothing"
+        raise StaleEdit(f"{section}[{key}]: changed since you read it (you read {sent}, "
+                        f"it is {tag} now; {now}); nothing was stored (fix: {fix})")
 
 
 def _same_key(section: str, key: str, row: Mapping[str, Any]) -> None:

@@ -10,21 +10,28 @@ makes the next version of the scenario, or with `?branch=NAME` one more change o
 what-if branch. An edit that breaks a rule of the scenario is refused with 422 naming
 section, record and field, and nothing is stored.
 
+Every row read carries an `ETag` (the row's tag, `editing.row_tag`); PUT, PATCH and
+DELETE take it back in `If-Match` and answer 412 when the row has changed since, so
+two clients that read the same row can't overwrite each other's change. Without
+`If-Match` the edit is applied to the row as it is (the last write wins), unless the
+server requires the header (`require_if_match`: 428).
+
 (No `from __future__ import annotations` here: the endpoints' annotations are the
 generated models, which FastAPI must see as objects, not names.)
 """
 
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from fabnet.api import policy
-from fabnet.api.deps import AllowEdit, Anyone, Principal
+from fabnet.api.deps import AllowEdit, Anyone, Principal, SettingsDep
 from fabnet.api.schemas import MAX_INT, NAME, Page
 from fabnet.api.section_schemas import SECTION_SCHEMAS, SectionSchemas
 from fabnet.services import editing
-from fabnet.services.editing import EditOp, EditResult, Row
+from fabnet.services.editing import ANY_ROW, EditOp, EditResult, Row, row_tag
 from fabnet.services.store import row_key
 
 T = TypeVar("T")
@@ -39,6 +46,12 @@ BranchQ = Annotated[str | None, Query(pattern=NAME, description="a what-if branc
                                       "scenario: read it, or edit it instead of making "
                                       "a new version")]
 VERSION_HEADER = "Fabnet-Version"
+IfMatchH = Annotated[str | None, Header(
+    alias="If-Match", max_length=4000,
+    description="the row's ETag as you read it (or `*`: any row there is); a row that "
+    "has changed since is a 412 and nothing is stored. Left out: the edit applies to "
+    "the row as it is now (the last write wins), unless the server requires it (428)")]
+_TAG = re.compile(r'^(W/)?"[\x21\x23-\x7e]*"$')
 
 
 class Edited(BaseModel, Generic[T]):
@@ -70,10 +83,36 @@ def matches(value: Any, wanted: str) -> bool:
     return str(value) == wanted
 
 
-def _edited(who: Principal, r: EditResult) -> dict[str, Any]:
+def _edited(who: Principal, r: EditResult, response: Response) -> dict[str, Any]:
+    """The edit's answer; its headers say the version it applied to (`Fabnet-Version`)
+    and the row's new tag (`ETag`, for the next `If-Match`)."""
+    row = None if r.row is None else who.redact(r.section, r.row)
+    response.headers[VERSION_HEADER] = str(r.version)
+    if row is not None:
+        response.headers["ETag"] = row_tag(row)
     return {"scenario": r.scenario, "version": r.version, "branch": r.branch,
-            "section": r.section, "key": r.key, "changed": r.changed,
-            "row": None if r.row is None else who.redact(r.section, r.row)}
+            "section": r.section, "key": r.key, "changed": r.changed, "row": row}
+
+
+def if_match(header: str | None, required: bool) -> frozenset[str] | None:
+    """The tags of an `If-Match` header (RFC 9110: `*` or a list of quoted tags, compared
+    strongly, so a weak `W/"…"` tag never matches); None when it is left out (428 when the
+    server requires it); 422 for one that does not parse."""
+    if header is None or not header.strip():
+        if required:
+            raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED,
+                                "this server takes edits only with If-Match (fix: read the "
+                                "row, and send its ETag back in If-Match)")
+        return None
+    if header.strip() == "*":
+        return frozenset({ANY_ROW})
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    bad = [t for t in tags if not _TAG.match(t)]
+    if bad:
+        raise HTTPException(422, f"If-Match: {bad[0][:80]!r} is not an entity tag (fix: send "
+                            'the ETag exactly as it came, quotes included, e.g. "3f2a…", '
+                            "or *)")
+    return frozenset(t for t in tags if not t.startswith("W/"))
 
 
 def _guard(who: Principal, section: str) -> editing.Guard:
@@ -139,51 +178,64 @@ def section_router(section: str) -> APIRouter:
                                 f"{view.version}{f' branch {branch}' if branch else ''} "
                                 "(fix: check the key; list the rows to see them)")
         who.check_site(section, row)
+        shown = who.redact(section, row)
         response.headers[VERSION_HEADER] = str(view.version)
-        return who.redact(section, row)
+        response.headers["ETag"] = row_tag(shown)
+        return shown
 
     edit_doc = (" The edit makes the next version of the scenario (or, with `branch`, one "
                 "more change of that branch) after checking the whole scenario; a broken "
                 "rule is a 422 naming section, record and field." + scoped)
+    cas_doc = (" Send the row's `ETag` in `If-Match`: if the row has changed since you read "
+               "it, the answer is 412 and nothing is stored (read it again and redo the "
+               "change). The answer's `ETag` is the row's new tag.")
 
     @router.post("", response_model=Edited[public_model], response_model_exclude_unset=True,
                  status_code=status.HTTP_201_CREATED, summary=f"Add a row to {section}",
                  description=f"Add a row with a new key to {section}.{edit_doc}")
     def create_row(scenario: ScenarioName, body: create_model, who: Editor,
-                   branch: BranchQ = None) -> Any:
+                   response: Response, branch: BranchQ = None) -> Any:
         row = body.model_dump(by_alias=True)
         return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.CREATE,
                                              row=row, branch=branch,
-                                             guard=_guard(who, section)))
+                                             guard=_guard(who, section)), response)
 
     @router.put("/{key:path}", response_model=Edited[public_model],
                 response_model_exclude_unset=True, summary=f"Replace a row of {section}",
                 description=f"Replace the row with this key by the row given (its key "
-                f"fields must name the same row).{edit_doc}")
+                f"fields must name the same row).{edit_doc}{cas_doc}")
     def replace_row(scenario: ScenarioName, key: RowKey, body: create_model, who: Editor,
-                    branch: BranchQ = None) -> Any:
+                    settings: SettingsDep, response: Response, branch: BranchQ = None,
+                    tags: IfMatchH = None) -> Any:
         row = body.model_dump(by_alias=True)
+        expected = if_match(tags, settings.require_if_match)
         return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.REPLACE,
-                                             key, row, branch, _guard(who, section)))
+                                             key, row, branch, _guard(who, section),
+                                             expected), response)
 
     @router.patch("/{key:path}", response_model=Edited[public_model],
                   response_model_exclude_unset=True, summary=f"Change fields of a {section} row",
                   description=f"Change only the fields given; the others keep their "
-                  f"values.{edit_doc}")
+                  f"values.{edit_doc}{cas_doc}")
     def patch_row(scenario: ScenarioName, key: RowKey, body: patch_model, who: Editor,
-                  branch: BranchQ = None) -> Any:
+                  settings: SettingsDep, response: Response, branch: BranchQ = None,
+                  tags: IfMatchH = None) -> Any:
         row = body.model_dump(by_alias=True, exclude_unset=True)
+        expected = if_match(tags, settings.require_if_match)
         return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.PATCH,
-                                             key, row, branch, _guard(who, section)))
+                                             key, row, branch, _guard(who, section),
+                                             expected), response)
 
     @router.delete("/{key:path}", response_model=Edited[public_model],
                    response_model_exclude_unset=True, summary=f"Delete a row of {section}",
                    description=f"Delete the row with this key (refused while other rows "
-                   f"refer to it).{edit_doc}")
-    def delete_row(scenario: ScenarioName, key: RowKey, who: Editor,
-                   branch: BranchQ = None) -> Any:
+                   f"refer to it).{edit_doc}{cas_doc}")
+    def delete_row(scenario: ScenarioName, key: RowKey, who: Editor, settings: SettingsDep,
+                   response: Response, branch: BranchQ = None, tags: IfMatchH = None) -> Any:
+        expected = if_match(tags, settings.require_if_match)
         return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.DELETE,
-                                             key, None, branch, _guard(who, section)))
+                                             key, None, branch, _guard(who, section),
+                                             expected), response)
 
     return router
 
