@@ -303,3 +303,30 @@ def test_europe_example_plan_meets_the_contract(tmp_path: Path) -> None:
     cp = plan_and_check(example, tmp_path / "plan")
     assert cp.violations == []
     assert cp.plan.kpis["units_delivered"] > 0
+
+
+def test_stock_off_by_a_millionth_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    # written plans balance to 1e-9 relative: a millionth of a unit is far outside it
+    def change(t: dict[str, list[dict[str, Any]]]) -> None:
+        row(t, "stock")["qty"] += 1e-6
+    r = row(planned[0].plan.tables, "stock")
+    assert_flags(tampered(planned[0], change), f"stock {r['site']}/{r['item']} bucket "
+                 f"{r['bucket']}", "balance gives")
+
+
+def test_solver_noise_listed_as_a_shortfall_is_flagged(planned: tuple[CheckedPlan, Path]
+                                                       ) -> None:
+    short = {r["demand"] for r in planned[0].plan.tables["shortfalls"]}
+    served = next(d for d in ("D1", "D2") if d not in short)
+
+    def change(t: dict[str, list[dict[str, Any]]]) -> None:
+        t["shortfalls"].append({"demand": served, "qty_late": 1e-9, "qty_lost": 0.0,
+                                "reason": "noise"})
+    assert_flags(tampered(planned[0], change), f"shortfalls {served}: qty_late 1e-09",
+                 "short only beyond")
+
+
+def test_a_wrong_bucket_start_date_is_flagged(planned: tuple[CheckedPlan, Path]) -> None:
+    def change(t: dict[str, list[dict[str, Any]]]) -> None:
+        row(t, "deliveries")["arrival_start"] = "2027-01-04"
+    assert_flags(tampered(planned[0], change), "deliveries[0].arrival_start")
