@@ -7,14 +7,16 @@ Measures, for every stage (site) of Willems chain 38 (2,025 stages; `--quick`: c
   nodes per second (the sweep includes the served-rate LP and the aggregate model build);
 - a baseline, "rebuilding the LP per node", which is what a user without warm starts
   would do: for a sample of nodes (40 evenly spaced), a fresh aggregate model
-  (`build_aggregate`) and a fresh HiGHS model (`_highs`) per LP, TTS and PI solved cold
-  with HiGHS' default presolve. Its time is extrapolated to every node and labelled so;
-  its TTS and PI must equal ours for the sampled nodes (max abs difference printed);
+  (`build_aggregate`) and a fresh HiGHS model (`AggregateSolver`) per LP, TTS and PI
+  solved cold with HiGHS' default presolve and certified as ours are. Its time is
+  extrapolated to every node and labelled so; its TTS and PI must equal ours for the
+  sampled nodes (max abs difference printed);
 - where the sweep's time goes: the real sweep once more (workers=1) under cProfile,
   with every HiGHS run timed and its simplex iterations counted (TTS and PI passes,
-  base solves and per-node LPs), the fixed cost of a warm start (`setBasis` +
-  re-factorisation), the base solves each worker chunk repeats, and what starting the
-  PI pass from a base solved at τ = 1/TTR would give (docs/performance-continuity.md).
+  base solves, per-node LPs, cold re-solves of answers the optimality check rejected),
+  the fixed cost of a warm start (`setBasis` + re-factorisation), the base solves each
+  worker chunk repeats, and what starting the PI pass from a base solved at
+  τ = 1/TTR would give (docs/performance-continuity.md).
 
     python -m benchmarks.tts_bench           # chain 38, about 5 minutes on 2 cores
     python -m benchmarks.tts_bench --quick   # chain 08, seconds
@@ -31,7 +33,7 @@ import os
 import pstats
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,11 +55,14 @@ import fabnet.resilience.tts as tts_module
 from fabnet.io.willems import willems_scenario
 from fabnet.model import compile_network
 from fabnet.model.network import FloatArray, Network
+from fabnet.plan.solve import PlanStatus
 from fabnet.resilience.tts import (
     MIN_DAYS,
     AggregateModel,
+    AggregateSolver,
     NodeRisk,
-    _highs,
+    Option,
+    _no_outage_survived,
     build_aggregate,
     recovery_days,
     served_rate,
@@ -84,49 +89,42 @@ def _progress() -> Progress:
                     transient=False)
 
 
-def _round_tts(h: highspy.Highs, tau: int, horizon_days: float) -> float:
-    """TTS of a solved model, exactly as `tts._sweep_nodes` reads it."""
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return 0.0
-    t = 1.0 / float(h.getSolution().col_value[tau])
-    return 0.0 if t <= 2 * MIN_DAYS else min(t, horizon_days)
-
-
-def _pi_of(h: highspy.Highs, ttr: float) -> float:
-    """PI of a solved model, exactly as `tts._sweep_nodes` reads it."""
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return float("nan")
-    return float(h.getInfo().objective_function_value) * ttr
-
-
-def _outage(h: highspy.Highs, model: AggregateModel, node: int, on: bool) -> None:
-    """Fix the node's columns at 0 (on) or free them again (off)."""
-    cols = model.node_cols[node].astype(np.int32)
-    if cols.size:
-        up = np.zeros(cols.size) if on else np.full(cols.size, highspy.kHighsInf)
-        h.changeColsBounds(cols.size, cols, np.zeros(cols.size), up)
-
-
-def _set_tts_objective(h: highspy.Highs, model: AggregateModel) -> None:
+def _tts_objective(s: AggregateSolver) -> None:
     """Least τ with no loss, τ in [1/horizon, 1/MIN_DAYS] (the TTS LP)."""
-    n = model.matrix.shape[1]
-    cost = np.zeros(n)
-    cost[model.tau_col] = 1.0
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    lost = model.lost_cols.astype(np.int32)
-    h.changeColsBounds(lost.size, lost, np.zeros(lost.size), np.zeros(lost.size))
-    h.changeColBounds(model.tau_col, 1.0 / model.horizon_days, 1.0 / MIN_DAYS)
+    m = s.model
+    cost = np.zeros(m.matrix.shape[1])
+    cost[m.tau_col] = 1.0
+    s.set_cost(cost)
+    s.set_bounds(m.lost_cols, 0.0, 0.0)
+    s.set_bounds(np.array([m.tau_col]), 1.0 / m.horizon_days, 1.0 / MIN_DAYS)
 
 
-def _set_pi_objective(h: highspy.Highs, model: AggregateModel) -> None:
+def _pi_objective(s: AggregateSolver) -> None:
     """Least loss rate, loss free (the PI LP; τ is fixed by the caller)."""
-    n = model.matrix.shape[1]
-    cost = np.zeros(n)
-    cost[model.lost_cols] = 1.0
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    lost = model.lost_cols.astype(np.int32)
-    h.changeColsBounds(lost.size, lost, np.zeros(lost.size),
-                       np.full(lost.size, highspy.kHighsInf))
+    m = s.model
+    cost = np.zeros(m.matrix.shape[1])
+    cost[m.lost_cols] = 1.0
+    s.set_cost(cost)
+    s.set_bounds(m.lost_cols, 0.0, np.inf)
+
+
+def _rate_floor(model: AggregateModel) -> float:
+    """The objective scale of a loss LP, as `tts._sweep_nodes` uses it."""
+    return max(float(model.demand_rate.sum()), 1.0)
+
+
+def _tts_value(s: AggregateSolver, node: int) -> float:
+    """TTS of one node, solved cold on `s` and read as `tts._sweep_nodes` reads it."""
+    m = s.model
+    s.set_bounds(m.node_cols[node], 0.0, 0.0)
+    st, cert = s.solve(None, 1.0 / m.horizon_days, cold_if_infeasible=False)
+    if cert is not None:
+        t = 1.0 / cert.objective
+        return 0.0 if t <= 2 * MIN_DAYS else min(t, m.horizon_days)
+    if st is PlanStatus.INFEASIBLE and \
+            _no_outage_survived(s, None, _rate_floor(m)) is PlanStatus.OPTIMAL:
+        return 0.0
+    return float("nan")
 
 
 @dataclass
@@ -148,7 +146,8 @@ class Baseline:
 
 def rebuild_per_node(net: Network, rate: FloatArray, sample: list[int],
                      advance: Callable[[], None]) -> Baseline:
-    """TTS and PI of the sampled sites, each LP on a freshly built model, solved cold."""
+    """TTS and PI of the sampled sites, each LP on a freshly built model, solved cold
+    and certified as our sweep's answers are."""
     tts = np.zeros(len(sample))
     pi = np.zeros(len(sample))
     out = Baseline([net.sites[i] for i in sample], tts, pi)
@@ -156,25 +155,23 @@ def rebuild_per_node(net: Network, rate: FloatArray, sample: list[int],
         t0 = time.perf_counter()
         model = _build(net, rate, [net.sites[site]])
         node = next(i for i, (nid, _) in enumerate(model.nodes) if nid == net.sites[site])
-        h = _highs(model)
-        _set_tts_objective(h, model)
-        _outage(h, model, node, True)
+        s = AggregateSolver(model)
+        _tts_objective(s)
         t1 = time.perf_counter()
-        h.run()
-        tts[j] = _round_tts(h, model.tau_col, model.horizon_days)
+        tts[j] = _tts_value(s, node)
         t2 = time.perf_counter()
         out.build_s += t1 - t0
         out.solve_s += t2 - t1
         out.lps += 1
         ttr = recovery_days(net.scenario, *model.nodes[node])
         if tts[j] < ttr - 1e-9:
-            h = _highs(model)  # a fresh model: the PI LP is solved cold as well
-            _set_pi_objective(h, model)
-            _outage(h, model, node, True)
-            h.changeColBounds(model.tau_col, 1.0 / ttr, 1.0 / ttr)
+            s = AggregateSolver(model)  # a fresh model: the PI LP is solved cold as well
+            _pi_objective(s)
+            s.set_bounds(model.node_cols[node], 0.0, 0.0)
+            s.set_bounds(np.array([model.tau_col]), 1.0 / ttr, 1.0 / ttr)
             t3 = time.perf_counter()
-            h.run()
-            pi[j] = _pi_of(h, ttr)
+            _, cert = s.solve(None, _rate_floor(model))
+            pi[j] = cert.objective * ttr if cert is not None else float("nan")
             out.build_s += t3 - t2
             out.solve_s += time.perf_counter() - t3
             out.lps += 1
@@ -214,14 +211,17 @@ class PassStats:
 class _RecordingHighs:
     """Stands in for the `highspy.Highs` of `tts._highs`: records every `run`.
 
-    Each run is filed by the objective last set (τ: TTS pass, lost units: PI pass) and
-    by whether a `setBasis` came before it (a node's LP) or not (a pass's base solve),
-    so the real `_sweep_nodes` is measured, whatever its details.
+    Each run is filed by the objective last set (τ: TTS; lost units: a least-loss LP,
+    which is the PI pass or, between two TTS objectives, the check that a node with an
+    infeasible TTS LP survives nothing) and by what came before it: a `setBasis` (a
+    node's warm LP), a `clearSolver` (a cold re-solve of an answer the check rejected,
+    or a cold start), or neither (a pass's base solve).
     """
 
-    def __init__(self, h: highspy.Highs, tau: int, log: dict[str, PassStats]) -> None:
-        self._h, self._tau, self._log = h, tau, log
-        self._mode, self._warm = "other", False
+    def __init__(self, h: highspy.Highs, tau: int, runs: list[tuple[int, str, str, float, int]],
+                 setbasis: PassStats) -> None:
+        self._h, self._tau, self._runs, self._setbasis = h, tau, runs, setbasis
+        self._mode, self._start, self._epoch = "other", "base solve", 0
 
     def __getattr__(self, name: str) -> object:
         """Everything else goes to the real HiGHS object."""
@@ -229,27 +229,45 @@ class _RecordingHighs:
 
     def changeColsCost(self, n: int, idx: npt.NDArray[np.int32],  # noqa: N802
                        cost: FloatArray) -> object:
-        self._mode = "TTS" if float(np.asarray(cost)[self._tau]) != 0.0 else "PI"
+        self._mode = "TTS" if float(np.asarray(cost)[self._tau]) != 0.0 else "loss"
+        self._epoch += 1
         return self._h.changeColsCost(n, idx, cost)
 
     def setBasis(self, basis: highspy.HighsBasis) -> object:  # noqa: N802
-        self._warm = True
+        self._start = "node LP (warm)"
         t = time.perf_counter()
         out = self._h.setBasis(basis)
-        self._log.setdefault("setBasis", PassStats("setBasis calls")).add(
-            time.perf_counter() - t, 0)
+        self._setbasis.add(time.perf_counter() - t, 0)
         return out
+
+    def clearSolver(self) -> object:  # noqa: N802
+        self._start = "cold re-solve"
+        return self._h.clearSolver()
 
     def run(self) -> object:
         """Run HiGHS and file the time and iteration count."""
         t = time.perf_counter()
         out = self._h.run()
         dt = time.perf_counter() - t
-        key = f"{self._mode} {'node LP (warm)' if self._warm else 'base solve'}"
-        self._log.setdefault(key, PassStats(key)).add(
-            dt, int(self._h.getInfo().simplex_iteration_count))
-        self._warm = False
+        self._runs.append((self._epoch, self._mode, self._start, dt,
+                           int(self._h.getInfo().simplex_iteration_count)))
+        self._start = "base solve"
         return out
+
+
+def _file_runs(runs: list[tuple[int, str, str, float, int]]) -> dict[str, PassStats]:
+    """Runs by LP kind: a least-loss objective set between two TTS ones is a TTS-0 check."""
+    modes: dict[int, str] = {}
+    for epoch, mode, *_ in runs:
+        modes[epoch] = mode
+    last_tts = max((e for e, m in modes.items() if m == "TTS"), default=-1)
+    log: dict[str, PassStats] = {}
+    for epoch, mode, start, dt, iters in runs:
+        if mode == "loss":
+            mode = "TTS 0 check" if epoch < last_tts else "PI"
+        key = f"{mode} {start}"
+        log.setdefault(key, PassStats(key)).add(dt, iters)
+    return log
 
 
 @dataclass
@@ -267,15 +285,17 @@ def record_sweep(net: Network, nodes: list[str], rate: FloatArray,
                  progress: Callable[[int], None], top: int = 10) -> Recording:
     """The real sweep on `nodes` (workers=1, under cProfile), every HiGHS run timed; also
     the time to build one HiGHS model (`_highs`), which every worker chunk repeats."""
-    log: dict[str, PassStats] = {}
+    runs: list[tuple[int, str, str, float, int]] = []
+    setbasis = PassStats("setBasis calls")
     real = tts_module._highs
     made: list[float] = []
 
-    def recording(model: AggregateModel) -> _RecordingHighs:
+    def recording(model: AggregateModel, options: Mapping[str, Option] | None = None
+                  ) -> _RecordingHighs:
         t = time.perf_counter()
-        h = real(model)
+        h = real(model, options)
         made.append(time.perf_counter() - t)
-        return _RecordingHighs(h, model.tau_col, log)
+        return _RecordingHighs(h, model.tau_col, runs, setbasis)
 
     tts_module._highs = recording  # type: ignore[assignment]
     prof = cProfile.Profile()
@@ -294,6 +314,8 @@ def record_sweep(net: Network, nodes: list[str], rate: FloatArray,
         where = f"{Path(file).name}:{line}({fn})" if line else fn
         rows.append((where, int(calls), float(tt), float(ct)))
     rows.sort(key=lambda r: -r[2])
+    log = _file_runs(runs)
+    log["setBasis"] = setbasis
     return Recording(log, float(np.mean(made)) if made else 0.0, wall, risks, rows[:top])
 
 
@@ -312,32 +334,34 @@ def pi_fixed_tau(model: AggregateModel, sample: list[int], ttr: FloatArray,
                  ) -> tuple[PassStats, PassStats, float]:
     """The PI pass with its base LP solved at τ = 1/TTR (one base per TTR value) rather
     than with τ free: (base solves, node LPs, fixed cost of one warm start in s)."""
-    h = _highs(model)
-    _set_pi_objective(h, model)
+    s = AggregateSolver(model)
+    _pi_objective(s)
+    floor_obj = _rate_floor(model)
     base_stats, lp_stats = PassStats("PI base solve, τ = 1/TTR"), PassStats(
         "PI node LP (warm), base τ = 1/TTR")
     floor: list[float] = []
+    tau = np.array([model.tau_col])
     for value in sorted({float(ttr[j]) for j in exposed}):
-        h.changeColBounds(model.tau_col, 1.0 / value, 1.0 / value)
+        s.set_bounds(tau, 1.0 / value, 1.0 / value)
         t = time.perf_counter()
-        h.run()
-        base_stats.add(time.perf_counter() - t, int(h.getInfo().simplex_iteration_count))
-        base = h.getBasis()
+        s.h.run()
+        base_stats.add(time.perf_counter() - t, int(s.h.getInfo().simplex_iteration_count))
+        base = s.h.getBasis()
         for _ in range(10):  # a warm start with nothing changed: setBasis + re-factorisation
             t = time.perf_counter()
-            h.setBasis(base)
-            h.run()
+            s.h.setBasis(base)
+            s.h.run()
             floor.append(time.perf_counter() - t)
         for j in exposed:
             if float(ttr[j]) != value:
                 continue
-            h.setBasis(base)
-            _outage(h, model, sample[j], True)
+            s.set_bounds(model.node_cols[sample[j]], 0.0, 0.0)
             t = time.perf_counter()
-            h.run()
-            lp_stats.add(time.perf_counter() - t, int(h.getInfo().simplex_iteration_count))
-            lp_stats.values.append(round(max(_pi_of(h, value), 0.0), 6))
-            _outage(h, model, sample[j], False)
+            _, cert = s.solve(base, floor_obj)
+            lp_stats.add(time.perf_counter() - t, int(s.h.getInfo().simplex_iteration_count))
+            pi = cert.objective * value if cert is not None else float("nan")
+            lp_stats.values.append(round(max(pi, 0.0), 6))
+            s.set_bounds(model.node_cols[sample[j]], 0.0, np.inf)
             advance()
     return base_stats, lp_stats, float(np.median(floor)) if floor else 0.0
 
@@ -378,8 +402,10 @@ def _sweep(net: Network, nodes: list[str], workers: int, label: str, fold: bool 
 
 
 def _values(risks: list[NodeRisk]) -> dict[str, tuple[float, float]]:
-    """(TTS, PI) by node id."""
-    return {r.node: (r.tts, r.pi) for r in risks}
+    """(TTS, PI) by node id; NaN where a node failed."""
+    nan = float("nan")
+    return {r.node: (nan if r.tts is None else r.tts, nan if r.pi is None else r.pi)
+            for r in risks}
 
 
 def main(quick: bool = False) -> None:
@@ -402,9 +428,10 @@ def main(quick: bool = False) -> None:
     if "fold" in inspect.signature(time_to_survive).parameters:
         extra.append(_sweep(net, nodes, 1, "ours, workers=1, fold=False", fold=False))
     ours = _values(sweeps[1].risks)
-    w_diff = max(max(abs(a - b) for a, b in zip(ours[k], _values(sw.risks)[k], strict=True))
-                 for sw in [*sweeps.values(), *extra] for k in ours)
+    w_diff = float(np.nanmax([abs(a - b) for sw in [*sweeps.values(), *extra] for k in ours
+                              for a, b in zip(ours[k], _values(sw.risks)[k], strict=True)]))
     exposed = sum(r.exposed for r in sweeps[1].risks)
+    failed = {sw.label: sum(r.failed for r in sw.risks) for sw in [*sweeps.values(), *extra]}
 
     k = min(SAMPLE, n)
     sample = sorted({int(round(x)) for x in np.linspace(0, n - 1, k)})
@@ -417,6 +444,7 @@ def main(quick: bool = False) -> None:
         base = rebuild_per_node(net, rate, sample, lambda: prog.advance(task))
     d_tts = max(abs(ours[nd][0] - v) for nd, v in zip(base.nodes, base.tts, strict=True))
     d_pi = max(abs(ours[nd][1] - v) for nd, v in zip(base.nodes, base.pi, strict=True))
+    d_tts, d_pi = (float("nan") if math.isnan(d) else d for d in (d_tts, d_pi))
     scale = n / len(sample)
     base_full = rate_s + base.seconds * scale
     extrapolated = len(sample) < n
@@ -447,6 +475,8 @@ def main(quick: bool = False) -> None:
     bt.add_row("max |TTS ours - baseline| (days)", f"{d_tts:.2e}")
     bt.add_row("max |PI ours - baseline| (units)", f"{d_pi:.2e}")
     bt.add_row("max |TTS or PI| difference between our sweeps", f"{w_diff:.2e}")
+    bt.add_row("failed nodes (status not optimal) per sweep",
+               ", ".join(f"{k}: {v}" for k, v in failed.items()))
     bt.add_row(f"goal: whole sweep < {GOAL_SECONDS:.0f} s",
                f"[{'green' if met else 'red'}]{'met' if met else 'missed'} ({best:.1f} s)")
     bt.add_row("load average now (1, 5, 15 min; other processes count)",
@@ -483,7 +513,9 @@ def diagnose(net: Network, rate: FloatArray, sweeps: dict[int, Sweep]) -> None:
     for c in ("LP", "runs", "total s", "mean ms", "p50 ms", "max ms", "mean iters",
               "max iters"):
         pt.add_column(c, justify="left" if c == "LP" else "right")
-    order = ["TTS base solve", "TTS node LP (warm)", "PI base solve", "PI node LP (warm)"]
+    order = ["TTS base solve", "TTS node LP (warm)", "TTS cold re-solve",
+             "TTS 0 check base solve", "TTS 0 check cold re-solve", "PI base solve",
+             "PI node LP (warm)", "PI cold re-solve"]
     for key in order + sorted(set(log) - set(order) - {"setBasis"}):
         if key in log:
             pt.add_row(*log[key].row())
@@ -509,6 +541,12 @@ def diagnose(net: Network, rate: FloatArray, sweeps: dict[int, Sweep]) -> None:
     notes.add_row("  all HiGHS runs", f"{runs:,.1f} s")
     notes.add_row("    TTS node LPs (warm)", f"{total('TTS node LP (warm)'):,.1f} s")
     notes.add_row("    PI node LPs (warm)", f"{total('PI node LP (warm)'):,.1f} s")
+    cold = [k for k in log if k.endswith("cold re-solve")]
+    notes.add_row("    cold re-solves (warm answers the check rejected)",
+                  f"{sum(len(log[k].seconds) for k in cold):,} LPs, "
+                  f"{sum(total(k) for k in cold):,.1f} s")
+    notes.add_row("    TTS 0 checks (infeasible TTS LPs confirmed)",
+                  f"{sum(total(k) for k in log if k.startswith('TTS 0 check')):,.1f} s")
     notes.add_row("  everything else (Python, bounds, model build, profiler)",
                   f"{rec.wall - runs:,.1f} s")
     notes.add_row("fixed cost of one warm start (setBasis + run, nothing changed)",
