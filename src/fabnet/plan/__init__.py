@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from fabnet.model.network import Network
 from fabnet.plan.lp import PlanningLP, build_lp
 from fabnet.plan.plan import PLAN_COLUMNS, Plan, assemble_plan, demand_outcome
+from fabnet.plan.reference import reference_values
 from fabnet.plan.shortfall import explain_shortfalls
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, solve_lp
 
@@ -14,12 +17,18 @@ __all__ = ["PLAN_COLUMNS", "LexicographicSolver", "Plan", "PlanResult", "PlanSta
            "PlanningLP", "build_lp", "make_plan", "solve_lp"]
 
 
-def make_plan(net: Network, threads: int | None = None) -> Plan:
-    """Build, solve and read back the plan for a compiled network."""
+def make_plan(net: Network, threads: int | None = None,
+              reference: Mapping[str, Any] | None = None, frozen: int = 0) -> Plan:
+    """Build, solve and read back the plan for a compiled network.
+
+    `reference` (a plan document, plan.json's form) adds the last level: the optimal plan
+    closest to it; `frozen` keeps its flows in the first `frozen` buckets.
+    """
     t0 = time.perf_counter()
     lp = build_lp(net)
+    ref = reference_values(net, lp, reference) if reference is not None else None
     build_s = time.perf_counter() - t0
-    result = solve_lp(lp, threads)
+    result = solve_lp(lp, threads, ref, frozen)
     t1 = time.perf_counter()
     outcome = demand_outcome(net, lp, result.x)
     short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])

@@ -281,3 +281,20 @@ def build_lp(net: Network) -> PlanningLP:
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
     return lp
+
+
+#: the column blocks that are flows (what a plan decides), as opposed to stock
+FLOW_BLOCKS = ("produce", "purchase", "transfer", "deliver")
+
+
+def flow_columns(lp: PlanningLP) -> tuple[IntArray, IntArray]:
+    """Every production, purchase, transfer and delivery column, and its bucket.
+
+    The bucket is the one the plan tables name a flow by: production's bucket, a
+    purchase's order bucket, a transfer's or a delivery's departure bucket.
+    """
+    cols = [np.arange(b.offset, b.offset + b.size, dtype=np.int64)
+            for b in (lp.cols[name] for name in FLOW_BLOCKS)]
+    buckets = [np.tile(np.arange(b.per, dtype=np.int64), b.count)
+               for b in (lp.cols[name] for name in FLOW_BLOCKS)]
+    return np.concatenate(cols), np.concatenate(buckets)

@@ -1,9 +1,13 @@
 """Lexicographic solve of the planning LP with HiGHS.
 
 Levels, in order (DESIGN.md): most units delivered, one priority class at a time
-(class 1 first); then least lateness in unit-buckets; then least cost. Each level is
-solved on the same HiGHS model, warm-started from the previous basis, and its optimum
-is then held by an added row, so no weighting can trade a level for a later one.
+(class 1 first); then least lateness in unit-buckets; then least cost; then, when a
+reference plan is given, the least total absolute change of the flows against it, so a
+re-plan shows only the changes it must make. Each level is solved on the same HiGHS
+model, warm-started from the previous basis, and its optimum is then held by an added
+row, so no weighting can trade a level for a later one. A frozen horizon fixes the
+reference's flows in the first buckets (the "frozen" or "firm" zone of frePPLe and
+SAP APO: what is released to the floor is not re-planned).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -21,7 +26,7 @@ import numpy as np
 
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray
-from fabnet.plan.lp import PlanningLP
+from fabnet.plan.lp import PlanningLP, flow_columns
 
 #: slack granted when an earlier level's optimum is held: absolute + relative part
 HOLD_ABS = 1e-7
@@ -34,7 +39,19 @@ class PlanStatus(StrEnum):
     OPTIMAL = "optimal"
     INFEASIBLE = "infeasible"
     TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
     ERROR = "error"
+
+    @property
+    def solved(self) -> bool:
+        """True when the solve reached an optimum (the only status that gives numbers)."""
+        return self is PlanStatus.OPTIMAL
+
+
+#: options a caller may pass through to HiGHS (name: value), e.g. a time limit
+SolverOptions = Mapping[str, bool | int | float | str]
+#: level names `LexicographicSolver.solve(levels_upto=...)` can stop after
+LEVELS_UPTO = ("delivered", "cost")
 
 
 @dataclass
@@ -58,11 +75,39 @@ class PlanResult:
     levels: list[Level] = field(default_factory=list)
     solve_seconds: float = 0.0
     pass_seconds: float = 0.0
+    #: how the reference level ended; None when no reference level was solved. When it
+    #: is not optimal, the plan is the cost level's optimum (every earlier level holds)
+    reference_status: PlanStatus | None = None
 
 
 #: HiGHS prints its start-up banner once per process, from the first constructor
 _BANNER_LOCK = threading.Lock()
 _banner_due = True
+
+
+def _highs() -> highspy.Highs:
+    return highspy.Highs()  # type: ignore[no-untyped-call]
+
+
+def _highs_with_stdout_aside() -> highspy.Highs:
+    """Construct with fd 1 on a scratch file (the caller holds the lock); note whether
+    HiGHS wrote to it, so that the redirect stops once a constructor prints nothing."""
+    global _banner_due
+    if not _banner_due:
+        return _highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            os.dup2(scratch.fileno(), 1)
+            try:
+                h = _highs()
+            finally:
+                os.dup2(saved, 1)
+            _banner_due = os.fstat(scratch.fileno()).st_size > 0
+    finally:
+        os.close(saved)
+    return h
 
 
 def new_highs() -> highspy.Highs:
@@ -75,34 +120,24 @@ def new_highs() -> highspy.Highs:
     can't interleave the save and restore (that once left fd 1 at /dev/null for good),
     and once the banner is out, later constructors touch no file descriptor at all.
     """
-    global _banner_due
     if not _banner_due:
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h = _highs()
     else:
         with _BANNER_LOCK:
-            if not _banner_due:
-                h = highspy.Highs()  # type: ignore[no-untyped-call]
-            else:
-                sys.stdout.flush()
-                saved = os.dup(1)
-                try:
-                    with tempfile.TemporaryFile() as scratch:
-                        os.dup2(scratch.fileno(), 1)
-                        try:
-                            h = highspy.Highs()  # type: ignore[no-untyped-call]
-                        finally:
-                            os.dup2(saved, 1)
-                        _banner_due = os.fstat(scratch.fileno()).st_size > 0
-                finally:
-                    os.close(saved)
+            h = _highs_with_stdout_aside()
     h.setOptionValue("output_flag", False)
     return h
 
 
-def _to_highs(lp: PlanningLP, threads: int | None = None) -> highspy.Highs:
+def _to_highs(lp: PlanningLP, threads: int | None = None,
+              options: SolverOptions | None = None) -> highspy.Highs:
     h = new_highs()
     if threads:
         h.setOptionValue("threads", threads)
+    for name, value in (options or {}).items():
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise FabnetError(f"solver option {name}={value!r}: HiGHS does not accept it "
+                              "(fix: see the HiGHS options list, e.g. time_limit=60)")
     model = highspy.HighsLp()
     model.num_col_ = lp.num_cols
     model.num_row_ = lp.num_rows
@@ -128,10 +163,11 @@ class LexicographicSolver:
     The model is kept so that a what-if can change bounds and re-solve warm.
     """
 
-    def __init__(self, lp: PlanningLP, threads: int | None = None) -> None:
+    def __init__(self, lp: PlanningLP, threads: int | None = None,
+                 options: SolverOptions | None = None) -> None:
         t0 = time.perf_counter()
         self.lp = lp
-        self.highs = _to_highs(lp, threads)
+        self.highs = _to_highs(lp, threads, options)
         self.pass_seconds = time.perf_counter() - t0
         self._all = np.arange(lp.num_cols, dtype=np.int32)
         self._hold_rows: list[int] = []
@@ -156,6 +192,8 @@ class LexicographicSolver:
             return PlanStatus.INFEASIBLE
         if status == highspy.HighsModelStatus.kTimeLimit:
             return PlanStatus.TIME_LIMIT
+        if status == highspy.HighsModelStatus.kIterationLimit:
+            return PlanStatus.ITERATION_LIMIT
         return PlanStatus.ERROR
 
     def _hold(self, c: FloatArray, value: float, maximize: bool) -> None:
@@ -207,13 +245,34 @@ class LexicographicSolver:
         out.append(("cost", lp.cost.copy(), False))
         return out
 
-    def solve(self, levels_upto: str | None = None) -> PlanResult:
+    def solve(self, levels_upto: str | None = None, reference: FloatArray | None = None,
+              frozen: int = 0) -> PlanResult:
         """Solve every level in order; the result carries the last level's solution.
 
         `levels_upto="delivered"` stops after the delivery levels: enough for units
-        delivered and lost (stress tests), not for lateness or cost.
+        delivered and lost (stress tests), not for lateness or cost; `"cost"` stops
+        before the reference level. `reference` (a value per LP column; only the flow
+        columns are read) adds the reference level after cost; `frozen` fixes the flows
+        of buckets 0 … frozen-1 at the reference's values for every level. The kept
+        model is the same afterwards: the level's own rows, columns and bounds go.
         """
+        if levels_upto is not None and levels_upto not in LEVELS_UPTO:
+            raise ValueError(f"levels_upto={levels_upto!r}: expected one of {LEVELS_UPTO}")
+        if frozen < 0 or (frozen and reference is None):
+            raise ValueError(f"frozen={frozen}: needs a reference plan and frozen >= 0")
+        if reference is not None and reference.size != self.lp.num_cols:
+            raise ValueError(f"reference has {reference.size} values, the LP "
+                             f"{self.lp.num_cols} columns")
         self.release_holds()
+        fixed = self._freeze(reference, frozen) if reference is not None and frozen else None
+        try:
+            return self._solve_levels(levels_upto, reference)
+        finally:
+            if fixed is not None:
+                self._unfreeze(fixed)
+
+    def _solve_levels(self, levels_upto: str | None, reference: FloatArray | None
+                      ) -> PlanResult:
         levels: list[Level] = []
         t_all = time.perf_counter()
         status = PlanStatus.OPTIMAL
@@ -245,13 +304,88 @@ class LexicographicSolver:
             if x.size != self.lp.num_cols:
                 x = np.zeros(self.lp.num_cols)
                 act = np.zeros(self.lp.num_rows)
-        return PlanResult(status, x, act, levels, time.perf_counter() - t_all,
-                          self.pass_seconds)
+        result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds)
+        if status is PlanStatus.OPTIMAL and reference is not None and levels_upto is None:
+            self._closest(reference, result)
+        result.solve_seconds = time.perf_counter() - t_all
+        return result
+
+    def _freeze(self, reference: FloatArray, frozen: int) -> IntArray:
+        """Fix the flows of the first `frozen` buckets at the reference's values."""
+        flow, bucket = flow_columns(self.lp)
+        cols = flow[bucket < frozen]
+        value = np.clip(reference[cols], self.lp.col_lower[cols], self.lp.col_upper[cols])
+        self.highs.changeColsBounds(cols.size, cols.astype(np.int32), value.astype(np.float64),
+                                    value.astype(np.float64))
+        return cols
+
+    def _unfreeze(self, cols: IntArray) -> None:
+        """Give frozen columns their own bounds back."""
+        up = np.where(np.isinf(self.lp.col_upper[cols]), highspy.kHighsInf,
+                      self.lp.col_upper[cols])
+        self.highs.changeColsBounds(cols.size, cols.astype(np.int32),
+                                    self.lp.col_lower[cols].astype(np.float64),
+                                    up.astype(np.float64))
+
+    def _closest(self, reference: FloatArray, result: PlanResult) -> None:
+        """The reference level: least total |flow - reference| with every level held.
+
+        |x - r| = x - r + 2 max(r - x, 0) for x >= 0, so flows whose reference is 0 need
+        nothing but a unit cost; each flow with r > 0 gets one column n >= 0 and one row
+        x + n >= r, costing 2 n. The start basis makes n basic where x < r, so primal
+        simplex goes on from the cost level's optimum without a phase 1. The columns
+        and rows are deleted afterwards, so the kept model is the one that was built.
+        """
+        t0 = time.perf_counter()
+        lp, h = self.lp, self.highs
+        flow, _ = flow_columns(lp)
+        r = np.clip(reference[flow], lp.col_lower[flow], lp.col_upper[flow])
+        c = np.zeros(lp.num_cols)
+        c[flow] = 1.0
+        pos = flow[r > 0].astype(np.int32)
+        rpos = r[r > 0].astype(np.float64)
+        k = pos.size
+        n_col, n_row = h.getNumCol(), h.getNumRow()
+        basis = h.getBasis()
+        self._set_objective(c, False)
+        empty_i, empty_f = np.zeros(0, np.int32), np.zeros(0)
+        h.addCols(k, np.full(k, 2.0), np.zeros(k), np.full(k, highspy.kHighsInf), 0,
+                  empty_i, empty_i, empty_f)
+        aux = np.arange(n_col, n_col + k, dtype=np.int32)
+        h.addRows(k, rpos, np.full(k, highspy.kHighsInf), 2 * k,
+                  np.arange(0, 2 * k, 2, dtype=np.int32),
+                  np.column_stack([pos, aux]).ravel().astype(np.int32), np.ones(2 * k))
+        new_rows = np.arange(n_row, n_row + k, dtype=np.int32)
+        if basis.valid:
+            short = result.x[pos] < rpos
+            st = np.array([highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kBasic],
+                          dtype=object)
+            basis.col_status = list(basis.col_status) + st[short.astype(int)].tolist()
+            basis.row_status = list(basis.row_status) + st[(~short).astype(int)].tolist()
+            h.setBasis(basis)
+        try:
+            status = self._run(primal=True)
+            if status is PlanStatus.OPTIMAL:
+                sol = h.getSolution()
+                x = np.asarray(sol.col_value, dtype=float)[: lp.num_cols]
+                act = np.asarray(sol.row_value, dtype=float)[: lp.num_rows]
+                duals = np.asarray(sol.row_dual, dtype=float)[: lp.num_rows]
+                value = float(np.abs(x[flow] - r).sum())
+                result.x, result.row_activity = x, act
+                result.levels.append(Level("reference", False, value, duals,
+                                           time.perf_counter() - t0))
+        finally:
+            h.deleteRows(k, new_rows)
+            h.deleteCols(k, aux)
+        # not optimal (a hold row the solver can't meet, a limit): the cost level's plan
+        # stands, every earlier level optimal, and the status says the level was not met
+        result.reference_status = status
 
 
-def solve_lp(lp: PlanningLP, threads: int | None = None) -> PlanResult:
-    """Build a HiGHS model for `lp` and solve its levels in order."""
-    result = LexicographicSolver(lp, threads).solve()
+def solve_lp(lp: PlanningLP, threads: int | None = None,
+             reference: FloatArray | None = None, frozen: int = 0) -> PlanResult:
+    """Build a HiGHS model for `lp` and solve its levels in order (see `solve`)."""
+    result = LexicographicSolver(lp, threads).solve(reference=reference, frozen=frozen)
     if result.status is PlanStatus.ERROR:
         raise FabnetError("the solver failed on the planning LP (fix: report this scenario)")
     return result

@@ -2,7 +2,10 @@
 
 A continuity officer asks "what if UA-PARTNER is struck for six weeks from May?".
 The `Replanner` builds the planning LP once; each what-if only changes the capacity
-bounds the disruptions touch and re-solves warm from the base plan's basis.
+bounds the disruptions touch and re-solves warm from the base plan's basis. The re-plan
+is, among its optimal plans, the one closest to the base plan (least total change of
+production, purchases, transfers and deliveries), so equal-cost reshuffles the LP could
+pick don't show up as moved orders; a frozen horizon keeps the base plan's first buckets.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from datetime import date
 import numpy as np
 
 from fabnet.model.errors import FabnetError
-from fabnet.model.network import Network, compile_network
+from fabnet.model.network import FloatArray, Network, compile_network
 from fabnet.model.scenario import Disruption, Scenario
 from fabnet.model.target import KnownTargets, Target, TargetError, check_target
 from fabnet.plan.lp import PlanningLP, build_lp, capacity_rows
 from fabnet.plan.plan import Plan, assemble_plan, demand_outcome
 from fabnet.plan.shortfall import explain_shortfalls
-from fabnet.plan.solve import LexicographicSolver, PlanResult
+from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, SolverOptions
 
 _SPEC = re.compile(r"^(?P<target>[^@]+)@(?P<date>\d{4}-\d{2}-\d{2})\+(?P<n>\d+)"
                    r"(?:x(?P<f>\d+(?:\.\d+)?))?$")
@@ -67,12 +70,14 @@ def parse_disruption(text: str, sc: Scenario, n: int = 1, *, where: str = "--dis
 class Replanner:
     """One planning LP kept in HiGHS; re-plans under other disruptions by changing bounds."""
 
-    def __init__(self, sc: Scenario, threads: int | None = None) -> None:
+    def __init__(self, sc: Scenario, threads: int | None = None,
+                 options: SolverOptions | None = None) -> None:
         self.scenario = sc
         self.network = compile_network(sc)
         self.lp: PlanningLP = build_lp(self.network)
-        self.solver = LexicographicSolver(self.lp, threads)
+        self.solver = LexicographicSolver(self.lp, threads, options)
         self.base_rows, self.base_caps = capacity_rows(self.network, self.lp)
+        self._base: PlanResult | None = None
 
     def network_with(self, extra: tuple[Disruption, ...]) -> Network:
         """The base network's arcs with capacities under `extra` disruptions as well."""
@@ -80,23 +85,45 @@ class Replanner:
             return self.network
         return compile_network(self.scenario, extra)
 
-    def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None
+    def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None,
+              reference: FloatArray | None = None, frozen: int = 0
               ) -> tuple[Network, PlanResult]:
         """Re-solve with `extra` disruptions (none: the base plan).
 
         Every re-plan starts from the intact network's first-level basis, so the base is
         solved first if it hasn't been: a re-plan never depends on what came before it.
+        `reference` and `frozen` are `LexicographicSolver.solve`'s.
         """
         if extra and not self.solver.has_start_basis:
             self.solve((), levels_upto="delivered")
         net = self.network_with(extra)
         rows, caps = capacity_rows(net, self.lp)
         self.solver.set_row_upper(rows, caps)
-        return net, self.solver.solve(levels_upto)
+        result = self.solver.solve(levels_upto, reference, frozen)
+        if not extra and levels_upto is None and reference is None \
+                and result.status is PlanStatus.OPTIMAL:
+            self._base = result
+        return net, result
 
-    def plan(self, extra: tuple[Disruption, ...] = ()) -> Plan:
-        """A full plan (all levels, tables, shortfall reasons) under `extra` disruptions."""
-        net, result = self.solve(extra)
+    def base_solution(self) -> FloatArray:
+        """The intact network's plan (every level) as LP values: a re-plan's reference."""
+        if self._base is None:
+            _, result = self.solve(())
+            if result.status is not PlanStatus.OPTIMAL:
+                raise FabnetError(f"{self.scenario.name}: the base plan ended {result.status}, "
+                                  "so there is no plan to compare a what-if with "
+                                  "(fix: plan the scenario first and look at its status)")
+        assert self._base is not None
+        return self._base.x
+
+    def plan(self, extra: tuple[Disruption, ...] = (), reference: FloatArray | None = None,
+             frozen: int = 0) -> Plan:
+        """A full plan (all levels, tables, shortfall reasons) under `extra` disruptions.
+
+        With `reference` (LP values, e.g. `base_solution()`), the plan closest to it
+        among the optimal ones; `frozen` keeps its flows in the first buckets.
+        """
+        net, result = self.solve(extra, reference=reference, frozen=frozen)
         out = demand_outcome(net, self.lp, result.x)
         short = explain_shortfalls(net, self.lp, result, out["late"], out["lost"])
         return assemble_plan(net, self.lp, result, short)
@@ -116,6 +143,9 @@ class WhatIfDiff:
     moved: list[dict[str, object]] = field(default_factory=list)
     purchases: list[dict[str, object]] = field(default_factory=list)
     kpis: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: total absolute change of production, purchases, transfers and deliveries against
+    #: the base plan (the reference level's optimum); None when it was not solved
+    flow_change: float | None = None
 
     @property
     def cost_delta(self) -> float:
@@ -138,8 +168,18 @@ def _per(rows: list[dict[str, object]], keys: tuple[str, str], value: str
 
 def compare_plans(sc: Scenario, base: Plan, new: Plan, disruptions: list[Disruption],
                   tol: float = 1e-3) -> WhatIfDiff:
-    """The difference a what-if makes, from the base plan's point of view."""
-    diff = WhatIfDiff(disruptions)
+    """The difference a what-if makes, from the base plan's point of view.
+
+    Both plans must be optimal: a plan that did not solve has no numbers to compare.
+    """
+    for label, plan in (("base plan", base), ("what-if plan", new)):
+        if plan.status is not PlanStatus.OPTIMAL:
+            what = ", ".join(f"{d.target}@{d.start}+{d.buckets}" for d in disruptions)
+            raise FabnetError(f"what-if {what}: the {label} ended {plan.status}, so there "
+                              "is nothing to compare (fix: with a frozen horizon, freeze "
+                              "fewer buckets than the disruption's start; else plan the "
+                              "scenario and look at its status)")
+    diff = WhatIfDiff(disruptions, flow_change=new.levels.get("reference"))
     demand = {d.id: d for d in sc.demand}
     outcome: dict[str, dict[tuple[str, str], np.ndarray]] = {}
     for label, plan in (("base", base), ("new", new)):

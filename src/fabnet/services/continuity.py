@@ -44,20 +44,31 @@ class WhatIfRun:
 
 
 def whatif(path: str | Path, specs: list[str], out: Path | None = None,
-           force: bool = False) -> WhatIfRun:
-    """Re-plan around `specs` (TARGET@DATE+BUCKETS[xFACTOR]) and compare with the base plan."""
+           force: bool = False, frozen: int = 0) -> WhatIfRun:
+    """Re-plan around `specs` (TARGET@DATE+BUCKETS[xFACTOR]) and compare with the base plan.
+
+    The re-plan is the optimal plan closest to the base plan; `frozen` keeps the base
+    plan's flows in buckets 0 … frozen-1 (a frozen horizon).
+    """
     sc = load_scenario(path)
     extra = tuple(parse_disruption(s, sc, i + 1) for i, s in enumerate(specs))
-    return whatif_disruptions(sc, extra, out, force=force)
+    return whatif_disruptions(sc, extra, out, frozen=frozen, force=force)
 
 
 def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | None = None,
                        replanner: Replanner | None = None, base: Plan | None = None,
-                       force: bool = False) -> WhatIfRun:
-    """The what-if for already-parsed disruptions (shares the re-planner when given)."""
+                       force: bool = False, frozen: int = 0) -> WhatIfRun:
+    """The what-if for already-parsed disruptions (shares the re-planner when given).
+
+    `base`, when given, is the re-planner's own base plan (`replanner.plan()`).
+    """
+    from fabnet.model.errors import FabnetError
+
+    if frozen < 0:
+        raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
     rp = replanner or Replanner(sc)
     base = base or rp.plan()
-    new = rp.plan(extra)
+    new = rp.plan(extra, reference=rp.base_solution(), frozen=frozen)
     diff = compare_plans(sc, base, new, list(extra))
     if out is not None:
         net = rp.network_with(extra)
@@ -118,8 +129,12 @@ def tts_node_count(path: str | Path | Scenario | None, willems: str | Path | Non
 
 def montecarlo(path: str | Path | Scenario, samples: int, seed: int, target: float = 0.95,
                workers: int = 1, out: Path | None = None, progress: Progress = None,
-               force: bool = False) -> StressResult:
-    """Sample futures from the scenario's risks and re-plan each exactly."""
+               force: bool = False, frozen: int = 0) -> StressResult:
+    """Sample futures from the scenario's risks and re-plan each exactly.
+
+    `frozen` keeps the base plan's first buckets in every future. A future that did not
+    solve is written with its status and empty numbers, and counted in the summary.
+    """
     from fabnet.model.errors import FabnetError
 
     sc = _read(path)
@@ -127,15 +142,20 @@ def montecarlo(path: str | Path | Scenario, samples: int, seed: int, target: flo
         where = f"scenario {sc.name!r}" if isinstance(path, Scenario) else path
         raise FabnetError(f"{where}: risks: the scenario has no risks to sample "
                           "(fix: add a risks: section with id, target, rate, duration)")
-    res = stress_test(sc, samples, seed, target, workers, progress)
+    res = stress_test(sc, samples, seed, target, workers, progress, frozen=frozen)
     if out is not None:
         items = list(res.lost_by_item)
-        rows = [[i, float(res.fill[i]), res.events[i]] + [float(res.lost_by_item[k][i])
-                                                           for k in items]
+        ok = res.solved_mask
+
+        def num(v: float, i: int) -> float | str:
+            return float(v) if ok[i] else ""
+
+        rows = [[i, str(res.status[i]), num(res.fill[i], i), res.events[i]]
+                + [num(res.lost_by_item[k][i], i) for k in items]
                 for i in range(res.samples)]
         write_folder(out, {
-            "samples.csv": csv_text(["sample", "fill_rate", "events"]
-                                + [f"lost_{k}" for k in items], rows),
+            "samples.csv": csv_text(["sample", "status", "fill_rate", "events"]
+                                    + [f"lost_{k}" for k in items], rows),
             "critical_nodes.csv": csv_text(["node", "futures"], list(res.critical_counts.items())),
             "summary.json": json.dumps(res.summary(), indent=1),
             "report.html": render_page(f"Stress test: {sc.name}",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fabnet.io.plan_io import plan_document, write_plan_dir
 from fabnet.io.scenario_io import load_scenario
+from fabnet.model.errors import FabnetError
 from fabnet.model.network import Network, compile_network
 from fabnet.model.scenario import Scenario
 from fabnet.plan import PLAN_COLUMNS, Plan, make_plan
@@ -23,12 +27,41 @@ class PlanRun:
     out: Path | None = None
 
 
-def plan_scenario(path: str | Path, out: str | Path | None = None,
-                  report: bool = True, force: bool = False) -> PlanRun:
-    """Plan the scenario at `path`; with `out`, write the plan tables, plan.json and report."""
+def read_reference(src: str | Path) -> dict[str, Any]:
+    """A reference plan: the plan.json in folder `src` (as `--out` wrote it), or the file."""
+    p = Path(src)
+    p = p / "plan.json" if p.is_dir() else p
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise FabnetError(f"{p}: can't read the reference plan: {e.strerror} "
+                          "(fix: give a plan folder that `fabnet plan --out` wrote)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FabnetError(f"{p}: not a plan document ({e}) "
+                          "(fix: give the plan.json that `fabnet plan --out` wrote)") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("tables"), dict):
+        raise FabnetError(f"{p}: tables: missing (fix: give the plan.json that "
+                          "`fabnet plan --out` wrote)")
+    return doc
+
+
+def plan_scenario(path: str | Path, out: str | Path | None = None, report: bool = True,
+                  reference: str | Path | Mapping[str, Any] | None = None,
+                  frozen: int = 0, force: bool = False) -> PlanRun:
+    """Plan the scenario at `path`; with `out`, write the plan tables, plan.json and report.
+
+    `reference` (a plan document, or a plan folder / plan.json to read one from) makes the
+    plan the optimal one closest to it; `frozen` keeps its flows in buckets 0 … frozen-1.
+    """
+    if frozen < 0:
+        raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
+    if frozen and reference is None:
+        raise FabnetError(f"frozen: {frozen} buckets need a reference plan to keep "
+                          "(fix: give the plan to keep, e.g. the last plan folder)")
+    doc = read_reference(reference) if isinstance(reference, str | Path) else reference
     sc = load_scenario(path)
     net = compile_network(sc)
-    plan = make_plan(net)
+    plan = make_plan(net, reference=doc, frozen=frozen)
     run = PlanRun(sc, net, plan)
     if out is not None:
         write_plan(run, Path(out), report, force=force)
