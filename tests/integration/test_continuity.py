@@ -143,6 +143,7 @@ def test_montecarlo_is_reproducible_by_seed(two_plants: Scenario) -> None:
     assert a.critical_counts == b.critical_counts
     c = stress_test(two_plants, 12, seed=8)
     assert sum(c.events) != sum(a.events) or not np.array_equal(a.fill, c.fill)
+    assert a.p_target is not None and a.worst5_mean is not None
     assert 0.0 <= a.p_target <= 1.0 and a.worst5_mean <= a.fill.mean() + 1e-12
 
 

@@ -157,13 +157,13 @@ def montecarlo_cmd(
     t.add_column("statistic")
     t.add_column("value", justify="right")
     for k, v in res.summary().items():
-        t.add_row(k, f"{v:,.4f}" if abs(v) < 10 else f"{v:,.0f}")
+        t.add_row(k, "n/a" if v is None else f"{v:,.4f}" if abs(v) < 10 else f"{v:,.0f}")
     out_console.print(t)
     nodes = Table(title="Nodes most often on the critical path")
     nodes.add_column("node")
     nodes.add_column("share of futures", justify="right")
     for node, c in list(res.critical_counts.items())[:10]:
-        nodes.add_row(node, f"{c / samples:.0%}")
+        nodes.add_row(node, f"{c / max(res.solved, 1):.0%}")
     out_console.print(nodes)
 
 

@@ -131,22 +131,39 @@ def whatif_section(diff: WhatIfDiff, title: str = "What-if") -> tuple[str, str]:
 
 
 def montecarlo_section(res: StressResult, top: int = 15) -> tuple[str, str]:
-    """Fill-rate histogram, units lost per product, nodes most often critical."""
-    fig = go.Figure(go.Histogram(x=(100 * res.fill).tolist(), nbinsx=30))
-    fig.add_vline(x=100 * res.target, line_dash="dash", annotation_text="target")
-    fig.update_layout(title=f"Fill rate over {res.samples} sampled futures (seed {res.seed})",
-                      xaxis_title="fill rate (%)", yaxis_title="futures")
-    nodes = list(res.critical_counts.items())[:top]
-    bar = go.Figure(go.Bar(x=[c / res.samples for _, c in nodes][::-1],
-                           y=[n for n, _ in nodes][::-1], orientation="h"))
-    bar.update_layout(title="Nodes most often on the critical path (share of futures)",
-                      xaxis_title="share of futures")
+    """Fill-rate histogram, units lost per product, nodes most often critical.
+
+    Futures that did not solve are counted by status above the statistics, which are
+    over the futures that solved; they never enter a chart or a mean.
+    """
+    parts = []
+    if res.failed:
+        why = ", ".join(f"{n} {k.replace('_', ' ')}"
+                        for k, n in sorted(res.failed_by_status.items()))
+        parts.append(f"<p><strong>{res.failed} of {res.samples} futures did not solve "
+                     f"({escape(why)})</strong>: they are left out of every statistic "
+                     f"below, which covers the {res.solved} that solved.</p>")
     s = res.summary()
-    lost = table(("product", "mean lost", "p95 lost", "max lost"),
-                 [(k, float(v.mean()), float(np.percentile(v, 95)), float(v.max()))
-                  for k, v in res.lost_by_item.items()])
-    head = table(("statistic", "value"), [(k, v) for k, v in s.items()])
-    return "Stress test (Monte Carlo)", head + _html(fig) + lost + _html(bar)
+    parts.append(table(("statistic", "value"),
+                       [(k, "n/a (no future solved)" if v is None else v)
+                        for k, v in s.items()]))
+    if res.solved:
+        fig = go.Figure(go.Histogram(x=(100 * res.solved_fill).tolist(), nbinsx=30))
+        fig.add_vline(x=100 * res.target, line_dash="dash", annotation_text="target")
+        fig.update_layout(title=f"Fill rate over {res.solved} solved futures of "
+                                f"{res.samples} (seed {res.seed})",
+                          xaxis_title="fill rate (%)", yaxis_title="futures")
+        parts.append(_html(fig))
+        parts.append(table(("product", "mean lost", "p95 lost", "max lost"),
+                           [(k, float(v.mean()), float(np.percentile(v, 95)), float(v.max()))
+                            for k, v in ((k, res.solved_lost(k)) for k in res.lost_by_item)]))
+        nodes = list(res.critical_counts.items())[:top]
+        bar = go.Figure(go.Bar(x=[c / res.solved for _, c in nodes][::-1],
+                               y=[n for n, _ in nodes][::-1], orientation="h"))
+        bar.update_layout(title="Nodes most often on the critical path (share of solved "
+                                "futures)", xaxis_title="share of futures")
+        parts.append(_html(bar))
+    return "Stress test (Monte Carlo)", "".join(parts)
 
 
 def exposure_section(ex: Exposure) -> tuple[str, str]:

@@ -5,7 +5,15 @@ how long it lasts and what capacity is left. A sample draws events for every ris
 bucket from its own random stream (`SeedSequence(seed).spawn(n)`), so the same seed
 gives the same futures whatever the number of workers. Each future is re-planned on
 the delivery levels of the planning LP (units delivered, by priority), warm-started
-from the base plan's basis in a worker process that keeps its own model.
+from the base plan's basis in a worker process that keeps its own model. The reference
+level (closest to the base plan) is not solved: fill and units lost are fixed by the
+delivery levels, and it would cost each future a solve as long as the cost level's.
+A frozen horizon (`frozen`) keeps the base plan's first buckets in every future.
+
+Every future carries its `PlanStatus`. A future that did not solve (infeasible under a
+frozen horizon, a solver limit) is counted and listed as failed, never turned into a
+fill rate or a loss: statistics are over the futures that solved, next to the count of
+those that did not.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from fabnet.model.network import FloatArray
 from fabnet.model.scenario import Disruption, DurationDist, Risk, Scenario
 from fabnet.model.target import Target
+from fabnet.plan.solve import PlanStatus, SolverOptions
 
 
 def sample_risk(risk: Risk, buckets: int, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -48,17 +58,22 @@ def sample_future(sc: Scenario, rng: np.random.Generator, n: int) -> tuple[Disru
 
 @dataclass
 class SampleOutcome:
-    """What one sampled future costs."""
+    """What one sampled future costs; `fill` and losses are None unless it solved."""
 
-    fill: float
-    lost_by_item: dict[str, float]
+    status: PlanStatus
+    fill: float | None
+    lost_by_item: dict[str, float] | None
     critical: list[str]
     events: int
 
 
 @dataclass
 class StressResult:
-    """Distributions over the samples."""
+    """Distributions over the samples.
+
+    `fill` and `lost_by_item` hold one value per future, NaN where the future did not
+    solve (its `status` says why); every statistic is over the solved futures only.
+    """
 
     samples: int
     seed: int
@@ -67,39 +82,89 @@ class StressResult:
     lost_by_item: dict[str, FloatArray]
     critical_counts: dict[str, int]
     events: list[int] = field(default_factory=list)
+    status: list[PlanStatus] = field(default_factory=list)
 
     @property
-    def p_target(self) -> float:
-        """Share of futures whose fill rate reaches the target."""
-        return float((self.fill >= self.target - 1e-9).mean()) if self.fill.size else 0.0
+    def solved_mask(self) -> npt.NDArray[np.bool_]:
+        """True for the futures that solved."""
+        if not self.status:
+            return np.ones(self.fill.size, dtype=bool)
+        return np.array([s is PlanStatus.OPTIMAL for s in self.status], dtype=bool)
 
     @property
-    def worst5_mean(self) -> float:
-        """Mean fill rate of the worst 5 % of futures (at least one)."""
-        if not self.fill.size:
-            return 0.0
-        k = max(1, int(np.ceil(0.05 * self.fill.size)))
-        return float(np.sort(self.fill)[:k].mean())
+    def solved(self) -> int:
+        """How many futures solved."""
+        return int(self.solved_mask.sum())
 
-    def summary(self) -> dict[str, float]:
-        """Headline statistics."""
-        f = self.fill
-        return {
-            "samples": float(self.samples), "fill_mean": float(f.mean()),
+    @property
+    def failed(self) -> int:
+        """How many futures did not solve (counted, never given a number)."""
+        return self.samples - self.solved
+
+    @property
+    def failed_by_status(self) -> dict[str, int]:
+        """Failed futures per status, e.g. {"infeasible": 3}."""
+        return dict(Counter(str(s) for s in self.status if s is not PlanStatus.OPTIMAL))
+
+    @property
+    def solved_fill(self) -> FloatArray:
+        """Fill rates of the futures that solved."""
+        return self.fill[self.solved_mask]
+
+    def solved_lost(self, item: str) -> FloatArray:
+        """Units of `item` lost in each future that solved."""
+        return self.lost_by_item[item][self.solved_mask]
+
+    @property
+    def p_target(self) -> float | None:
+        """Share of solved futures whose fill rate reaches the target (None: none solved)."""
+        f = self.solved_fill
+        return float((f >= self.target - 1e-9).mean()) if f.size else None
+
+    @property
+    def worst5_mean(self) -> float | None:
+        """Mean fill rate of the worst 5 % of solved futures (at least one; None: none)."""
+        f = self.solved_fill
+        if not f.size:
+            return None
+        k = max(1, int(np.ceil(0.05 * f.size)))
+        return float(np.sort(f)[:k].mean())
+
+    def units_lost_mean_by_item(self) -> dict[str, float | None]:
+        """Mean units lost per product over the solved futures (None: none solved)."""
+        return {k: float(self.solved_lost(k).mean()) if self.solved else None
+                for k in self.lost_by_item}
+
+    def summary(self) -> dict[str, float | int | None]:
+        """Headline statistics over the solved futures, with how many failed."""
+        f = self.solved_fill
+        out: dict[str, float | int | None] = {
+            "samples": self.samples, "solved": self.solved, "failed": self.failed}
+        out.update({f"failed_{k}": v for k, v in sorted(self.failed_by_status.items())})
+        if not f.size:
+            return out | dict.fromkeys(("fill_mean", "fill_p5", "fill_p50", "fill_min",
+                                        "p_fill_ge_target", "worst5_mean_fill",
+                                        "units_lost_mean"))
+        return out | {
+            "fill_mean": float(f.mean()),
             "fill_p5": float(np.percentile(f, 5)), "fill_p50": float(np.percentile(f, 50)),
             "fill_min": float(f.min()), "p_fill_ge_target": self.p_target,
             "worst5_mean_fill": self.worst5_mean,
-            "units_lost_mean": float(sum(v.mean() for v in self.lost_by_item.values())),
+            "units_lost_mean": float(sum(self.solved_lost(k).mean()
+                                         for k in self.lost_by_item)),
         }
 
 
 _WORKER: dict[str, object] = {}
 
 
-def _init(sc: Scenario) -> None:
+def _init(sc: Scenario, options: SolverOptions | None = None,
+          reference: FloatArray | None = None, frozen: int = 0) -> None:
     from fabnet.resilience.whatif import Replanner
 
-    _WORKER["replanner"] = Replanner(sc)
+    _WORKER["replanner"] = Replanner(sc, options=options)
+    _WORKER["reference"] = reference
+    _WORKER["frozen"] = frozen
 
 
 def _one(extra: tuple[Disruption, ...]) -> SampleOutcome:
@@ -108,7 +173,13 @@ def _one(extra: tuple[Disruption, ...]) -> SampleOutcome:
 
     rp = _WORKER["replanner"]
     assert isinstance(rp, Replanner)
-    net, result = rp.solve(extra, levels_upto="delivered")
+    ref = _WORKER.get("reference")
+    frozen = _WORKER.get("frozen", 0)
+    assert (ref is None or isinstance(ref, np.ndarray)) and isinstance(frozen, int)
+    net, result = rp.solve(extra, levels_upto="delivered", reference=ref,
+                           frozen=frozen if ref is not None else 0)
+    if result.status is not PlanStatus.OPTIMAL:
+        return SampleOutcome(result.status, None, None, [], len(extra))
     out = demand_outcome(net, rp.lp, result.x)
     demanded = float(net.demand_qty.sum())
     lost_by: dict[str, float] = {}
@@ -118,7 +189,7 @@ def _one(extra: tuple[Disruption, ...]) -> SampleOutcome:
             lost_by[item] = float(out["lost"][mask].sum())
     critical = critical_nodes(rp, result)
     fill = float(out["delivered"].sum()) / demanded if demanded else 1.0
-    return SampleOutcome(fill, lost_by, critical, len(extra))
+    return SampleOutcome(result.status, fill, lost_by, critical, len(extra))
 
 
 def critical_nodes(rp: object, result: object) -> list[str]:
@@ -146,29 +217,42 @@ def critical_nodes(rp: object, result: object) -> list[str]:
 
 
 def stress_test(sc: Scenario, samples: int, seed: int, target: float = 0.95,
-                workers: int = 1, progress: Callable[[int], None] | None = None
-                ) -> StressResult:
-    """Sample `samples` futures from `sc.risks` and re-plan each; same seed, same numbers."""
+                workers: int = 1, progress: Callable[[int], None] | None = None,
+                frozen: int = 0, options: SolverOptions | None = None) -> StressResult:
+    """Sample `samples` futures from `sc.risks` and re-plan each; same seed, same numbers.
+
+    `frozen` keeps the base plan's flows in buckets 0 … frozen-1 of every future (the
+    base plan is solved once, here); `options` go to HiGHS (e.g. a time limit).
+    """
+    from fabnet.model.errors import FabnetError
+    from fabnet.resilience.whatif import Replanner
+
+    if frozen < 0:
+        raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
     streams = np.random.SeedSequence(seed).spawn(samples)
     futures = [sample_future(sc, np.random.default_rng(s), n) for n, s in enumerate(streams)]
+    reference = Replanner(sc, options=options).base_solution() if frozen else None
     outcomes: list[SampleOutcome] = []
     if workers <= 1:
-        _init(sc)
+        _init(sc, options, reference, frozen)
         for f in futures:
             outcomes.append(_one(f))
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(sc,)) as pool:
+        with ProcessPoolExecutor(workers, initializer=_init,
+                                 initargs=(sc, options, reference, frozen)) as pool:
             for o in pool.map(_one, futures, chunksize=max(1, samples // (8 * workers))):
                 outcomes.append(o)
                 if progress:
                     progress(1)
-    items = sorted({k for o in outcomes for k in o.lost_by_item})
+    items = sorted({k for o in outcomes for k in (o.lost_by_item or {})})
     counts: Counter[str] = Counter()
     for o in outcomes:
         counts.update(o.critical)
-    return StressResult(samples, seed, target, np.array([o.fill for o in outcomes]),
-                        {i: np.array([o.lost_by_item.get(i, 0.0) for o in outcomes])
-                         for i in items}, dict(counts.most_common()),
-                        [o.events for o in outcomes])
+    nan = float("nan")
+    return StressResult(
+        samples, seed, target, np.array([nan if o.fill is None else o.fill for o in outcomes]),
+        {i: np.array([nan if o.lost_by_item is None else o.lost_by_item.get(i, 0.0)
+                      for o in outcomes]) for i in items},
+        dict(counts.most_common()), [o.events for o in outcomes], [o.status for o in outcomes])
