@@ -23,6 +23,7 @@ from fabnet.plan.reference import reference_values
 from fabnet.resilience.whatif import Replanner, parse_disruption
 from fabnet.services.continuity import whatif_disruptions
 from fabnet.services.planning import PlanRun, plan_scenario, write_plan
+from fabnet.store.records import PlanRun as StoredRun
 from tests.plancheck import check_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,3 +219,29 @@ def test_reference_from_a_plan_document_matches_the_solution(twins: Scenario) ->
     values = reference_values(rp.network, rp.lp, doc)
     flow, _ = flow_columns(rp.lp)
     np.testing.assert_allclose(values[flow], rp.base_solution()[flow], atol=1e-3)
+
+
+def test_stored_replan_keeps_the_last_stored_plan_frozen(tmp_path: Path) -> None:
+    from fabnet.services import store as svc
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    svc.init_store(url)
+    store = svc.connect(url, "alice")
+    try:
+        src = tmp_path / "twins.yaml"
+        src.write_text(TWINS)
+        name = svc.import_scenario(store, src, "twins").scenario
+        first = svc.plan_stored(store, name)
+        src.write_text(TWINS.replace("qty: 90", "qty: 140"))
+        svc.import_scenario(store, src, "twins", note="more demand")
+        again = svc.plan_stored(store, name, frozen=2)
+        assert again.version == 2 and again.status == "optimal"
+        assert again.kpis["reference_status"] == "optimal"
+
+        def early(run: StoredRun) -> dict[tuple[object, ...], float]:
+            rows = run.document["tables"]["production"]
+            return {(r["site"], r["bucket"]): r["qty"] for r in rows if r["bucket"] < 2}
+
+        assert early(again) == pytest.approx(early(first))
+    finally:
+        store.engine.dispose()

@@ -404,8 +404,12 @@ def export_branch(store: Store, name: str, to: str | Path, force: bool = False
 
 
 def plan_stored(store: Store, name: str, version: int | None = None,
-                branch: str | None = None) -> PlanRun:
-    """Plan a stored version (or a branch) and keep the plan in the store."""
+                branch: str | None = None, frozen: int = 0) -> PlanRun:
+    """Plan a stored version (or a branch) and keep the plan in the store.
+
+    The last optimal plan kept for the scenario (and branch) is the reference: among the
+    optimal plans, the one closest to it; `frozen` keeps its first buckets as they were.
+    """
     from fabnet.model.network import compile_network
     from fabnet.plan import PLAN_COLUMNS, make_plan
 
@@ -417,7 +421,13 @@ def plan_stored(store: Store, name: str, version: int | None = None,
         else:
             version = uow.scenarios.info(name, version).version
             sc = uow.scenarios.get(name, version)
-    plan = make_plan(compile_network(sc))
+        last = next((r for r in uow.plan_runs.all(name, 20)
+                     if r.branch == branch and r.status == "optimal"), None)
+    if frozen and last is None:
+        raise FabnetError(f"frozen: {frozen} buckets of {name!r} need a stored plan to keep "
+                          "(fix: plan it once without frozen)")
+    plan = make_plan(compile_network(sc), reference=last.document if last else None,
+                     frozen=frozen)
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))
     with store.unit_of_work() as uow:
