@@ -73,6 +73,9 @@ def test_subcommand_url_wins_over_the_group_and_the_environment(store_url: str,
     assert r.returncode == 0 and "tiny" in r.stdout, r.stderr
     r = fabnet("audit", "--url", store_url, "verify", env=env)
     assert r.returncode == 0, r.stderr
+    broken = {**os.environ, "FABNET_DATABASE_URL": "nosuchdb://x"}
+    r = fabnet("db", "list", "--url", store_url, env=broken)
+    assert r.returncode == 0 and "tiny" in r.stdout, r.stderr
 
 
 def test_strike_implies_continuity(tmp_path: Path) -> None:

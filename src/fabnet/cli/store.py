@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,10 +66,8 @@ def _login() -> str:
 
 
 def settings_callback(ctx: typer.Context, url: str | None, actor: str | None) -> None:
-    """The group's settings: its options, else the environment, else the defaults."""
-    from fabnet.store.engine import database_url, normalize_url
-
-    ctx.obj = StoreSettings(normalize_url(url) if url else database_url(), actor or _login())
+    """Keep the group's options (or the environment's); commands resolve them when run."""
+    ctx.obj = (url, actor)
 
 
 @db_app.callback()
@@ -79,15 +77,13 @@ def db_main(ctx: typer.Context, url: UrlOpt = None, actor: ActorOpt = None) -> N
 
 
 def settings(ctx: typer.Context, url: str | None, actor: str | None) -> StoreSettings:
-    """The group's settings with the command's own --url / --as laid over them."""
-    from fabnet.store.engine import normalize_url
+    """The command's own --url / --as, else the group's or the environment's, else defaults."""
+    from fabnet.store.engine import database_url, normalize_url
 
-    s: StoreSettings = ctx.obj
-    if url:
-        s = replace(s, url=normalize_url(url))
-    if actor:
-        s = replace(s, actor=actor)
-    return s
+    group_url, group_actor = ctx.obj if isinstance(ctx.obj, tuple) else (None, None)
+    url = url or group_url
+    return StoreSettings(normalize_url(url) if url else database_url(),
+                         actor or group_actor or _login())
 
 
 def open_store(ctx: typer.Context, url: str | None = None, actor: str | None = None) -> Store:
@@ -346,8 +342,9 @@ def _expected(seen: dict[str, Any] | None, if_match: str | None) -> list[str] | 
     """The tag an edit must still find: the one given, else that of the row as read."""
     from fabnet.services.editing import row_tag
 
-    if if_match is not None:
-        return [if_match.strip()]
+    if if_match is not None:  # the quotes may be left out: 5f0c… means "5f0c…"
+        tag = if_match.strip()
+        return [tag if tag.startswith('"') or tag == "*" else f'"{tag}"']
     return None if seen is None else [row_tag(seen)]
 
 
