@@ -2,7 +2,8 @@
 
 - a malformed request field (pydantic): 422, `detail` lists `{type, loc, msg}`;
 - a broken scenario rule (`ScenarioError`): 422, `detail` lists
-  `{type: "scenario", loc: [section, record, field], msg, fix}`;
+  `{type: "scenario", loc: [section, record, field], msg, fix, line}`, `line` being the
+  problem as `fabnet validate` prints it;
 - `NotFound`: 404; `Conflict` (a name taken, a merged branch, a clashing merge, an
   idempotency key in use, a job that has already ended): 409, and so is a unique key a
   concurrent request took first (`Collision`, from the unit of work), never a 503;
@@ -67,7 +68,7 @@ async def _scenario_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ScenarioError)
     return JSONResponse({"detail": [
         {"type": "scenario", "loc": [i.section, i.record, i.field], "msg": i.message,
-         "fix": i.fix} for i in exc.issues]}, UNPROCESSABLE)
+         "fix": i.fix, "line": str(i)} for i in exc.issues]}, UNPROCESSABLE)
 
 
 def _answer(code: int) -> Any:

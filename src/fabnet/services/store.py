@@ -12,11 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -26,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fabnet.io.plan_io import plan_document
-from fabnet.io.scenario_io import load_scenario, save_scenario
+from fabnet.io.scenario_io import ScenarioFormat, load_scenario, read_raw, save_scenario
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
 from fabnet.model.consistency import check_scenario
 from fabnet.model.errors import FabnetError, ScenarioError, split_issues
@@ -118,12 +120,15 @@ def connect(url: str, actor: str, audit_key_file: str | Path | None = None) -> S
 # ---------------------------------------------------------------- scenarios
 
 
+def title_slug(title: str) -> str:
+    """A scenario title as a store name: `Europe 2027` -> `europe-2027` ("" for none)."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:100].strip("-")
+
+
 def scenario_name(sc: Scenario, path: Path) -> str:
     """The default name of an imported scenario: its title as a slug, else the file's."""
     stem = path.stem if path.stem.lower() not in ("scenario", "") else path.parent.name
-    title = sc.name or stem
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return slug or "scenario"
+    return title_slug(sc.name or stem) or "scenario"
 
 
 def import_scenario(store: Store, path: str | Path, name: str | None = None,
@@ -137,6 +142,45 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
         info = uow.scenarios.add_version(name, sc, note or f"imported from {path.name}")
         uow.commit()
     return info
+
+
+def read_scenario_bytes(data: bytes, fmt: ScenarioFormat, label: str) -> Scenario:
+    """A scenario file sent as bytes (a YAML document, an XLSX workbook), read and checked
+    exactly as `fabnet db import` reads that file from disk, problems naming `label` as
+    their file. The readers' limits and zip-bomb checks work on a file, so the bytes go
+    to one in a private temporary folder (mode 0700), removed before this returns."""
+    with tempfile.TemporaryDirectory(prefix="fabnet-upload-") as tmp:
+        path = Path(tmp) / f"upload.{fmt.value}"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(data)
+        raw = read_raw(path)
+    where = str(path)
+    raw.source = label
+    raw.files = {s: f.replace(where, label) for s, f in raw.files.items()}
+    raw.issues = [replace(i, file=i.file.replace(where, label),
+                          message=i.message.replace(where, label)) for i in raw.issues]
+    return build_scenario(raw)
+
+
+def import_scenario_bytes(store: Store, data: bytes, fmt: ScenarioFormat,
+                          name: str | None = None, note: str = "") -> VersionInfo:
+    """Read, check and store a scenario file sent as bytes as the next version of `name`
+    (default: its title as a slug, as `fabnet db import` names it)."""
+    sc = read_scenario_bytes(data, fmt, f"request.{fmt.value}")
+    name = name or title_slug(sc.name)
+    if not name:
+        raise FabnetError("the scenario has no name (fix: add ?name=NAME, or a title: "
+                          "`scenario: Europe 2027` in YAML, the scenario sheet in a workbook)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise FabnetError(f"scenario name {name!r}: use letters, digits, '.', '_' or '-' "
+                          "(fix: e.g. ?name=europe-2027)")
+
+    def work(uow: UnitOfWork) -> VersionInfo:
+        info = uow.scenarios.add_version(name, sc, note or f"imported through the API "
+                                         f"from {fmt.value.upper()}")
+        uow.commit()
+        return info
+    return store.run(work)  # retried: two first imports of one name collide on it
 
 
 def export_scenario(store: Store, name: str, to: str | Path, version: int | None = None,
@@ -230,6 +274,7 @@ def create_branch(store: Store, name: str, scenario: str, version: int | None = 
 def add_disruptions(store: Store, name: str, specs: list[str]) -> Branch:
     """Add disruptions (`TARGET@DATE+BUCKETS[xFACTOR]`) to a branch."""
     with store.unit_of_work() as uow:
+        uow.branches.lock(name)  # the new ids are picked from what is read next
         branch = _add_disruptions(uow, uow.branches.get(name), specs)
         uow.commit()
     return branch
@@ -266,6 +311,7 @@ def put_row(store: Store, name: str, section: str, row: Mapping[str, Any]) -> Br
     _section(section)
     key = row_key(section, row)
     with store.unit_of_work() as uow:
+        uow.branches.lock(name)  # the change is computed from what is read next
         branch = uow.branches.get(name)
         _, current = _materialize(uow.scenarios, branch)
         tables = scenario_tables(current)
@@ -291,6 +337,7 @@ def delete_row(store: Store, name: str, section: str, key: str) -> Branch:
     """Delete one row (by its key, e.g. `SUP-TW` or `A>B`) from a branch."""
     _section(section)
     with store.unit_of_work() as uow:
+        uow.branches.lock(name)  # the change is computed from what is read next
         branch = uow.branches.get(name)
         _, current = _materialize(uow.scenarios, branch)
         change = Change(ChangeOp.DELETE, section, key)
@@ -366,6 +413,7 @@ def merge_branch(store: Store, name: str, note: str = "") -> VersionInfo:
     have changed on the parent too; otherwise nothing is merged and the clash is named.
     """
     with store.unit_of_work() as uow:
+        uow.branches.lock(name)  # no change lands between reading them and the merge
         branch = uow.branches.get(name)
         if branch.status is not BranchStatus.OPEN:
             raise Conflict(f"branch {name!r} was already merged into version "
