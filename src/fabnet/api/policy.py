@@ -57,6 +57,7 @@ SECTION_EDITORS: dict[str, frozenset[Role]] = {
     "disruptions": frozenset({A, P, C, S}),
     "recovery": frozenset({A, P, C}),
     "risks": frozenset({A, P, C}),
+    "test_plans": frozenset({A, P, E, Q}),  # quality engineers own the test steps
 }
 
 #: the column naming the site a row belongs to, in the sections a site manager is

@@ -133,6 +133,9 @@ class ItemRow(Row):
     unit_cost: OptQty = None
     origin: Annotated[str | None, BeforeValidator(_blank_none)] = None
     holding_cost: OptQty = None
+    serialized: Annotated[bool, BeforeValidator(lambda v: _as_bool(_blank_none(v) or False))] \
+        = False
+    serial_pattern: Annotated[str | None, BeforeValidator(_blank_none)] = None
 
 
 class BomRow(Row):
@@ -233,6 +236,18 @@ class RiskRow(Row):
                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
 
 
+OptLimit = Annotated[float | None, BeforeValidator(_blank_none)]
+
+
+class TestPlanRow(Row):
+    item: Id
+    step: Id
+    required: Annotated[bool, BeforeValidator(
+        lambda v: True if _blank_none(v) is None else _as_bool(v))] = True
+    min: OptLimit = None
+    max: OptLimit = None
+
+
 SECTIONS: dict[str, type[Row]] = {
     "scenario": ScenarioRow,
     "items": ItemRow,
@@ -249,6 +264,7 @@ SECTIONS: dict[str, type[Row]] = {
     "disruptions": DisruptionRow,
     "recovery": RecoveryRow,
     "risks": RiskRow,
+    "test_plans": TestPlanRow,
 }
 
 

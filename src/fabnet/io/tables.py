@@ -33,6 +33,7 @@ from fabnet.io.records import (
     ScenarioRow,
     SiteRow,
     SupplierRow,
+    TestPlanRow,
     WorkCenterRow,
     columns,
     required_columns,
@@ -55,6 +56,7 @@ from fabnet.model.scenario import (
     Scenario,
     Site,
     Supplier,
+    TestPlan,
     WorkCenter,
 )
 
@@ -290,7 +292,8 @@ def build_scenario(raw: RawTables) -> Scenario:
     sc = Scenario(
         name=m.scenario,
         horizon=Horizon(m.start, m.bucket, m.buckets),
-        items=tuple(Item(r.id, r.name, r.kind, r.unit_cost, r.origin, r.holding_cost)
+        items=tuple(Item(r.id, r.name, r.kind, r.unit_cost, r.origin, r.holding_cost,
+                         r.serialized, r.serial_pattern)
                     for r in v["items"] if isinstance(r, ItemRow)),
         boms=tuple(BomLine(r.parent, r.item, r.qty) for r in v["boms"]
                    if isinstance(r, BomRow)),
@@ -318,6 +321,8 @@ def build_scenario(raw: RawTables) -> Scenario:
                        if isinstance(r, RecoveryRow)),
         risks=tuple(Risk(r.id, r.target, r.rate, r.duration, r.dist, r.duration_max, r.capacity)
                     for r in v["risks"] if isinstance(r, RiskRow)),
+        test_plans=tuple(TestPlan(r.item, r.step, r.required, r.min, r.max)
+                         for r in v["test_plans"] if isinstance(r, TestPlanRow)),
     )
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
@@ -349,7 +354,8 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
                       "buckets": h.buckets}],
         "items": [{"id": i.id, "name": i.name, "kind": str(i.kind),
                    "unit_cost": _num(i.unit_cost), "origin": i.origin,
-                   "holding_cost": _num(i.holding_cost)} for i in sc.items],
+                   "holding_cost": _num(i.holding_cost), "serialized": i.serialized,
+                   "serial_pattern": i.serial_pattern} for i in sc.items],
         "boms": [{"parent": b.parent, "item": b.item, "qty": _num(b.qty)} for b in sc.boms],
         "routings": [{"item": r.item, "work_center": r.work_center, "hours": _num(r.hours)}
                      for r in sc.routings],
@@ -378,6 +384,8 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "risks": [{"id": r.id, "target": r.target, "rate": _num(r.rate), "dist": str(r.dist),
                    "duration": r.duration, "duration_max": r.duration_max,
                    "capacity": _num(r.capacity)} for r in sc.risks],
+        "test_plans": [{"item": t.item, "step": t.step, "required": t.required,
+                        "min": _num(t.min), "max": _num(t.max)} for t in sc.test_plans],
     }
     for section, rows in t.items():
         cols = columns(section)

@@ -21,7 +21,8 @@ from fabnet.io.tables import RawTables
 from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
-            "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks")
+            "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks",
+            "test_plans")
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -235,7 +236,7 @@ def read_yaml(path: Path) -> RawTables:
                 raw.add("offers", ol, {"supplier": r.get("id"), **o})
         raw.add("suppliers", label, r)
     for section in ("customers", "lanes", "inventory", "demand", "disruptions", "recovery",
-                    "risks"):
+                    "risks", "test_plans"):
         for i, rec in enumerate(_as_list(raw, section, doc.get(section))):
             if section == "lanes" and isinstance(rec, dict):
                 label = f"{_text(rec.get('from'))}>{_text(rec.get('to'))}"
@@ -243,6 +244,8 @@ def read_yaml(path: Path) -> RawTables:
                 label = f"{_text(rec.get('site'))}/{_text(rec.get('item'))}"
             elif section == "recovery":
                 label = _label(rec, i, "target")
+            elif section == "test_plans" and isinstance(rec, dict):
+                label = f"{_text(rec.get('item'))}/{_text(rec.get('step'))}"
             else:
                 label = _label(rec, i)
             if (r := _record(raw, section, label, rec)) is not None:
@@ -296,12 +299,13 @@ def write_yaml(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
         suppliers.append({**_clean(v), "offers": offers})
     doc: dict[str, Any] = {
         "scenario": meta["scenario"], "horizon": horizon,
-        "items": [_clean(i) for i in tables["items"]], "boms": boms, "routings": routings,
+        "items": [_clean({k: v for k, v in i.items() if k != "serialized" or v})
+                  for i in tables["items"]], "boms": boms, "routings": routings,
         "sites": sites, "suppliers": suppliers,
     }
     for section in ("customers", "lanes", "inventory", "demand", "disruptions"):
         doc[section] = [_clean(r) for r in tables[section]]
-    for section in ("recovery", "risks"):  # optional sections, written only when used
+    for section in ("recovery", "risks", "test_plans"):  # optional sections, written only when used
         if tables[section]:
             doc[section] = [_clean(r) for r in tables[section]]
     text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -21,6 +21,7 @@ from fabnet.model.scenario import (
     Scenario,
     Site,
     Supplier,
+    TestPlan,
     WorkCenter,
 )
 from fabnet.model.target import KnownTargets, Target, TargetError, TargetKind, TargetProblem
@@ -46,6 +47,7 @@ __all__ = [
     "Recovery",
     "Risk",
     "RoutingStep",
+    "TestPlan",
     "Scenario",
     "ScenarioError",
     "Severity",

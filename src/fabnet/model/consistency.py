@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 from fabnet.model.errors import Issue, warning
 from fabnet.model.scenario import Scenario
+from fabnet.model.serial_pattern import PatternError, SerialPattern
 from fabnet.model.target import (
     KnownTargets,
     Target,
@@ -283,6 +284,38 @@ def check_risks(sc: Scenario) -> list[Issue]:
     return out
 
 
+def check_serials(sc: Scenario) -> list[Issue]:
+    """A serial pattern parses, and is given only on a serialized item."""
+    out: list[Issue] = []
+    for i in sc.items:
+        if i.serial_pattern is None:
+            continue
+        if not i.serialized:
+            out.append(Issue("items", i.id, "serial_pattern", "a serial pattern on an item "
+                             "that is not serialized", "add serialized: true, or remove "
+                             "serial_pattern"))
+            continue
+        try:
+            SerialPattern.parse(i.serial_pattern)
+        except PatternError as e:
+            out.append(Issue("items", i.id, "serial_pattern", str(e),
+                             "write it like RQ-{yyyy}-{seq:06}"))
+    return out
+
+
+def check_test_plans(sc: Scenario) -> list[Issue]:
+    """Test steps name a known item, once per item, with limits that leave room to pass."""
+    items = {i.id for i in sc.items}
+    out = _duplicates("test_plans", (f"{t.item}/{t.step}" for t in sc.test_plans), "step")
+    for t in sc.test_plans:
+        rec = f"{t.item}/{t.step}"
+        out += _unknown("test_plans", rec, "item", t.item, items, "item")
+        if t.min is not None and t.max is not None and t.min > t.max:
+            out.append(Issue("test_plans", rec, "max", f"{t.max} is below min {t.min}",
+                             "make max >= min"))
+    return out
+
+
 RULES: tuple[Callable[[Scenario], list[Issue]], ...] = (
     check_unique_ids,
     check_references,
@@ -295,6 +328,8 @@ RULES: tuple[Callable[[Scenario], list[Issue]], ...] = (
     check_disruption_targets,
     check_recovery,
     check_risks,
+    check_serials,
+    check_test_plans,
 )
 
 

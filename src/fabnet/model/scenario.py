@@ -33,6 +33,10 @@ class Item:
     unit_cost: float | None = None
     origin: str | None = None
     holding_cost: float | None = None
+    #: every unit built gets its own serial number (products and assemblies on the floor)
+    serialized: bool = False
+    #: how its serials are written, e.g. `RQ-{yyyy}-{seq:06}` (None: `{item}-{yyyy}-{seq:06}`)
+    serial_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,26 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class TestPlan:
+    """A test step every unit of `item` goes through on the floor; `required` steps must
+    pass before the unit is complete, and a value outside [`min`, `max`] is a fail."""
+
+    item: str
+    step: str
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+
+    def judge(self, passed: bool, value: float | None) -> bool:
+        """Whether a recorded result passes: a pass with a value outside the limits fails."""
+        if not passed:
+            return False
+        if value is None:
+            return self.min is None and self.max is None
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Everything a plan needs, exactly as the planner wrote it down."""
 
@@ -212,6 +236,7 @@ class Scenario:
     disruptions: tuple[Disruption, ...] = ()
     recovery: tuple[Recovery, ...] = ()
     risks: tuple[Risk, ...] = ()
+    test_plans: tuple[TestPlan, ...] = ()
     #: what validation found worth saying about a valid scenario (not part of its content)
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 

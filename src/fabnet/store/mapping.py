@@ -33,6 +33,7 @@ from fabnet.model.scenario import (
     Scenario,
     Site,
     Supplier,
+    TestPlan,
     WorkCenter,
 )
 from fabnet.store.records import SectionRecord
@@ -53,7 +54,18 @@ SECTIONS: dict[str, type[SectionRecord]] = {
     "disruptions": Disruption,
     "recovery": Recovery,
     "risks": Risk,
+    "test_plans": TestPlan,
 }
+
+#: fields a section gained after versions were first stored and hashed, with their
+#: defaults: a stored value at its default is left out of content hashes (so versions
+#: stored before the field hash as they did), and a JSON record without it (an older
+#: branch change) reads as the default
+LATER_FIELDS: dict[str, dict[str, Any]] = {
+    "items": {"serialized": False, "serial_pattern": None},
+}
+#: sections added after versions were first hashed: left out of a hash while empty
+LATER_SECTIONS = frozenset({"test_plans"})
 
 
 def check_section(section: str) -> type[SectionRecord]:
@@ -80,6 +92,8 @@ def key_of(section: str, rec: SectionRecord) -> str:
             return f"{rec.site}/{rec.item}"
         case Recovery():
             return rec.target
+        case TestPlan():
+            return f"{rec.item}/{rec.step}"
         case Lane():
             return rec.id
         case _:
@@ -152,10 +166,23 @@ def record_json(rec: SectionRecord) -> dict[str, Any]:
     return {name: _plain(getattr(rec, name), True) for name, _ in _fields(section_of(rec))}
 
 
+def hashed_json(rec: SectionRecord) -> dict[str, Any]:
+    """A record as content hashes see it: `record_json` without the later-added fields
+    that are at their defaults (see `LATER_FIELDS`)."""
+    doc = record_json(rec)
+    for name, default in LATER_FIELDS.get(section_of(rec), {}).items():
+        if doc.get(name) == default:
+            del doc[name]
+    return doc
+
+
 def record_from(section: str, values: Any) -> SectionRecord:
-    """A section's record from a table row or a JSON object (extra keys are ignored)."""
+    """A section's record from a table row or a JSON object (extra keys are ignored; a
+    later-added field that is missing takes its default)."""
     cls = check_section(section)
-    return cls(**{name: dec(values[name]) for name, dec in _fields(section)})
+    later = LATER_FIELDS.get(section, {})
+    return cls(**{name: dec(values[name]) if name in values or name not in later
+                  else later[name] for name, dec in _fields(section)})
 
 
 def canonical_json(value: Any) -> str:
@@ -175,13 +202,16 @@ def _json_default(v: Any) -> Any:
 
 
 def scenario_json(sc: Scenario) -> dict[str, Any]:
-    """The whole scenario as one JSON object (sections as lists of records)."""
+    """The whole scenario as one JSON object (sections as lists of records), as content
+    hashes see it (`hashed_json`; later sections only when used)."""
     h = sc.horizon
     doc: dict[str, Any] = {"name": sc.name, "horizon": {"start": h.start.isoformat(),
                                                         "bucket": h.bucket.value,
                                                         "buckets": h.buckets}}
     for section in SECTIONS:
-        doc[section] = [record_json(r) for r in section_records(sc, section)]
+        records = section_records(sc, section)
+        if records or section not in LATER_SECTIONS:
+            doc[section] = [hashed_json(r) for r in records]
     return doc
 
 

@@ -24,11 +24,12 @@ from fabnet.model.scenario import (
     RoutingStep,
     Site,
     Supplier,
+    TestPlan,
     WorkCenter,
 )
 
 SectionRecord = (Item | BomLine | RoutingStep | Site | WorkCenter | Supplier | Offer | Customer
-                 | Lane | InventoryRecord | Demand | Disruption | Recovery | Risk)
+                 | Lane | InventoryRecord | Demand | Disruption | Recovery | Risk | TestPlan)
 
 
 @dataclass(frozen=True)

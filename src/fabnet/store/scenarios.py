@@ -22,8 +22,8 @@ from fabnet.store.mapping import (
     SECTIONS,
     canonical_json,
     content_sha256,
+    hashed_json,
     record_from,
-    record_json,
     record_row,
     row_counts,
     section_records,
@@ -168,7 +168,7 @@ class ScenarioRepository(Repository):
 def sections_sha256(sc: Scenario) -> dict[str, str]:
     """A SHA-256 of each non-empty section's rows (canonical JSON, in stored order), so
     that a check can name the section whose rows changed after the version was stored."""
-    return {s: hashlib.sha256(canonical_json([record_json(r) for r in section_records(sc, s)])
+    return {s: hashlib.sha256(canonical_json([hashed_json(r) for r in section_records(sc, s)])
                               .encode()).hexdigest()
             for s in SECTIONS if section_records(sc, s)}
 

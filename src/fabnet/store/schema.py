@@ -72,7 +72,11 @@ S, F, N, D = sa.String, sa.Double, sa.Integer, sa.Date
 SECTION_TABLES: dict[str, sa.Table] = {
     "items": _section("items", _col("id", S), _col("name", S), _col("kind", S),
                       _col("unit_cost", F, True), _col("origin", S, True),
-                      _col("holding_cost", F, True)),
+                      _col("holding_cost", F, True),
+                      # added in revision 0006: rows from before are not serialized
+                      sa.Column("serialized", sa.Boolean, nullable=False,
+                                server_default=sa.false()),
+                      _col("serial_pattern", S, True)),
     "boms": _section("boms", _col("parent", S), _col("item", S), _col("qty", F)),
     "routings": _section("routings", _col("item", S), _col("work_center", S),
                          _col("hours", F)),
@@ -98,6 +102,10 @@ SECTION_TABLES: dict[str, sa.Table] = {
     "risks": _section("risks", _col("id", S), _col("target", S), _col("rate", F),
                       _col("duration", N), _col("dist", S), _col("duration_max", N, True),
                       _col("capacity", F)),
+    # added in revision 0006
+    "test_plans": _section("test_plans", _col("item", S), _col("step", S),
+                           _col("required", sa.Boolean), _col("min", F, True),
+                           _col("max", F, True)),
 }
 
 branches = sa.Table(
@@ -217,3 +225,6 @@ idempotency_keys = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=True),
     sa.Column("created_at", Stamp, nullable=False),
 )
+
+# the floor's tables (revision 0006) live in their own module, on the same metadata
+from fabnet.store import floor_schema as _floor_schema  # noqa: E402,F401
