@@ -13,12 +13,17 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from fabnet.api import errors, policy
 from fabnet.api.deps import Allow, AllowEdit
@@ -127,6 +132,41 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+#: where fabnet serves the Swagger UI and ReDoc files itself
+DOCS_ASSETS = "/docs-assets"
+
+
+def docs_assets() -> Path:
+    """The folder of Swagger UI's and ReDoc's JavaScript and CSS, as the fastapi-offline
+    package ships them, so `/docs` works on a plant network with no way to a CDN."""
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def install_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) and `/redoc` from files fabnet serves at `DOCS_ASSETS`: no
+    script, style sheet, font or icon from another host, and no online validator."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets()), name="docs-assets")
+
+    async def swagger(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title}: API docs",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            oauth2_redirect_url=None, swagger_ui_parameters={"validatorUrl": None})
+
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title}: API reference",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
+
+    app.add_route("/docs", swagger, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The API, for `settings` (default: from the environment). With `store`, it uses
     that store instead of connecting to `settings.database_url`, and checks at once that
@@ -155,8 +195,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         # no spans or log records carrying request data
         extra["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
     app = FastAPI(title="fabnet", version="1", description=DESCRIPTION, lifespan=lifespan,
-                  **extra)
+                  docs_url=None, redoc_url=None, **extra)
     app.state.settings = settings
+    install_docs(app)
     errors.install(app)
     for r in api_routers():
         app.include_router(r)
