@@ -209,6 +209,14 @@ class BranchRepository(Repository):
                            {"status": "merged", "scenario": scenario, "version": version})
         return self.get(name)
 
+    def lock(self, name: str) -> None:
+        """Lock a branch's row until the transaction ends, so that a change or a merge
+        computed from what is read next can't cross a concurrent one (SQLite already
+        queues every writer)."""
+        if self._conn.execute(sa.select(B.c.id).where(B.c.name == name)
+                              .with_for_update()).first() is None:
+            self.get(name)  # raises NotFound with the list of branches
+
     def _open_branch_id(self, name: str) -> int:
         row = self._conn.execute(sa.select(B.c.id, B.c.status).where(B.c.name == name)
                                  .with_for_update()).one_or_none()
