@@ -297,13 +297,19 @@ class JobTarget(ApiModel):
 
 
 class PlanJob(JobTarget):
-    """Plan the scenario (the plan is kept as a plan run)."""
+    """Plan the scenario (the plan is kept as a plan run); among the optimal plans, the one
+    closest to the last stored plan run of the same scenario and branch."""
+
+    frozen: Annotated[int, Field(ge=0, le=10_000, description="keep the last stored plan "
+                                 "run's first N buckets as they are (a frozen horizon)")] = 0
 
 
 class WhatIfJob(JobTarget):
     """Re-plan around disruptions and compare with the plan without them."""
 
     disruptions: list[Spec] = Field(min_length=1, max_length=50)
+    frozen: Annotated[int, Field(ge=0, le=10_000, description="keep the base plan's first "
+                                 "N buckets as they are (a frozen horizon)")] = 0
 
 
 class TtsJob(JobTarget):

@@ -30,14 +30,18 @@ def whatif_cmd(
     = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the KPI changes as JSON.")]
     = False,
+    frozen: Annotated[int, typer.Option(
+        min=0, help="Keep the base plan's first N buckets as they are (a frozen horizon).")]
+    = 0,
     force: ForceOpt = False,
 ) -> None:
     """Re-plan around disruptions and show what changes against the undisrupted plan."""
+    from fabnet.plan.summary import kpi_label
     from fabnet.services.continuity import whatif
 
     check_out_folder(out, force, scenario)
     with err_console.status("re-planning…"):
-        run = whatif(scenario, disrupt, out, force=force)
+        run = whatif(scenario, disrupt, out, force=force, frozen=frozen)
     print_warnings(run.scenario.warnings)
     d = run.diff
     if json_:
@@ -48,7 +52,7 @@ def whatif_cmd(
     for c in ("KPI", "base", "what-if", "change"):
         t.add_column(c, justify="left" if c == "KPI" else "right")
     for k, (b, n) in d.kpis.items():
-        t.add_row(k, f"{b:,.3f}" if abs(b) < 10 else f"{b:,.0f}",
+        t.add_row(kpi_label(k), f"{b:,.3f}" if abs(b) < 10 else f"{b:,.0f}",
                   f"{n:,.3f}" if abs(n) < 10 else f"{n:,.0f}", f"{n - b:+,.3f}")
     out_console.print(t)
     _rows_table("Customers and products hit", d.by_customer_item)
@@ -141,6 +145,9 @@ def montecarlo_cmd(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Folder for samples.csv, summary.json and "
                                              "report.html.")] = None,
+    frozen: Annotated[int, typer.Option(
+        min=0, help="Keep the base plan's first N buckets in every future (a frozen "
+                    "horizon: a future that can't keep them counts as failed).")] = 0,
     force: ForceOpt = False,
 ) -> None:
     """Sample futures from the scenario's risks, re-plan each, report distributions."""
@@ -152,7 +159,8 @@ def montecarlo_cmd(
     print_warnings(sc.warnings)
     prog, step = progress_bar(samples, "sampled futures")
     with prog:
-        res = montecarlo(sc, samples, seed, target, workers, out, step, force=force)
+        res = montecarlo(sc, samples, seed, target, workers, out, step, force=force,
+                         frozen=frozen)
     t = Table(title=f"Stress test: {samples} futures, seed {seed}", show_header=False)
     t.add_column("statistic")
     t.add_column("value", justify="right")

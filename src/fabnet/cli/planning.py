@@ -13,6 +13,7 @@ from rich.table import Table
 from fabnet.cli.console import err_console, out_console, print_warnings, progress_bar
 from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
+from fabnet.model.errors import FabnetError
 
 
 def plan(
@@ -27,12 +28,24 @@ def plan(
     strike: Annotated[list[str] | None, typer.Option(
         help="A what-if to headline, TARGET@DATE+BUCKETS[xFACTOR]; repeat for several. "
              "Implies --continuity.")] = None,
+    reference: Annotated[Path | None, typer.Option(
+        help="A plan to stay close to (a plan folder or its plan.json): among the optimal "
+             "plans, the one that changes least against it.")] = None,
+    frozen: Annotated[int, typer.Option(
+        min=0, help="Keep the --reference plan's first N buckets as they are (a frozen "
+                    "horizon).")] = 0,
     force: ForceOpt = False,
 ) -> None:
     """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
     from fabnet.services.planning import plan_scenario
 
     check_out_folder(out, force, scenario)
+    if frozen and reference is None:
+        raise FabnetError("--frozen needs --reference PLAN (fix: name the plan folder or "
+                          "plan.json whose first buckets stay as they are)")
+    if reference is not None and (continuity or strike):
+        raise FabnetError("--reference and --frozen plan one scenario; the continuity "
+                          "headline does not take them (fix: drop --continuity/--strike)")
     headline = None
     if continuity or strike:
         from fabnet.io.scenario_io import load_scenario
@@ -48,9 +61,10 @@ def plan(
     else:
         if not json_:
             with err_console.status("planning…"):
-                run = plan_scenario(scenario, out, force=force)
+                run = plan_scenario(scenario, out, reference=reference, frozen=frozen,
+                                    force=force)
         else:
-            run = plan_scenario(scenario, out, force=force)
+            run = plan_scenario(scenario, out, reference=reference, frozen=frozen, force=force)
         print_warnings(run.scenario.warnings)
     if json_:
         sys.stdout.write(json.dumps(run.plan.kpis, indent=1) + "\n")
@@ -64,7 +78,7 @@ def plan(
 
 def print_summary(run: object, top: int) -> None:
     """Units per product and month, KPIs and the top shortfalls, as rich tables."""
-    from fabnet.plan.summary import monthly_summary, top_shortfalls
+    from fabnet.plan.summary import displayed_months, kpi_summary, monthly_summary, top_shortfalls
     from fabnet.services.planning import PlanRun
 
     assert isinstance(run, PlanRun)
@@ -72,8 +86,8 @@ def print_summary(run: object, top: int) -> None:
     t = Table(title=f"{sc.name}: units planned vs demanded")
     for c in ("product", "month", "demanded", "planned", "on time"):
         t.add_column(c, justify="left" if c in ("product", "month") else "right")
-    for ln in monthly_summary(sc, plan):
-        style = "red" if ln.planned + 1e-6 < ln.demanded else None
+    for ln in displayed_months(monthly_summary(sc, plan)):
+        style = "red" if ln.planned < ln.demanded else None
         t.add_row(ln.item, ln.month, f"{ln.demanded:,.0f}", f"{ln.planned:,.0f}",
                   f"{ln.on_time:,.0f}", style=style)
     out_console.print(t)
@@ -81,11 +95,10 @@ def print_summary(run: object, top: int) -> None:
     kt = Table(title="KPIs", show_header=False)
     kt.add_column("name")
     kt.add_column("value", justify="right")
-    for name, label in (("fill_rate", "fill rate"), ("on_time_rate", "on-time rate")):
-        kt.add_row(label, f"{100 * float(k[name]):.1f} %")
-    for name in ("units_demanded", "units_delivered", "units_late", "units_lost",
-                 "cost_total", "cost_purchase", "cost_transport"):
-        kt.add_row(name.replace("_", " "), f"{float(k[name]):,.0f}")
+    for label, value in kpi_summary(k, ["fill_rate", "on_time_rate", "units_demanded",
+                                        "units_delivered", "units_late", "units_lost",
+                                        "cost_total", "cost_purchase", "cost_transport"]):
+        kt.add_row(label, value)
     out_console.print(kt)
     rows = top_shortfalls(plan, sc, top)
     if rows:
@@ -113,11 +126,12 @@ def print_headline(headline: object, strikes: list[str]) -> None:
     out_console.print(t)
     for spec, w in zip(strikes, headline.strikes, strict=True):
         k = w.diff.kpis
+        rate = (f"on-time rate {100 * (k['on_time_rate'][1] - k['on_time_rate'][0]):+.1f} pts"
+                if "on_time_rate" in k else "on-time rate: no demand")
         out_console.print(
             f"[bold]What a strike costs[/bold] ({spec}): units lost "
             f"{k['units_lost'][1] - k['units_lost'][0]:+,.0f}, units late "
-            f"{k['units_late'][1] - k['units_late'][0]:+,.0f}, on-time rate "
-            f"{100 * (k['on_time_rate'][1] - k['on_time_rate'][0]):+.1f} pts, cost "
+            f"{k['units_late'][1] - k['units_late'][0]:+,.0f}, {rate}, cost "
             f"{k['cost_total'][1] - k['cost_total'][0]:+,.0f}; "
             f"{len(w.diff.moved)} orders move between sites")
     worst = list(headline.exposure.embargo_lost.items())[:3]

@@ -36,11 +36,13 @@ def serve_cmd(
 
     from fabnet.api import Settings, create_app
     from fabnet.services.store import connect
+    from fabnet.store.engine import check_writable
 
     settings = Settings.from_env(url=url)
     if job_workers is not None:
         settings = dataclasses.replace(settings, job_workers=job_workers)
     store = connect(settings.database_url, settings.server_actor)  # checks the schema
+    check_writable(store.engine)  # a read-only store is one line, before the banner
     level = log_level.upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -242,13 +242,15 @@ def runs_cmd(
     actor: ActorHere = None,
 ) -> None:
     """List stored plan runs, newest first."""
+    from fabnet.plan.summary import format_kpi
     from fabnet.services.store import list_plan_runs
 
     runs = list_plan_runs(open_store(ctx, url, actor), name)
     print_table("Plan runs", ("id", "scenario", "version", "branch", "status", "fill rate",
                          "created", "by"),
            [(str(r.id), r.scenario, str(r.version), r.branch or "", r.status,
-             f"{100 * float(r.kpis.get('fill_rate', 0)):.1f} %", _t(r.created_at), r.created_by)
+             (format_kpi("fill_rate", r.kpis["fill_rate"]) if "fill_rate" in r.kpis
+              else str(r.kpis.get("note", "n/a"))), _t(r.created_at), r.created_by)
             for r in runs])
 
 

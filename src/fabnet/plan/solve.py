@@ -188,6 +188,8 @@ class LexicographicSolver:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return PlanStatus.OPTIMAL
+        if status == highspy.HighsModelStatus.kModelEmpty:
+            return PlanStatus.OPTIMAL  # nothing to decide (no demand, nothing to make)
         if status == highspy.HighsModelStatus.kInfeasible:
             return PlanStatus.INFEASIBLE
         if status == highspy.HighsModelStatus.kTimeLimit:

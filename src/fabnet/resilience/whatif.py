@@ -216,5 +216,6 @@ def compare_plans(sc: Scenario, base: Plan, new: Plan, disruptions: list[Disrupt
                                    "new": round(now, 4), "delta": round(now - was, 4)})
     for k in ("units_delivered", "units_late", "units_lost", "fill_rate", "on_time_rate",
               "cost_total", "cost_purchase", "cost_transport"):
-        diff.kpis[k] = (float(base.kpis[k]), float(new.kpis[k]))
+        if k in base.kpis and k in new.kpis:  # rates are absent when there is no demand
+            diff.kpis[k] = (float(base.kpis[k]), float(new.kpis[k]))
     return diff

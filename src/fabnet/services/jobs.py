@@ -192,7 +192,8 @@ def _plan(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     tick.check()
     branch = params.get("branch")
     run = store_svc.plan_stored(store, params["scenario"], None if branch else
-                                params.get("version"), branch)
+                                params.get("version"), branch,
+                                frozen=int(params.get("frozen") or 0))
     return {"plan_run": run.id, "scenario": run.scenario, "version": run.version,
             "branch": run.branch, "status": run.status, "kpis": run.kpis}
 
@@ -207,7 +208,8 @@ def _whatif(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any
     rp = Replanner(sc)
     base = rp.plan()
     tick()
-    run = whatif_disruptions(sc, extra, replanner=rp, base=base)
+    run = whatif_disruptions(sc, extra, replanner=rp, base=base,
+                             frozen=int(params.get("frozen") or 0))
     diff = run.diff
     return {"version": version,
             "disruptions": [{"id": d.id, "target": d.target, "from": d.start.isoformat(),
@@ -243,7 +245,8 @@ def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str,
                           float(params.get("target", 0.95)), 1, tick)
     return {"version": version, "summary": res.summary(),
             "critical_nodes": res.critical_counts,
-            "units_lost_mean_by_item": {k: float(v.mean()) for k, v in res.lost_by_item.items()}}
+            "units_lost_mean_by_item": res.units_lost_mean_by_item(),
+            "failed_futures": res.failed_by_status}
 
 
 Runner = Callable[[Store, dict[str, Any], Ticker], dict[str, Any]]
