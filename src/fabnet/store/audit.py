@@ -57,6 +57,22 @@ class Action(StrEnum):
     TOKEN_REVOKE = "token.revoke"
     AUDIT_KEY_CREATE = "audit.key.create"
     AUDIT_KEY_ROTATE = "audit.key.rotate"
+    # the floor (revision 0006)
+    WORK_ORDER_RELEASE = "floor.work_order.release"
+    LOT_RECEIVE = "floor.lot.receive"
+    BUILD = "floor.build"
+    TEST_RECORD = "floor.test"
+    HOLD_PLACE = "floor.hold"
+    HOLD_RELEASE = "floor.hold.release"
+    SHIP = "floor.ship"
+    TRANSFER = "floor.transfer"
+    REPAIR_OPEN = "floor.repair.open"
+    PART_SWAP = "floor.repair.swap"
+    SERVICE_RECORD = "floor.service"
+    QUALIFY = "floor.qualify"
+    REPAIR_CLOSE = "floor.repair.close"
+    QUALIFICATION_RULE = "floor.qualification.rule"
+    LINE_DOWN = "floor.line_down"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""Trace: which units contain a lot or a unit (down), and what a unit is made of (up).
+
+Both are one recursive query on the genealogy; a site manager sees the units of their
+own sites, and is told how many others there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fabnet.services.floor import _floor, _scenario_id
+from fabnet.shop.genealogy import Component, Contained, OperationRecord
+from fabnet.shop.roles import Caller, FloorAction
+from fabnet.shop.testing import TestResult
+from fabnet.store import NotFound, Store
+
+
+@dataclass(frozen=True)
+class TraceDown:
+    """Every unit containing `ref` (a lot code or a serial), with where it went."""
+
+    ref: str
+    units: tuple[Contained, ...]
+    hidden: int = 0  # units at sites the caller does not see
+
+
+@dataclass(frozen=True)
+class TraceUp:
+    """What unit `serial` is made of, with its operations and tests (and its parts')."""
+
+    serial: str
+    item: str
+    components: tuple[Component, ...]
+    operations: tuple[OperationRecord, ...]
+    tests: tuple[TestResult, ...]
+
+
+def trace_down(store: Store, caller: Caller, ref: str, scenario: str | None = None
+               ) -> TraceDown:
+    """Every unit that contains the lot (every lot with that code) or unit, at any depth."""
+    caller.check(FloorAction.TRACE)
+    with store.unit_of_work(read_only=True) as uow:
+        floor = _floor(uow)
+        units = floor.units_by_serial([ref])
+        lot_ids: list[int] = []
+        if ref not in units:
+            sid, _ = _scenario_id(uow, scenario)
+            lot_ids = [x.id for x in floor.lots(sid, code=ref)]
+            if not lot_ids:
+                raise NotFound(f"no lot or serial {ref!r} (fix: check the code)")
+        found = floor.down(lot_ids, [units[ref].id] if ref in units else [])
+    seen = tuple(c for c in found if caller.sees(c.site))
+    return TraceDown(ref, seen, len(found) - len(seen))
+
+
+def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
+    """A unit's whole tree down to the suppliers' lots, its operations and tests."""
+    caller.check(FloorAction.TRACE)
+    with store.unit_of_work(read_only=True) as uow:
+        floor = _floor(uow)
+        unit = floor.unit(serial)
+        caller.check(FloorAction.TRACE, unit.site)
+        parts = floor.up(unit.id)
+        tree = [unit.id] + [u.id for u in floor.units_by_serial(
+            [c.serial for c in parts if c.serial]).values()]
+        return TraceUp(serial, unit.item, tuple(parts), tuple(floor.operations_of(tree)),
+                       tuple(floor.tests_of(tree)))

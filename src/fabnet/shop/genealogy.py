@@ -1,0 +1,56 @@
+"""Genealogy: what went into what. One edge per component put into a unit (or into a lot
+a non-serialized build made), with its quantity, when it went in and, after a repair
+swapped it out, when it came out.
+
+Traced both ways: down from a lot or a unit to every unit that contains it, at any depth
+(a recall: which drones carry battery lot L?), and up from a unit to everything it is
+made of, down to the suppliers' lots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Contained:
+    """A unit that contains the traced lot or unit, `depth` levels up, and where it went."""
+
+    serial: str
+    item: str
+    site: str
+    status: str
+    depth: int
+    shipment: int | None = None
+    customer: str | None = None
+    shipped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    """A component in the traced unit's tree: `parent` holds `qty` of `item`, a unit
+    (`serial`) or a lot (`lot`, with its supplier), `depth` levels down."""
+
+    depth: int
+    parent: str
+    item: str
+    qty: float
+    serial: str | None = None
+    lot: str | None = None
+    supplier: str | None = None
+    site: str = ""
+    held: bool = False
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    """An operation done on a unit: work center, operator, start and end."""
+
+    serial: str
+    seq: int
+    work_center: str
+    operator: str
+    started_at: datetime
+    ended_at: datetime
