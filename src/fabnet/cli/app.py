@@ -10,11 +10,13 @@ import typer
 from fabnet.cli.audit import audit_app
 from fabnet.cli.console import BoundaryGroup, out_console
 from fabnet.cli.continuity import exposure_cmd, stress_app, whatif_cmd
+from fabnet.cli.floor import floor_app
 from fabnet.cli.importing import import_app
 from fabnet.cli.planning import plan
 from fabnet.cli.scenario import convert, validate
 from fabnet.cli.serve import serve_cmd
 from fabnet.cli.store import db_app
+from fabnet.cli.trace import trace_cmd
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
                   help="Plan a multi-site drone-manufacturing network and keep it running.")
@@ -52,6 +54,8 @@ app.add_typer(stress_app, name="stress")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(floor_app, name="floor")
+app.command("trace")(trace_cmd)
 app.command("serve")(serve_cmd)
 
 
