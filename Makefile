@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo --continuity --strike UA-PARTNER@2027-05-03+6
+	@echo "Dashboard: run '$(BIN)/fabnet serve --demo' and open http://127.0.0.1:8000/web (one account per role, passwords printed at start)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

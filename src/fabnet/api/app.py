@@ -32,6 +32,7 @@ from fabnet.api.routes import (
     audit,
     auth,
     branches,
+    floor,
     health,
     jobs,
     plan_runs,
@@ -42,6 +43,7 @@ from fabnet.api.routes import (
 from fabnet.api.routes.sections import section_routers
 from fabnet.api.runner import JobRunner
 from fabnet.api.settings import Settings
+from fabnet.api.web_mount import mount_web
 from fabnet.services import idempotency
 from fabnet.services import jobs as job_svc
 from fabnet.services.store import connect
@@ -108,7 +110,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               audit.router)
+               floor.router, audit.router)
     for r in routers:
         document_roles(r)
     return routers
@@ -201,6 +203,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     errors.install(app)
     for r in api_routers():
         app.include_router(r)
+    mount_web(app)  # the dashboard's pages, under /web
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     def current_store() -> Store:

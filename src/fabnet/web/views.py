@@ -1,0 +1,228 @@
+"""What each page shows, read through the same services as the API and cut to the
+caller by the same scopers (`fabnet.services.scoping`), so a page holds nothing the
+caller's API answers would not: no other site's rows, no restricted field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fabnet.model.errors import FabnetError
+from fabnet.model.scenario import Scenario
+from fabnet.plan.summary import format_kpi, kpi_label, largest_remainder
+from fabnet.services import pages, scoping
+from fabnet.services import store as store_svc
+from fabnet.store import Job, JobStatus, NotFound, PlanRun
+from fabnet.web import charts
+from fabnet.web.session import WebUser
+
+#: the KPIs a planner reads first, in this order
+HEADLINE = ("fill_rate", "on_time_rate", "units_demanded", "units_delivered", "units_late",
+            "units_lost", "cost_total")
+#: KPIs about the solver, shown apart
+TECHNICAL = ("status", "solve_seconds", "build_seconds", "readback_seconds", "lp_columns",
+             "lp_rows")
+
+
+@dataclass
+class PlanView:
+    """A kept plan as one caller sees it."""
+
+    run: PlanRun
+    headline: list[tuple[str, str]]
+    other_kpis: list[tuple[str, str]]
+    shortfalls: list[dict[str, Any]]
+    scope: dict[str, Any] | None
+    charts: dict[str, str] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+    refused: str | None = None
+
+
+def _kpi_lines(kpis: dict[str, Any], names: list[str]) -> list[tuple[str, str]]:
+    """(label, value) for the KPIs `names` that are there, as a person reads them; the
+    units delivered and lost shown add up to the units demanded."""
+    shown = dict(kpis)
+    parts = ("units_demanded", "units_delivered", "units_lost")
+    if all(isinstance(shown.get(n), int | float) for n in parts):
+        shown["units_delivered"], shown["units_lost"] = largest_remainder(
+            [float(shown["units_delivered"]), float(shown["units_lost"])],
+            float(shown["units_demanded"]))
+    return [(kpi_label(n), format_kpi(n, shown[n]) if isinstance(shown[n], int | float)
+             and not isinstance(shown[n], bool) else str(shown[n]))
+            for n in names if n in shown and shown[n] is not None]
+
+
+def scenario_of(who: WebUser, run: PlanRun) -> Scenario | None:
+    """The scenario a plan run was made from (its branch as it stands now), if still there."""
+    try:
+        if run.branch is not None:
+            return store_svc.materialize(who.store, run.branch)
+        return store_svc.load_stored(who.store, run.scenario, run.version)
+    except NotFound:
+        return None
+
+
+def plan_view(who: WebUser, run: PlanRun, with_charts: bool = True) -> PlanView:
+    """A plan run's KPIs, shortfalls with reasons and charts, as `who` may see them."""
+    try:
+        kpis, doc, scope = scoping.plan_run_view(run, who.viewer, scoping.Sources(who.store),
+                                                 with_tables=True)
+    except scoping.ScopeRefused as e:
+        return PlanView(run, [], [], [], None, refused=str(e))
+    doc = doc or {}
+    tables = doc.get("tables") or {}
+    sc = scenario_of(who, run)
+    demand = {d.id: d for d in sc.demand} if sc is not None else {}
+    shortfalls = []
+    for r in tables.get("shortfalls", []):
+        d = demand.get(str(r.get("demand")))
+        shortfalls.append({**r, "customer": d.customer if d else "", "item": d.item if d
+                           else "", "due": d.due.isoformat() if d else ""})
+    shortfalls.sort(key=lambda r: (-float(r.get("qty_lost") or 0),
+                                   -float(r.get("qty_late") or 0), str(r.get("demand"))))
+    view = PlanView(run, _kpi_lines(kpis, list(HEADLINE)),
+                    _kpi_lines(kpis, [k for k in kpis if k not in HEADLINE]),
+                    shortfalls, scope, tables=[t for t in tables if t != "kpis"])
+    if with_charts and sc is not None:
+        if scope is not None and scope.get("partial"):  # the demands their sites serve
+            seen = {str(r.get("demand")) for r in tables.get("deliveries", [])} | \
+                {str(r.get("demand")) for r in shortfalls}
+            rows = [d for d in sc.demand if d.id in seen]
+        else:
+            rows = list(sc.demand)
+        view.charts = {
+            "demand": charts.demand_vs_plan(doc, [{"item": d.item, "due": d.due.isoformat(),
+                                                   "qty": d.qty} for d in rows]),
+            "load": charts.load_heatmap(doc),
+            "purchases": charts.purchases_by_country(
+                doc, {s.id: s.country for s in sc.suppliers}),
+        }
+    return view
+
+
+def plan_document(who: WebUser, run_id: int) -> tuple[PlanRun, dict[str, Any]]:
+    """A plan run's document (tables and KPIs) as `who` may see it (`ScopeRefused`)."""
+    run = store_svc.get_plan_run(who.store, run_id)
+    _, doc, _ = scoping.plan_run_view(run, who.viewer, scoping.Sources(who.store),
+                                      with_tables=True)
+    return run, doc or {}
+
+
+def latest_plan(who: WebUser, scenario: str | None = None) -> PlanRun | None:
+    """The newest kept plan (of `scenario`), if any."""
+    rows = pages.plan_run_page(who.store, 1, 0, scenario).rows
+    return rows[0] if rows else None
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """One kept plan in a list."""
+
+    run: PlanRun
+    kpis: list[tuple[str, str]]
+    refused: bool
+
+
+def plan_runs(who: WebUser, scenario: str | None, limit: int = 20) -> list[RunLine]:
+    """Kept plans, newest first, with their headline KPIs as `who` may see them."""
+    sources = scoping.Sources(who.store)
+    out = []
+    for r in pages.plan_run_page(who.store, limit, 0, scenario).rows:
+        try:
+            kpis, _, _ = scoping.plan_run_view(r, who.viewer, sources, with_tables=False)
+            out.append(RunLine(r, _kpi_lines(kpis, ["fill_rate", "units_delivered",
+                                                    "units_lost", "units_produced"]), False))
+        except scoping.ScopeRefused:
+            out.append(RunLine(r, [], True))
+    return out
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """A job as `who` may see it."""
+
+    job: Job
+    params: dict[str, Any]
+    error: str | None
+
+
+def jobs(who: WebUser, status: JobStatus | None = None, kind: str | None = None,
+         limit: int = 20) -> list[JobLine]:
+    """Jobs, newest first, their parameters and errors scoped to `who`."""
+    sources = scoping.Sources(who.store)
+    out = []
+    for j in pages.job_page(who.store, limit, 0, None if status is None else status.value,
+                            kind).rows:
+        params, error = scoping.job_view(j, who.viewer, sources)
+        out.append(JobLine(j, params, error))
+    return out
+
+
+def job_line(who: WebUser, job_id: str) -> JobLine:
+    """One job as `who` may see it."""
+    j = store_svc.get_job(who.store, job_id)
+    params, error = scoping.job_view(j, who.viewer, scoping.Sources(who.store))
+    return JobLine(j, params, error)
+
+
+@dataclass
+class ResultView:
+    """The newest finished job of a kind, its result as `who` may see it."""
+
+    job: Job | None
+    result: dict[str, Any] | None
+    refused: str | None = None
+    charts: dict[str, str] = field(default_factory=dict)
+
+
+def latest_result(who: WebUser, kind: str) -> ResultView:
+    """The newest done job of `kind` and its scoped result (or why it is refused)."""
+    done = pages.job_page(who.store, 1, 0, JobStatus.DONE.value, kind).rows
+    if not done:
+        return ResultView(None, None)
+    return job_result(who, done[0].id)
+
+
+def job_result(who: WebUser, job_id: str) -> ResultView:
+    """A job's scoped result, with the charts of its kind."""
+    try:
+        job, result = scoping.job_result(who.store, who.viewer, job_id)
+    except scoping.ScopeRefused as e:
+        return ResultView(store_svc.get_job(who.store, job_id), None, str(e))
+    view = ResultView(job, result if isinstance(result, dict) else None)
+    if view.result is None:
+        return view
+    if job.kind == "tts":
+        view.charts["matrix"] = charts.risk_matrix(view.result.get("nodes") or [],
+                                                   _horizon_days(who, job))
+    elif job.kind == "montecarlo":
+        crit = list((view.result.get("critical_nodes") or {}).items())[:15]
+        if crit:
+            view.charts["critical"] = charts.bars(
+                "Nodes most often critical (futures)", [n for n, _ in crit],
+                [float(c) for _, c in crit], "futures", horizontal=True)
+        lost = view.result.get("units_lost_mean_by_item") or {}
+        if lost:
+            view.charts["lost"] = charts.bars("Mean units lost per product", list(lost),
+                                              [float(v) for v in lost.values()], "units")
+    return view
+
+
+def _horizon_days(who: WebUser, job: Job) -> float | None:
+    """The horizon of a job's scenario in days (None when it is gone)."""
+    try:
+        p = job.params
+        sc = store_svc.materialize(who.store, p["branch"]) if p.get("branch") else \
+            store_svc.load_stored(who.store, p["scenario"], (job.result or {}).get("version"))
+    except (NotFound, FabnetError):
+        return None
+    return float(sc.horizon.days)
+
+
+def exposed_nodes(view: ResultView) -> list[dict[str, Any]]:
+    """The nodes of a TTS result that can't survive their recovery, by impact."""
+    nodes = (view.result or {}).get("nodes") or []
+    out = [n for n in nodes if n.get("exposed")]
+    out.sort(key=lambda n: -float(n.get("pi_units") or 0.0))
+    return out
