@@ -8,6 +8,10 @@
   idempotency key in use, a job that has already ended): 409, and so is a unique key a
   concurrent request took first (`Collision`, from the unit of work), never a 503;
 - `StaleEdit` (an `If-Match` tag that is not the row's now): 412 Precondition Failed;
+- the floor: `NotPermitted` (a role or a site that is not the caller's): 403;
+  `Shortage` (a build short of a component) and `ShipRefused` (a shipment refused):
+  409, with `missing` (one line per component) or `reasons` (serial -> why) beside
+  `detail`; any other `FloorError`: 422;
 - any other `FabnetError` (a bad disruption, a short password): 422;
 - the database failing (`StoreError`), a deadlock or serialization failure still there
   after the service runner's retries (`Transient`) included: 503 with Retry-After;
@@ -30,6 +34,7 @@ from fabnet.api.logsafe import printable
 from fabnet.model.errors import FabnetError, ScenarioError
 from fabnet.services.editing import StaleEdit
 from fabnet.services.idempotency import KeyMisuse
+from fabnet.shop.errors import NotPermitted, ShipRefused, Shortage
 from fabnet.store import Conflict, NotFound, StoreError
 
 log = logging.getLogger("fabnet.api")
@@ -77,6 +82,17 @@ def _answer(code: int) -> Any:
     return handler
 
 
+async def _short(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Shortage)
+    return JSONResponse({"detail": str(exc), "missing": exc.missing}, status.HTTP_409_CONFLICT)
+
+
+async def _ship_refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ShipRefused)
+    return JSONResponse({"detail": str(exc), "reasons": exc.reasons, "general": exc.general},
+                        status.HTTP_409_CONFLICT)
+
+
 async def _store_failed(_: Request, exc: Exception) -> JSONResponse:
     log.error("store error: %s", printable(exc))
     return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -101,6 +117,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StaleEdit, _answer(status.HTTP_412_PRECONDITION_FAILED))
     app.add_exception_handler(Conflict, _answer(status.HTTP_409_CONFLICT))
     app.add_exception_handler(KeyMisuse, _answer(UNPROCESSABLE))
+    app.add_exception_handler(NotPermitted, _answer(status.HTTP_403_FORBIDDEN))
+    app.add_exception_handler(Shortage, _short)
+    app.add_exception_handler(ShipRefused, _ship_refused)
     app.add_exception_handler(StoreError, _store_failed)
     app.add_exception_handler(FabnetError, _answer(UNPROCESSABLE))
     app.add_exception_handler(Exception, _unexpected)

@@ -78,6 +78,7 @@ class Caller:
                                "admin to change your role)")
         if site is not None and not self.sees(site):
             mine = ", ".join(sorted(self.sites or ())) or "none"
-            raise NotPermitted(f"{self.name} may not {action.value} at site {site}: not one "
-                               f"of your sites ({mine}) (fix: ask an admin to assign the site "
-                               "to you)")
+            # the other site is not named: a refusal must not tell where a unit is
+            raise NotPermitted(f"{self.name} may not {action.value} there: not one of your "
+                               f"sites ({mine}) (fix: ask an admin to assign the site to "
+                               "you)")
