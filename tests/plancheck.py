@@ -203,12 +203,18 @@ class Contract:
         self.offers = {(o.supplier, o.item): o for o in sc.offers}
         self.demand = {d.id: d for d in sc.demand}
         self.due = {d.id: bucket_of(sc, d.due) for d in sc.demand}
-        self.bom: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        # BOM lines and routing steps with their effectivity (None: always)
+        self.bom_lines: dict[str, list[tuple[str, float, date | None, date | None]]] = \
+            defaultdict(list)
         for b in sc.boms:
-            self.bom[b.parent].append((b.item, b.qty))
-        self.routing: dict[str, list[tuple[str, float]]] = defaultdict(list)
+            self.bom_lines[b.parent].append((b.item, b.qty, b.start, b.until))
+        self.steps: dict[str, list[tuple[str, float, date | None, date | None]]] = \
+            defaultdict(list)
         for r in sc.routings:
-            self.routing[r.item].append((r.work_center, r.hours))
+            self.steps[r.item].append((r.work_center, r.hours, r.start, r.until))
+        self.routing: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for item, steps in self.steps.items():
+            self.routing[item] = [(wct, h) for wct, h, _, _ in steps]
         self.wc_hours: dict[tuple[str, str], list[float]] = {}
         for w in sc.work_centers:
             t0 = 0 if w.start is None else bucket_of(sc, w.start)
@@ -224,6 +230,32 @@ class Contract:
         for inv in sc.inventory:
             self.opening[(inv.site, inv.item)] += inv.qty
         self.short_tol = shortfall_tolerance(sc)
+
+    def _effective(self, lines: list[tuple[str, float, date | None, date | None]], t: int
+                   ) -> list[tuple[str, float]]:
+        """The lines in effect in bucket `t`: its first day within from..until."""
+        day = bucket_start(self.sc, t)
+        return [(x, q) for x, q, a, b in lines
+                if (a is None or a <= day) and (b is None or day <= b)]
+
+    def bom_at(self, item: str, t: int) -> list[tuple[str, float]]:
+        """(component, qty per unit) of `item` made in bucket `t`."""
+        return self._effective(self.bom_lines.get(item, []), t)
+
+    def routing_at(self, item: str, t: int) -> list[tuple[str, float]]:
+        """(work-center type, hours per unit) of `item` made in bucket `t`."""
+        return self._effective(self.steps.get(item, []), t)
+
+    def licences_open(self, customer: str, item: str, t: int) -> list[Any]:
+        """The licences that may cover `item` arriving at `customer` in bucket `t`: valid
+        or pending, for the customer's country, open on every day of the bucket."""
+        cust = self.customers[customer]
+        first = bucket_start(self.sc, t)
+        last = bucket_start(self.sc, t + 1) - timedelta(days=1)
+        return [x for x in self.sc.licences
+                if x.customer == customer and item in x.items and x.country == cust.country
+                and str(x.status) in ("valid", "pending") and x.start <= first
+                and last <= x.until]
 
     def counted(self, short: float) -> float:
         """Units late or lost as the plan must report them: 0 up to the tolerance."""
@@ -324,10 +356,10 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
                        "or lacks a work center of its routing")
         _add(inflow, (s, item, t), q)
         keys.add((s, item))
-        for comp, per in c.bom[item]:
+        for comp, per in c.bom_at(item, t):
             _add(outflow, (s, comp, t), q * per)
             keys.add((s, comp))
-        for wct, h in c.routing[item]:
+        for wct, h in c.routing_at(item, t):
             _add(hours_used, (s, wct, t), q * h)
 
     for (s, wct, t), used in sorted(hours_used.items()):
@@ -418,6 +450,8 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
             on_time[did] += q
         lateness += q * max(0, a - c.due[did])
 
+    bad += _check_licences(c, tb["deliveries"])
+
     for (o, dst, t), q in sorted(lane_load.items()):
         cap = c.lane_capacity(o, dst, t) if 0 <= t < T else 0.0
         if _over(q, cap):
@@ -482,6 +516,49 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
                            f"(short only beyond {c.short_tol!r} units)")
 
     bad += _check_kpis(c, plan, delivered, on_time, lateness)
+    return bad
+
+
+def _check_licences(c: Contract, deliveries: list[dict[str, Any]]) -> list[str]:
+    """A customer some licence names gets, of each item in each arrival bucket, only what
+    its open licences cover, and over the horizon never more than each licence's qty:
+    the deliveries must be shared out over the licences (a transportation LP)."""
+    licensed = {x.customer for x in c.sc.licences}
+    arrived: dict[tuple[str, str, int], float] = defaultdict(float)
+    for r in deliveries:
+        if r["customer"] in licensed and r["qty"] > 0:
+            arrived[(r["customer"], r["item"], r["arrival_bucket"])] += r["qty"]
+    bad: list[str] = []
+    for cust in sorted(licensed):
+        cells = [(k, q) for k, q in sorted(arrived.items()) if k[0] == cust]
+        pairs: list[tuple[int, str]] = []  # (cell, licence id)
+        for n, ((_, item, t), q) in enumerate(cells):
+            open_now = c.licences_open(cust, item, t) if 0 <= t < c.T else []
+            if not open_now:
+                bad.append(f"deliveries: {q!r} of {item} reach {cust} in bucket {t}, where no "
+                           "valid or pending licence for them is open")
+            pairs += [(n, x.id) for x in open_now]
+        if not cells or not pairs:
+            continue
+        ids = sorted({lid for _, lid in pairs})
+        qty = {x.id: x.qty for x in c.sc.licences}
+        nv = len(pairs)
+        # draw a_j >= 0 per pair, shortfall s_n >= 0 per cell: sum a + s = q; minimize sum s
+        a_eq = np.zeros((len(cells), nv + len(cells)))
+        for j, (n, _) in enumerate(pairs):
+            a_eq[n, j] = 1.0
+        a_eq[np.arange(len(cells)), nv + np.arange(len(cells))] = 1.0
+        a_ub = np.zeros((len(ids), nv + len(cells)))
+        for j, (_, lid) in enumerate(pairs):
+            a_ub[ids.index(lid), j] = 1.0
+        cost = np.r_[np.zeros(nv), np.ones(len(cells))]
+        res = linprog(cost, A_ub=a_ub, b_ub=[qty[i] for i in ids], A_eq=a_eq,
+                      b_eq=[q for _, q in cells], bounds=(0, None), method="highs")
+        total = sum(q for _, q in cells)
+        if res.status != 0 or res.fun > REL_TOL * total + 1e-9:
+            bad.append(f"deliveries to {cust}: {total!r} units under licence, but licences "
+                       f"{', '.join(ids)} can cover only {total - float(res.fun or 0.0)!r} "
+                       "of them (quantities over their windows)")
     return bad
 
 
@@ -598,6 +675,8 @@ def reference_levels(sc: Scenario) -> dict[str, float]:
     late: dict[int, float] = {}
     delivered: dict[int, dict[int, float]] = defaultdict(dict)
     demand_rows: dict[str, dict[int, float]] = defaultdict(dict)
+    licensed = {x.customer for x in sc.licences}
+    cover: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
 
     def flow(key: tuple[str, str, int], j: int, sign: float) -> None:
         row = balance[key]
@@ -623,9 +702,9 @@ def reference_levels(sc: Scenario) -> dict[str, float]:
             for t in range(T):
                 j = lp.var()
                 flow((s, item, t), j, -1.0)
-                for comp, per in c.bom[item]:
+                for comp, per in c.bom_at(item, t):
                     flow((s, comp, t), j, per)
-                for wct, h in c.routing[item]:
+                for wct, h in c.routing_at(item, t):
                     work[(s, wct, t)][j] = h
     lanes: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
     supply: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
@@ -668,6 +747,21 @@ def reference_levels(sc: Scenario) -> dict[str, float]:
                 late[j] = max(0, t + lane.transit - c.due[d.id])
                 cost[j] = lane.cost
                 demand_rows[d.id][j] = 1.0
+                if d.customer in licensed:
+                    cover[(d.customer, d.item, t + lane.transit)][j] = 1.0
+    # licences: deliveries under licence per (customer, item, arrival bucket) at most the
+    # draws on the licences open then; a licence's draws at most its qty
+    for x in sc.licences:
+        row: dict[int, float] = {}
+        for (cust, item, t), cov in cover.items():
+            if cust == x.customer and x in c.licences_open(cust, item, t):
+                j = lp.var()
+                cov[j] = -1.0
+                row[j] = 1.0
+        if row:
+            lp.ub.append((row, x.qty))
+    for cov in cover.values():
+        lp.ub.append((cov, 0.0))
     for d in sc.demand:
         if demand_rows[d.id]:
             lp.ub.append((demand_rows[d.id], d.qty))

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from fabnet.io.limits import MAX_ID_LENGTH, MAX_TARGET_LENGTH
 from fabnet.model.horizon import BucketKind
+from fabnet.model.licence import LicenceStatus
 from fabnet.model.scenario import DurationDist, ItemKind
 
 
@@ -136,18 +137,24 @@ class ItemRow(Row):
     serialized: Annotated[bool, BeforeValidator(lambda v: _as_bool(_blank_none(v) or False))] \
         = False
     serial_pattern: Annotated[str | None, BeforeValidator(_blank_none)] = None
+    revision: Annotated[str | None, BeforeValidator(_blank_none),
+                        BeforeValidator(_id_check(MAX_ID_LENGTH, "revision"))] = None
 
 
 class BomRow(Row):
     parent: Id
     item: Id
     qty: PosQty
+    from_: Annotated[OptDay, Field(alias="from")] = None
+    until: OptDay = None
 
 
 class RoutingRow(Row):
     item: Id
     work_center: Id
     hours: Qty
+    from_: Annotated[OptDay, Field(alias="from")] = None
+    until: OptDay = None
 
 
 class SiteRow(Row):
@@ -248,6 +255,20 @@ class TestPlanRow(Row):
     max: OptLimit = None
 
 
+class LicenceRow(Row):
+    id: Id
+    customer: Id
+    country: Country
+    items: Annotated[list[Id], Field(min_length=1), BeforeValidator(_split_list)]
+    qty: Qty
+    from_: Annotated[Day, Field(alias="from")]
+    until: Day
+    euc: Text = ""
+    status: Annotated[LicenceStatus, BeforeValidator(
+        lambda v: _blank_none(v) or LicenceStatus.VALID)] = LicenceStatus.VALID
+    authority: Text = ""
+
+
 SECTIONS: dict[str, type[Row]] = {
     "scenario": ScenarioRow,
     "items": ItemRow,
@@ -265,6 +286,7 @@ SECTIONS: dict[str, type[Row]] = {
     "recovery": RecoveryRow,
     "risks": RiskRow,
     "test_plans": TestPlanRow,
+    "licences": LicenceRow,
 }
 
 

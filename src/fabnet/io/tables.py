@@ -25,6 +25,7 @@ from fabnet.io.records import (
     InventoryRow,
     ItemRow,
     LaneRow,
+    LicenceRow,
     OfferRow,
     RecoveryRow,
     RiskRow,
@@ -41,6 +42,7 @@ from fabnet.io.records import (
 from fabnet.model.consistency import check_scenario
 from fabnet.model.errors import Issue, ScenarioError, split_issues, warning
 from fabnet.model.horizon import Horizon
+from fabnet.model.licence import Licence
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -293,12 +295,12 @@ def build_scenario(raw: RawTables) -> Scenario:
         name=m.scenario,
         horizon=Horizon(m.start, m.bucket, m.buckets),
         items=tuple(Item(r.id, r.name, r.kind, r.unit_cost, r.origin, r.holding_cost,
-                         r.serialized, r.serial_pattern)
+                         r.serialized, r.serial_pattern, r.revision)
                     for r in v["items"] if isinstance(r, ItemRow)),
-        boms=tuple(BomLine(r.parent, r.item, r.qty) for r in v["boms"]
+        boms=tuple(BomLine(r.parent, r.item, r.qty, r.from_, r.until) for r in v["boms"]
                    if isinstance(r, BomRow)),
-        routings=tuple(RoutingStep(r.item, r.work_center, r.hours) for r in v["routings"]
-                       if isinstance(r, RoutingRow)),
+        routings=tuple(RoutingStep(r.item, r.work_center, r.hours, r.from_, r.until)
+                       for r in v["routings"] if isinstance(r, RoutingRow)),
         sites=tuple(Site(r.id, r.country, r.name, tuple(r.makes), r.location) for r in v["sites"]
                     if isinstance(r, SiteRow)),
         work_centers=tuple(WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp))
@@ -323,6 +325,9 @@ def build_scenario(raw: RawTables) -> Scenario:
                     for r in v["risks"] if isinstance(r, RiskRow)),
         test_plans=tuple(TestPlan(r.item, r.step, r.required, r.min, r.max)
                          for r in v["test_plans"] if isinstance(r, TestPlanRow)),
+        licences=tuple(Licence(r.id, r.customer, r.country, tuple(r.items), r.qty, r.from_,
+                               r.until, r.euc, r.status, r.authority)
+                       for r in v["licences"] if isinstance(r, LicenceRow)),
     )
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
@@ -355,10 +360,12 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "items": [{"id": i.id, "name": i.name, "kind": str(i.kind),
                    "unit_cost": _num(i.unit_cost), "origin": i.origin,
                    "holding_cost": _num(i.holding_cost), "serialized": i.serialized,
-                   "serial_pattern": i.serial_pattern} for i in sc.items],
-        "boms": [{"parent": b.parent, "item": b.item, "qty": _num(b.qty)} for b in sc.boms],
-        "routings": [{"item": r.item, "work_center": r.work_center, "hours": _num(r.hours)}
-                     for r in sc.routings],
+                   "serial_pattern": i.serial_pattern, "revision": i.revision}
+                  for i in sc.items],
+        "boms": [{"parent": b.parent, "item": b.item, "qty": _num(b.qty), "from": b.start,
+                  "until": b.until} for b in sc.boms],
+        "routings": [{"item": r.item, "work_center": r.work_center, "hours": _num(r.hours),
+                      "from": r.start, "until": r.until} for r in sc.routings],
         "sites": [{"id": s.id, "name": s.name, "country": s.country, "makes": list(s.makes),
                    "location": s.location} for s in sc.sites],
         "work_centers": [{"site": w.site, "type": w.type, "hours": _num(w.hours),
@@ -386,6 +393,10 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
                    "capacity": _num(r.capacity)} for r in sc.risks],
         "test_plans": [{"item": t.item, "step": t.step, "required": t.required,
                         "min": _num(t.min), "max": _num(t.max)} for t in sc.test_plans],
+        "licences": [{"id": x.id, "customer": x.customer, "country": x.country,
+                      "items": list(x.items), "qty": _num(x.qty), "from": x.start,
+                      "until": x.until, "euc": x.euc, "status": str(x.status),
+                      "authority": x.authority} for x in sc.licences],
     }
     for section, rows in t.items():
         cols = columns(section)

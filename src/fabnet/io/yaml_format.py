@@ -22,7 +22,7 @@ from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
             "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks",
-            "test_plans")
+            "test_plans", "licences")
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -236,7 +236,7 @@ def read_yaml(path: Path) -> RawTables:
                 raw.add("offers", ol, {"supplier": r.get("id"), **o})
         raw.add("suppliers", label, r)
     for section in ("customers", "lanes", "inventory", "demand", "disruptions", "recovery",
-                    "risks", "test_plans"):
+                    "risks", "test_plans", "licences"):
         for i, rec in enumerate(_as_list(raw, section, doc.get(section))):
             if section == "lanes" and isinstance(rec, dict):
                 label = f"{_text(rec.get('from'))}>{_text(rec.get('to'))}"
@@ -282,11 +282,12 @@ def write_yaml(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
     horizon = {"start": meta["start"], "bucket": meta["bucket"], "buckets": meta["buckets"]}
     boms: dict[str, list[dict[str, Any]]] = {}
     for b in tables["boms"]:
-        boms.setdefault(b["parent"], []).append(_clean({"item": b["item"], "qty": b["qty"]}))
+        boms.setdefault(b["parent"], []).append(
+            _clean({k: v for k, v in b.items() if k != "parent"}))
     routings: dict[str, list[dict[str, Any]]] = {}
     for r in tables["routings"]:
         routings.setdefault(r["item"], []).append(
-            _clean({"work_center": r["work_center"], "hours": r["hours"]}))
+            _clean({k: v for k, v in r.items() if k != "item"}))
     sites = []
     for s in tables["sites"]:
         wcs = [_clean({k: v for k, v in w.items() if k != "site"})
@@ -305,7 +306,7 @@ def write_yaml(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
     }
     for section in ("customers", "lanes", "inventory", "demand", "disruptions"):
         doc[section] = [_clean(r) for r in tables[section]]
-    for section in ("recovery", "risks", "test_plans"):  # optional sections, written only when used
+    for section in ("recovery", "risks", "test_plans", "licences"):  # written only when used
         if tables[section]:
             doc[section] = [_clean(r) for r in tables[section]]
     text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -2,6 +2,7 @@
 
 from fabnet.model.errors import FabnetError, Issue, ScenarioError, Severity
 from fabnet.model.horizon import BucketKind, Horizon
+from fabnet.model.licence import Licence, LicenceStatus
 from fabnet.model.network import Network, compile_network
 from fabnet.model.scenario import (
     BomLine,
@@ -41,6 +42,8 @@ __all__ = [
     "ItemKind",
     "KnownTargets",
     "Lane",
+    "Licence",
+    "LicenceStatus",
     "Network",
     "NodeKind",
     "Offer",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from fabnet.model.errors import Issue, warning
 from fabnet.model.scenario import Scenario
@@ -32,6 +33,70 @@ def _duplicates(section: str, ids: Iterable[str], what: str = "id") -> list[Issu
     ]
 
 
+def _window(start: date | None, until: date | None) -> str:
+    return f"{start or '…'}..{until or '…'}"
+
+
+def _overlapping(section: str, lines: list[tuple[str, date | None, date | None]],
+                 what: str) -> list[Issue]:
+    """BOM lines (routing steps) of one key may repeat only with effectivity windows that
+    never overlap: a design change ends the old line before the new one starts."""
+    by_key: dict[str, list[tuple[date, date]]] = defaultdict(list)
+    for key, start, until in lines:
+        by_key[key].append((start or date.min, until or date.max))
+    out: list[Issue] = []
+    for key, spans in by_key.items():
+        if len(spans) < 2:
+            continue
+        spans.sort()
+        clash = next(((a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] <= a[1]),
+                     None)
+        if clash is None:
+            continue
+        show = [_window(None if x == date.min else x, None if y == date.max else y)
+                for x, y in clash]
+        out.append(Issue(section, key, what, f"duplicate {what}: {len(spans)} lines for {key} "
+                         f"and two are in effect at once ({show[0]} and {show[1]})",
+                         "end the old line (until) before the day the new one starts (from), "
+                         "or remove one"))
+    return out
+
+
+def check_effectivity(sc: Scenario) -> list[Issue]:
+    """A BOM line's or routing step's `until` is not before its `from`."""
+    out: list[Issue] = []
+    for section, rows in (("boms", [(f"{b.parent}/{b.item}", b.start, b.until)
+                                    for b in sc.boms]),
+                          ("routings", [(f"{r.item}/{r.work_center}", r.start, r.until)
+                                        for r in sc.routings])):
+        out += [Issue(section, key, "until", f"{until} is before from {start}",
+                      "make until the same day as from or later")
+                for key, start, until in rows
+                if start is not None and until is not None and until < start]
+    return out
+
+
+def check_licences(sc: Scenario) -> list[Issue]:
+    """A licence names a known customer and known items, ends after it starts, and is for
+    its customer's country (another destination covers nothing: a warning)."""
+    items = {i.id for i in sc.items}
+    country = {c.id: c.country for c in sc.customers}
+    out: list[Issue] = []
+    for x in sc.licences:
+        out += _unknown("licences", x.id, "customer", x.customer, set(country), "customer")
+        for item in x.items:
+            out += _unknown("licences", x.id, "items", item, items, "item")
+        if x.until < x.start:
+            out.append(Issue("licences", x.id, "until", f"{x.until} is before from {x.start}",
+                             "make until the same day as from or later"))
+        if x.customer in country and x.country != country[x.customer]:
+            out.append(warning("licences", x.id, "country",
+                               f"licence is for {x.country}, but customer {x.customer} is in "
+                               f"{country[x.customer]}: it covers no delivery",
+                               "correct the destination, or the customer's country"))
+    return out
+
+
 def check_unique_ids(sc: Scenario) -> list[Issue]:
     """Ids are unique per section; lanes, offers, BOM lines, routing steps per their key."""
     out: list[Issue] = []
@@ -44,9 +109,11 @@ def check_unique_ids(sc: Scenario) -> list[Issue]:
     out += _duplicates("lanes", (lane.id for lane in sc.lanes), "from>to")
     out += _duplicates("work_centers", (f"{w.site}/{w.type}" for w in sc.work_centers), "type")
     out += _duplicates("offers", (f"{o.supplier}/{o.item}" for o in sc.offers), "item")
-    out += _duplicates("boms", (f"{b.parent}/{b.item}" for b in sc.boms), "item")
-    out += _duplicates("routings", (f"{r.item}/{r.work_center}" for r in sc.routings),
-                       "work_center")
+    out += _overlapping("boms", [(f"{b.parent}/{b.item}", b.start, b.until) for b in sc.boms],
+                        "item")
+    out += _overlapping("routings", [(f"{r.item}/{r.work_center}", r.start, r.until)
+                                     for r in sc.routings], "work_center")
+    out += _duplicates("licences", (x.id for x in sc.licences))
     nodes = Counter([s.id for s in sc.sites] + [s.id for s in sc.suppliers]
                     + [c.id for c in sc.customers])
     out += [Issue("sites", k, "id", f"node id {k!r} is used by more than one site, supplier "
@@ -330,6 +397,8 @@ RULES: tuple[Callable[[Scenario], list[Issue]], ...] = (
     check_risks,
     check_serials,
     check_test_plans,
+    check_effectivity,
+    check_licences,
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -96,12 +97,93 @@ class Network:
     node_disrupted_by: dict[str, list[str]] = field(default_factory=dict)
     # (site, item, missing work-center types): listed in makes, made nowhere there
     unroutable: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    # effectivity: BOM line b (routing use u) is in effect in bucket t, (B, T) and (U, T)
+    bom_on: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    use_on: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    # licences (docs/compliance.md): see `compile_licences`
+    licences: LicenceArrays | None = None
+
+    @property
+    def licence_arrays(self) -> LicenceArrays:
+        """The licence arrays (empty ones for a network compiled without licences)."""
+        return self.licences or LicenceArrays.empty(len(self.customers), self.buckets,
+                                                    self.del_demand.size)
 
     @property
     def stock_key(self) -> dict[tuple[int, int], int]:
         """Position of each (site, item) stock key."""
         return {(int(s), int(i)): k for k, (s, i) in
                 enumerate(zip(self.stock_site, self.stock_item, strict=True))}
+
+
+@dataclass
+class LicenceArrays:
+    """Export licences as arrays: which deliveries each licence may cover, and when.
+
+    A cover key k is a (customer, item) pair of a customer under licence (one that any
+    licence names); a draw pair p lets licence `draw_lic[p]` cover deliveries of cover
+    key `draw_cover[p]`. Deliveries of key k arriving in bucket t are at most the draws
+    of its pairs in t, and a licence's draws over the horizon at most its `qty`.
+    """
+
+    ids: list[str]
+    qty: FloatArray  # (N,)
+    open: BoolArray  # (N, T): counts (valid or pending) and open on every day of bucket t
+    cover_customer: IntArray  # (K,)
+    cover_item: IntArray  # (K,)
+    draw_lic: IntArray  # (P,)
+    draw_cover: IntArray  # (P,)
+    del_cover: IntArray  # (X,): cover key of each delivery arc, -1 where not licensed
+    customer_licensed: BoolArray  # (C,)
+
+    @classmethod
+    def empty(cls, customers: int, buckets: int, arcs: int) -> LicenceArrays:
+        """No licences: every customer is ruled by its `approved` flag alone."""
+        z = np.zeros(0, dtype=np.int64)
+        return cls([], np.zeros(0), np.zeros((0, buckets), dtype=bool), z, z, z, z,
+                   np.full(arcs, -1, dtype=np.int64), np.zeros(customers, dtype=bool))
+
+
+def compile_licences(sc: Scenario, customers: list[str], items: list[str],
+                     demand_customer: IntArray, demand_item: IntArray,
+                     del_demand: IntArray) -> LicenceArrays:
+    """Licence arrays of `sc` over its delivery arcs (see `LicenceArrays`)."""
+    h, T = sc.horizon, sc.horizon.buckets
+    ci, ii = _index(customers), _index(items)
+    country = {c.id: c.country for c in sc.customers}
+    licensed = np.zeros(len(customers), dtype=bool)
+    licensed[[ci[x.customer] for x in sc.licences]] = True
+    starts = h.starts()
+    ends = starts[1:] + [h.end]
+    lic_open = np.array([[x.status.counts and x.country == country[x.customer]
+                          and x.open_over(a, b) for a, b in zip(starts, ends, strict=True)]
+                         for x in sc.licences], dtype=bool).reshape(len(sc.licences), T)
+    pairs = np.unique(np.stack([demand_customer, demand_item], axis=1), axis=0) \
+        if demand_customer.size else np.zeros((0, 2), dtype=np.int64)
+    pairs = pairs[licensed[pairs[:, 0]]]
+    cover_at = {(int(c), int(i)): k for k, (c, i) in enumerate(pairs)}
+    draws = [(n, cover_at[(ci[x.customer], ii[item])]) for n, x in enumerate(sc.licences)
+             if lic_open[n].any() for item in x.items if (ci[x.customer], ii[item]) in cover_at]
+    arc_key = np.array([cover_at.get((int(c), int(i)), -1) for c, i in
+                        zip(demand_customer[del_demand], demand_item[del_demand], strict=True)],
+                       dtype=np.int64)
+    arr = np.asarray
+    return LicenceArrays(
+        ids=[x.id for x in sc.licences], qty=arr([x.qty for x in sc.licences], dtype=float),
+        open=lic_open, cover_customer=pairs[:, 0].astype(np.int64),
+        cover_item=pairs[:, 1].astype(np.int64),
+        draw_lic=arr([d[0] for d in draws], dtype=np.int64),
+        draw_cover=arr([d[1] for d in draws], dtype=np.int64),
+        del_cover=arc_key, customer_licensed=licensed)
+
+
+def effectivity_mask(sc: Scenario, spans: list[tuple[date | None, date | None]]) -> BoolArray:
+    """(lines, T): line j is in effect in bucket t when the bucket's first day lies in its
+    `from`..`until` (days included; None: open-ended)."""
+    first = np.array(sc.horizon.starts(), dtype="datetime64[D]")
+    lo = np.array([a or date.min for a, _ in spans], dtype="datetime64[D]")
+    hi = np.array([b or date.max for _, b in spans], dtype="datetime64[D]")
+    return (lo[:, None] <= first[None, :]) & (first[None, :] <= hi[:, None])
 
 
 def _index(ids: list[str]) -> dict[str, int]:
@@ -187,8 +269,11 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
     wc_hours = nominal * wc_f
     wc_at = {k: w for w, k in enumerate(wc_keys)}
     route: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for r in sc.routings:
+    route_on: dict[str, list[BoolArray]] = defaultdict(list)
+    step_on = effectivity_mask(sc, [(r.start, r.until) for r in sc.routings])
+    for r, on in zip(sc.routings, step_on, strict=True):
         route[r.item].append((r.work_center, r.hours))
+        route_on[r.item].append(on)
 
     # BOM
     bom_parent = np.array([ii[b.parent] for b in sc.boms], dtype=np.int64)
@@ -285,8 +370,10 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
                          for s, i in zip(ms, mi, strict=True)], dtype=bool)
     ms, mi = ms[comps_ok], mi[comps_ok]
 
-    use = [(m, wc_at[(sites[s], wct)], hrs) for m, (s, i) in enumerate(zip(ms, mi, strict=True))
-           for wct, hrs in route.get(items[i], ())]
+    use = [(m, wc_at[(sites[s], wct)], hrs, on)
+           for m, (s, i) in enumerate(zip(ms, mi, strict=True))
+           for (wct, hrs), on in zip(route.get(items[i], ()), route_on.get(items[i], ()),
+                                     strict=True)]
     pur = [(o, lidx, s) for o, lidx, s in pur if (s, int(offer_item[o])) in key]
     tr = [(lidx, i) for lidx, s_from, s_to in zip(ss_lanes, ss_from, ss_to, strict=True)
           for i in np.nonzero(keep[s_from] & keep[s_to])[0]]
@@ -336,6 +423,10 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
         demand_approved=approved[dem_cust] if len(dem_cust) else np.zeros(0, dtype=bool),
         node_factor=node_f, lane_disrupted_by=lane_by, node_disrupted_by=by,
         unroutable=unroutable(sc),
+        bom_on=effectivity_mask(sc, [(b.start, b.until) for b in sc.boms]),
+        use_on=np.array([u[3] for u in use], dtype=bool).reshape(len(use), T),
+        licences=compile_licences(sc, customers, items, dem_cust, dem_item,
+                                  arr([x[0] for x in dl], dtype=np.int64)),
     )
 
 

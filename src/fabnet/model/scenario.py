@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from fabnet.model.errors import Issue
 from fabnet.model.horizon import Horizon
+from fabnet.model.licence import Licence
 
 
 class ItemKind(StrEnum):
@@ -37,6 +38,15 @@ class Item:
     serialized: bool = False
     #: how its serials are written, e.g. `RQ-{yyyy}-{seq:06}` (None: `{item}-{yyyy}-{seq:06}`)
     serial_pattern: str | None = None
+    #: the design revision now released (A, B, …): informational, the BOM and routing
+    #: lines' effectivity dates decide what the plan builds when
+    revision: str | None = None
+
+
+def in_effect(start: date | None, until: date | None, on: date) -> bool:
+    """Whether a BOM line or routing step with effectivity `start`..`until` (days
+    included, None: open-ended) is in effect on day `on`."""
+    return (start is None or start <= on) and (until is None or on <= until)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,10 @@ class BomLine:
     parent: str
     item: str
     qty: float
+    #: effectivity (days included; None: always): a design change ends one line and
+    #: starts another; the plan uses, in each bucket, the lines in effect on its first day
+    start: date | None = None
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,9 @@ class RoutingStep:
     item: str
     work_center: str
     hours: float
+    #: effectivity, as on `BomLine`
+    start: date | None = None
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,7 @@ class Scenario:
     recovery: tuple[Recovery, ...] = ()
     risks: tuple[Risk, ...] = ()
     test_plans: tuple[TestPlan, ...] = ()
+    licences: tuple[Licence, ...] = ()
     #: what validation found worth saying about a valid scenario (not part of its content)
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 

@@ -2,10 +2,13 @@
 
 Columns come in blocks laid over buckets (column = block offset + arc × T + t):
 production per make pair, purchases per purchase arc (by order bucket), transfers and
-deliveries per arc (by departure bucket), and end-of-bucket stock per stock key. Rows:
-stock balance per (stock key, bucket), work-center hours, supplier shipments and lane
-loads per bucket, and one row per demand capping its deliveries. Each `define_*`
-function adds one family of entries; `build_lp` is the recipe.
+deliveries per arc (by departure bucket), end-of-bucket stock per stock key, and licence
+draws per (licence, cover key) by arrival bucket. Rows: stock balance per (stock key,
+bucket), work-center hours, supplier shipments and lane loads per bucket, one row per
+demand capping its deliveries, licence cover per (cover key, bucket) and one row per
+licence capping its draws. BOM and routing entries are laid only over the buckets
+their lines are in effect. Each `define_*` function adds one family of entries;
+`build_lp` is the recipe.
 """
 
 from __future__ import annotations
@@ -94,18 +97,21 @@ def _key_lookup(net: Network) -> npt.NDArray[np.int64]:
 
 def _layout(net: Network) -> tuple[dict[str, Block], dict[str, Block]]:
     T = net.buckets
+    lic = net.licence_arrays
     cols: dict[str, Block] = {}
     off = 0
+    # draws come after stock: everything before stock is a flow (see plan.py)
     for name, n in (("produce", net.make_site.size), ("purchase", net.pur_offer.size),
                     ("transfer", net.tr_lane.size), ("deliver", net.del_demand.size),
-                    ("stock", net.stock_site.size)):
+                    ("stock", net.stock_site.size), ("draw", lic.draw_lic.size)):
         cols[name] = Block(off, n, T)
         off += n * T
     rows: dict[str, Block] = {}
     off = 0
     for name, n, per in (("balance", net.stock_site.size, T), ("work", net.wc_site.size, T),
                          ("supply", net.offer_item.size, T), ("lane", len(net.lane_from), T),
-                         ("demand", net.demand_qty.size, 1)):
+                         ("demand", net.demand_qty.size, 1),
+                         ("cover", lic.cover_item.size, T), ("licence", len(lic.ids), 1)):
         rows[name] = Block(off, n, per)
         off += n * per
     return cols, rows
@@ -131,11 +137,12 @@ def define_production(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
     pb = order[np.concatenate([np.arange(starts[i], starts[i + 1]) for i in net.make_item])
                if M else np.zeros(0, np.int64)].astype(np.int64)
     ck = key[net.make_site[pm], net.bom_child[pb]]
-    e.add(bal.at(ck[:, None], t), col.at(pm[:, None], t), net.bom_qty[pb][:, None])
+    j, tj = np.nonzero(net.bom_on[pb])  # only the buckets each line is in effect
+    e.add(bal.at(ck[j], tj), col.at(pm[j], tj), net.bom_qty[pb][j])
     # work-center load (a center with no hours in a bucket stops production there)
     if net.use_make.size:
-        e.add(work.at(net.use_wc[:, None], t), col.at(net.use_make[:, None], t),
-              net.use_hours[:, None])
+        u, tu = np.nonzero(net.use_on)
+        e.add(work.at(net.use_wc[u], tu), col.at(net.use_make[u], tu), net.use_hours[u])
 
 
 def define_purchases(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) -> None:
@@ -206,7 +213,9 @@ def define_deliveries(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
     # an early shipment worth it; those early columns are left out.
     free_lane = np.isinf(net.lane_cap[net.del_lane]).all(axis=1)
     no_hold = net.stock_holding[key[net.del_site, net.demand_item[d]]] == 0
-    early = (arrive < net.demand_due[d][:, None]) & (free_lane & no_hold)[:, None]
+    # (a licence may close before the due bucket: early arrivals under licence stay)
+    unlicensed = net.licence_arrays.del_cover < 0
+    early = (arrive < net.demand_due[d][:, None]) & (free_lane & no_hold & unlicensed)[:, None]
     lp.col_upper[col.at(*np.nonzero(~ok | early))] = 0.0
     lp.delivered[cidx] = 1.0
     late = np.maximum(arrive - net.demand_due[d][:, None], 0)
@@ -214,6 +223,36 @@ def define_deliveries(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
     lp.priority_of_col[cidx] = net.demand_priority[d][xx]
     lp.cost[col.at(np.arange(X)[:, None], t).ravel()] = np.repeat(net.lane_cost[net.del_lane], T)
     lp.arrival["deliver"] = np.broadcast_to(arrive, (X, T)).copy()
+
+
+def define_licences(net: Network, lp: PlanningLP, e: _Entries) -> None:
+    """Deliveries to a customer under licence, per item and arrival bucket, at most the
+    draws on its licences open then; each licence's draws at most its quantity.
+
+    A customer no licence names has no cover rows: its `approved` flag alone rules.
+    """
+    lic = net.licence_arrays
+    T = net.buckets
+    K, P = lic.cover_item.size, lic.draw_lic.size
+    if K == 0:
+        return
+    cover = lp.rows["cover"]
+    lp.row_upper[cover.offset:cover.offset + cover.size] = 0.0
+    xb = lp.cols["deliver"]
+    if xb.count:
+        arrive = lp.arrival["deliver"]
+        xx, tt = np.nonzero((lic.del_cover[:, None] >= 0) & (arrive < T))
+        e.add(cover.at(lic.del_cover[xx], arrive[xx, tt]), xb.at(xx, tt), 1.0)
+    if P == 0:
+        return
+    col = lp.cols["draw"]
+    p = np.arange(P)[:, None]
+    t = np.arange(T)[None, :]
+    e.add(cover.at(lic.draw_cover[:, None], t), col.at(p, t), -1.0)
+    e.add(lp.rows["licence"].at(lic.draw_lic[:, None], 0), col.at(p, t), 1.0)
+    lp.col_upper[col.at(*np.nonzero(~lic.open[lic.draw_lic]))] = 0.0
+    rows = lp.rows["licence"]
+    lp.row_upper[rows.offset:rows.offset + rows.size] = lic.qty
 
 
 def define_stock(net: Network, lp: PlanningLP, e: _Entries) -> None:
@@ -278,6 +317,7 @@ def build_lp(net: Network) -> PlanningLP:
     define_transfers(net, lp, e, key)
     define_deliveries(net, lp, e, key)
     define_stock(net, lp, e)
+    define_licences(net, lp, e)
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
     return lp

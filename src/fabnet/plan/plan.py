@@ -87,6 +87,26 @@ def _keep_capacities(lp: PlanningLP, x: FloatArray) -> None:
         _scale_columns(x, cap_rows[over], np.clip(factor, 0.0, 1.0))
 
 
+def _keep_licences(lp: PlanningLP, x: FloatArray) -> None:
+    """Scale down draws over a licence's quantity, then deliveries over their draws."""
+    lb = lp.rows["licence"]
+    if lb.size:
+        rows = lp.matrix[lb.offset:lb.offset + lb.size].tocsr()
+        act, upper = rows @ x, lp.row_upper[lb.offset:lb.offset + lb.size]
+        over = np.nonzero(act > upper)[0]
+        if over.size:
+            factor = np.where(upper[over] > 0, upper[over] / act[over], 0.0)
+            _scale_columns(x, rows[over], np.clip(factor, 0.0, 1.0))
+    cb = lp.rows["cover"]
+    if cb.size:
+        a = lp.matrix[cb.offset:cb.offset + cb.size].tocsr()
+        deliveries, draws = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
+        need, have = deliveries @ x, draws @ x
+        over = np.nonzero(need > have)[0]
+        if over.size:
+            _scale_columns(x, deliveries[over], np.clip(have[over] / need[over], 0.0, 1.0))
+
+
 def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
     """Stock from opening + inflows − outflows, bucket by bucket; overdrawn outflows cut.
 
@@ -150,6 +170,7 @@ def settle_solution(net: Network, lp: PlanningLP, x: FloatArray) -> FloatArray:
         before = x.copy()
         x[x < SNAP_TOL] = 0.0
         _keep_capacities(lp, x)
+        _keep_licences(lp, x)
         _balance_stock(net, lp, x)
         x[x < SNAP_TOL] = 0.0  # a cut may leave a residue of noise
         if np.array_equal(x, before):
@@ -212,7 +233,7 @@ def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
     if net.use_make.size:
         b = lp.cols["produce"]
         prod = x[b.offset:b.offset + b.size].reshape(b.count, T)
-        np.add.at(used, net.use_wc, prod[net.use_make] * net.use_hours[:, None])
+        np.add.at(used, net.use_wc, prod[net.use_make] * net.use_hours[:, None] * net.use_on)
     w, t = np.nonzero((net.wc_hours > 0) | (used > 0))
     out["load"] = _rows(sites[net.wc_site[w]], np.array(net.wc_type, dtype=object)[w],
                         t.tolist(), used[w, t].tolist(), net.wc_hours[w, t].tolist(), day[t])

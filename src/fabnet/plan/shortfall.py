@@ -75,6 +75,11 @@ def earliest_arrival(net: Network) -> IntArray:
     return out
 
 
+def _qty(q: float) -> str:
+    """A quantity as people write it: 500, not 500.0."""
+    return str(int(q)) if float(q).is_integer() else f"{q}"
+
+
 def _span(ts: list[int], net: Network) -> str:
     starts = net.scenario.horizon.starts()
     lo, hi = min(ts), max(ts)
@@ -177,8 +182,61 @@ class ShortfallExplainer:
                 name = f"{net.lane_from[ln]}>{net.lane_to[ln]}"
                 found.append((score, f"lane {name} at capacity in {_span(ts, net)}"
                                      + self._disruption_note(name, ts, ln)))
+        found += self.licence_reasons(d, duals, upto)
         del T, cust
         return sorted(found, key=lambda x: -x[0])
+
+    def licence_reasons(self, d: int, duals: FloatArray, upto: int) -> list[tuple[float, str]]:
+        """Licences of demand `d`'s customer and item used up (their quantity row binds),
+        and buckets up to `upto` where no licence for them is open (their cover rows bind)."""
+        net, lic = self.net, self.net.licence_arrays
+        k = self._cover_key(d)
+        if k < 0:
+            return []
+        item = net.items[int(net.demand_item[d])]
+        sc_lic = {x.id: x for x in net.scenario.licences}
+        found: list[tuple[float, str]] = []
+        mine = lic.draw_lic[lic.draw_cover == k]
+        if len(lic.ids):
+            hit = self._binding(duals, "licence", len(lic.ids))[:, 0]
+            b = self.lp.rows["licence"]
+            for n in mine[hit[mine]].tolist():
+                x = sc_lic[lic.ids[n]]
+                found.append((float(abs(duals[b.at(n, 0)])),
+                              f"licence {x.id} allows {_qty(x.qty)} more {item} until "
+                              f"{x.until}"))
+        hit = self._binding(duals, "cover", lic.cover_item.size)[k]
+        opened = lic.open[mine].any(axis=0) if mine.size else np.zeros(net.buckets, dtype=bool)
+        ts = [t for t in np.nonzero(hit & ~opened)[0].tolist() if t <= upto]
+        if ts:
+            b = self.lp.rows["cover"]
+            cust = net.customers[int(net.demand_customer[d])]
+            found.append((float(np.abs(duals[b.at(k, np.array(ts))]).sum()),
+                          f"no licence for {item} to {cust} is open in {_span(ts, net)}"))
+        return found
+
+    def _cover_key(self, d: int) -> int:
+        """The licence cover key of demand `d` (-1: its customer is not under licence)."""
+        lic = self.net.licence_arrays
+        hit = np.nonzero((lic.cover_customer == self.net.demand_customer[d])
+                         & (lic.cover_item == self.net.demand_item[d]))[0]
+        return int(hit[0]) if hit.size else -1
+
+    def unlicensed(self, d: int) -> str | None:
+        """Why no licence can ever cover demand `d` (None: one can, or none is needed)."""
+        net, lic = self.net, self.net.licence_arrays
+        k = self._cover_key(d)
+        if k < 0 or (lic.draw_cover == k).any():
+            return None
+        cust = net.customers[int(net.demand_customer[d])]
+        item = net.items[int(net.demand_item[d])]
+        country = next(c.country for c in net.scenario.customers if c.id == cust)
+        mine = [x for x in net.scenario.licences if x.customer == cust and item in x.items]
+        why = [f"{x.id} {x.status}" if not x.status.counts else
+               f"{x.id} for {x.country}" if x.country != country else
+               f"{x.id} not open in the horizon" for x in mine]
+        return (f"no licence lets {item} go to {cust} (export compliance)"
+                + (f": {', '.join(why)}" if why else ""))
 
     def explain(self, d: int, late: float, lost: float) -> str:
         """One line: why demand `d` has `late` late and `lost` lost units."""
@@ -189,6 +247,8 @@ class ShortfallExplainer:
         if not net.demand_approved[d]:
             return (f"customer {cust} is not approved: nothing may be delivered to it "
                     "(export compliance)")
+        if (no_licence := self.unlicensed(d)) is not None:
+            return no_licence
         notes = self.cannot_make_notes(d)
         if not (net.del_demand == d).any():
             return "; ".join(notes + [f"no lane from a site that can make or hold {item} "
