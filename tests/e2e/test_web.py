@@ -1,0 +1,234 @@
+"""The dashboard in a real browser: `fabnet serve --demo` in its own process on a free
+loopback port, driven by Playwright through Debian's Chromium (never a downloaded
+browser). One browser for the module, a fresh context (cookies) per test.
+
+Every test also checks that the page asked no other host for anything and logged no
+console error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.e2e.test_api_server import BIN, free_port
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                               "(fix: .venv/bin/pip install -e '.[dev]')")
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (fix: apt-get install chromium)",
+                allow_module_level=True)
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: the Europe example's sites, and the one the demo's site manager runs
+SITES = ("FR-HUB", "UA-PARTNER", "UK-PLANT", "FR-RND", "UA-RND")
+MANAGED = "UA-PARTNER"
+#: where the example's sites are (restricted fields)
+LOCATIONS = ("industrial zone, central France", "automaker plant, western Ukraine")
+
+
+@dataclass
+class Demo:
+    """A served demo store: its address and the accounts' passwords."""
+
+    base: str
+    passwords: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`fabnet serve --demo` on a free port, up and answering."""
+    folder = tmp_path_factory.mktemp("demo")
+    log = folder / "serve.log"
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(BIN / "fabnet"), "serve", "--demo", "--demo-dir",
+                                 str(folder / "store"), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "FABNET_API_JOB_WORKERS": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the demo server did not come up in 240 s"
+            time.sleep(0.3)
+        accounts = re.findall(r"^\s+(\S+)\s+\S+\s+(\S+)$", log.read_text(), re.M)
+        yield Demo(base, dict(accounts))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, started once for the module."""
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Watch:
+    """What a page asked for and what it logged."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A page in a fresh context; afterwards, no request left the server and no
+    console error was logged."""
+    ctx = browser.new_context(base_url=demo.base)
+    watch = Watch()
+    ctx.on("request", lambda r: watch.requests.append(r.url))
+    pg = ctx.new_page()
+    pg.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()
+    server = urlsplit(demo.base).netloc
+    foreign = [u for u in watch.requests if urlsplit(u).scheme in ("http", "https", "ws",
+                                                                   "wss")
+               and urlsplit(u).netloc != server]
+    assert not foreign, f"requests to other hosts: {foreign}"
+    assert not [e for e in watch.errors if "401" not in e and "403" not in e], watch.errors
+
+
+def sign_in(page: Any, demo: Demo, user: str, password: str | None = None) -> Any:
+    """Fill in and send the sign-in form; the answer."""
+    page.goto("/web/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", demo.passwords[user] if password is None else password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return page
+
+
+def test_planner_signs_in_and_sees_what_needs_attention(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "planner")
+    assert page.url.endswith("/web/")
+    assert page.inner_text("h1") == "What needs attention"
+    assert "Shortfalls of the latest plan" in page.inner_text("#shortfalls")
+    assert "fill rate" in page.inner_text("#shortfalls .tiles")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "fabnet_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+
+def test_wrong_password_is_refused_without_a_session(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "planner", "not the password")
+    assert page.url.endswith("/web/login")
+    assert "wrong user name or password" in page.inner_text(".error")
+    assert "fabnet_session" not in {c["name"] for c in page.context.cookies()}
+    page.goto("/web/planner")
+    assert page.url.split("?")[0].endswith("/web/login")
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "planner")
+    before = page.goto("/web/planner").text().count("/web/jobs/")
+    for form in ({"scenario": "europe"}, {"scenario": "europe", "csrf": "0" * 64}):
+        answer = page.request.post("/web/plan", form=form, max_redirects=0)
+        assert answer.status == 403
+        assert "CSRF" in answer.text()
+    assert page.request.post("/web/logout", form={}, max_redirects=0).status == 403
+    assert page.goto("/web/planner").text().count("/web/jobs/") == before  # nothing ran
+    login_form = page.request.post("/web/login", form={"username": "planner", "password":
+                                                       demo.passwords["planner"]},
+                                   max_redirects=0)
+    assert login_form.status == 403
+
+
+def test_signing_out_ends_the_session_for_good(page: Any, demo: Demo, browser: Any) -> None:
+    sign_in(page, demo, "continuity")
+    session = [c for c in page.context.cookies() if c["name"] == "fabnet_session"]
+    with page.expect_navigation():
+        page.click("text=Sign out")
+    assert page.url.endswith("/web/login")
+    page.goto("/web/")
+    assert page.url.split("?")[0].endswith("/web/login")
+    replay = browser.new_context(base_url=demo.base)  # the old cookie, sent again
+    try:
+        replay.add_cookies(session)
+        answer = replay.request.get("/web/", max_redirects=0)
+        assert answer.status == 303 and "/web/login" in answer.headers["location"]
+    finally:
+        replay.close()
+
+
+def _everything(page: Any) -> str:
+    """A page's HTML and the text of every script block it carries (chart data)."""
+    scripts = page.eval_on_selector_all("script", "els => els.map(e => e.textContent)")
+    return page.content() + "\n".join(scripts)
+
+
+def test_site_manager_pages_hold_no_other_site_and_no_restricted_field(
+        page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "site-manager")
+    others = [s for s in SITES if s != MANAGED]
+    for path in ("/web/", "/web/planner", "/web/runs/1", "/web/continuity"):
+        page.goto(path)
+        text = _everything(page)
+        assert MANAGED in text or path == "/web/continuity", path
+        assert not [s for s in others if s in text], (path, [s for s in others if s in text])
+        assert LOCATIONS[0] not in text, path  # FR-HUB's location
+    assert page.request.get("/web/runs/1/shortfalls.csv").status == 200
+
+
+def test_quality_pages_hold_no_site_location(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "quality")
+    for path in ("/web/", "/web/planner", "/web/runs/1", "/web/continuity"):
+        page.goto(path)
+        text = _everything(page)
+        assert not [loc for loc in LOCATIONS if loc in text], path
+
+
+def test_plan_page_draws_demand_against_plan_on_a_date_axis(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "planner")
+    page.goto("/web/runs/1")
+    page.wait_for_selector(".chart .main-svg")
+    axis = page.eval_on_selector(
+        ".chart", "el => ({type: el._fullLayout.xaxis.type, x: el.data[0].x.slice(0, 3),"
+        " title: el._fullLayout.title.text})")
+    assert axis["type"] == "date"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", x) for x in axis["x"]), axis
+    assert "demanded" in axis["title"]
+    heat = page.eval_on_selector_all(".chart", "els => els.map(e => e._fullLayout.xaxis.type)")
+    assert heat == ["date", "date", "date"]
+    assert "fill rate" in page.inner_text(".tiles")
+
+
+def test_planner_runs_a_plan_and_follows_it_to_the_result(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "planner")
+    page.goto("/web/planner")
+    with page.expect_navigation():
+        page.click("#plan-form button")
+    assert re.search(r"/web/jobs/[0-9a-f]{32}$", page.url)
+    assert page.locator("#job-progress").count() == 1
+    page.wait_for_url(re.compile(r"/web/runs/\d+$"), timeout=240_000)
+    assert page.inner_text("h1").startswith("Plan run")
+    assert int(page.url.rsplit("/", 1)[1]) > 1
+    page.wait_for_selector(".chart .main-svg")
