@@ -58,6 +58,7 @@ SECTION_EDITORS: dict[str, frozenset[Role]] = {
     "recovery": frozenset({A, P, C}),
     "risks": frozenset({A, P, C}),
     "test_plans": frozenset({A, P, E, Q}),  # quality engineers own the test steps
+    "licences": frozenset({A, X}),  # export compliance alone changes licences
 }
 
 #: the column naming the site a row belongs to, in the sections a site manager is

@@ -18,6 +18,7 @@ from enum import Enum
 from functools import cache
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from fabnet.model.licence import Licence
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -55,6 +56,7 @@ SECTIONS: dict[str, type[SectionRecord]] = {
     "recovery": Recovery,
     "risks": Risk,
     "test_plans": TestPlan,
+    "licences": Licence,
 }
 
 #: fields a section gained after versions were first stored and hashed, with their
@@ -62,10 +64,12 @@ SECTIONS: dict[str, type[SectionRecord]] = {
 #: stored before the field hash as they did), and a JSON record without it (an older
 #: branch change) reads as the default
 LATER_FIELDS: dict[str, dict[str, Any]] = {
-    "items": {"serialized": False, "serial_pattern": None},
+    "items": {"serialized": False, "serial_pattern": None, "revision": None},
+    "boms": {"start": None, "until": None},
+    "routings": {"start": None, "until": None},
 }
 #: sections added after versions were first hashed: left out of a hash while empty
-LATER_SECTIONS = frozenset({"test_plans"})
+LATER_SECTIONS = frozenset({"test_plans", "licences"})
 
 
 def check_section(section: str) -> type[SectionRecord]:

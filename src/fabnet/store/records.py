@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from fabnet.model.licence import Licence
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -29,7 +30,8 @@ from fabnet.model.scenario import (
 )
 
 SectionRecord = (Item | BomLine | RoutingStep | Site | WorkCenter | Supplier | Offer | Customer
-                 | Lane | InventoryRecord | Demand | Disruption | Recovery | Risk | TestPlan)
+                 | Lane | InventoryRecord | Demand | Disruption | Recovery | Risk | TestPlan
+                 | Licence)
 
 
 @dataclass(frozen=True)

@@ -76,10 +76,13 @@ SECTION_TABLES: dict[str, sa.Table] = {
                       # added in revision 0006: rows from before are not serialized
                       sa.Column("serialized", sa.Boolean, nullable=False,
                                 server_default=sa.false()),
-                      _col("serial_pattern", S, True)),
-    "boms": _section("boms", _col("parent", S), _col("item", S), _col("qty", F)),
+                      _col("serial_pattern", S, True),
+                      _col("revision", S, True)),  # added in revision 0009
+    # effectivity dates added in revision 0009: rows from before are always in effect
+    "boms": _section("boms", _col("parent", S), _col("item", S), _col("qty", F),
+                     _col("start", D, True), _col("until", D, True)),
     "routings": _section("routings", _col("item", S), _col("work_center", S),
-                         _col("hours", F)),
+                         _col("hours", F), _col("start", D, True), _col("until", D, True)),
     "sites": _section("sites", _col("id", S), _col("country", S), _col("name", S),
                       _col("makes", sa.JSON),
                       # added in revision 0002: rows from before hold ""
@@ -106,6 +109,11 @@ SECTION_TABLES: dict[str, sa.Table] = {
     "test_plans": _section("test_plans", _col("item", S), _col("step", S),
                            _col("required", sa.Boolean), _col("min", F, True),
                            _col("max", F, True)),
+    # added in revision 0009
+    "licences": _section("licences", _col("id", S), _col("customer", S), _col("country", S),
+                         _col("items", sa.JSON), _col("qty", F), _col("start", D),
+                         _col("until", D), _col("euc", S), _col("status", S),
+                         _col("authority", S)),
 }
 
 branches = sa.Table(
