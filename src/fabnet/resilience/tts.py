@@ -213,12 +213,15 @@ def build_aggregate(net: Network, demand_rate: FloatArray | None = None,
     add(r_bal + key[net.make_site, net.make_item], c_u + m, 1.0)
     keep = np.ones(len(net.lane_from), dtype=bool) if keep_lanes is None else keep_lanes
     charge, folded = _pass_through(net, key, ~np.isfinite(lane_rate), keep)
+    # effectivity: a rate model has one BOM and routing, each line weighted by the share
+    # of the horizon's buckets it is in effect (lines always in effect weigh 1)
+    bom_share = net.bom_on.mean(axis=1) if net.bom_on.size else np.ones(net.bom_qty.size)
     for b_idx in range(net.bom_parent.size):  # per BOM line, all make pairs at once
         sel = np.nonzero(net.make_item == net.bom_parent[b_idx])[0]
         add(r_bal + charge[key[net.make_site[sel], net.bom_child[b_idx]]], c_u + sel,
-            -net.bom_qty[b_idx])
+            -net.bom_qty[b_idx] * bom_share[b_idx])
     if net.use_make.size:
-        add(r_wc + net.use_wc, c_u + net.use_make, net.use_hours)
+        add(r_wc + net.use_wc, c_u + net.use_make, net.use_hours * net.use_on.mean(axis=1))
     p = np.arange(P)
     add(r_bal + key[net.pur_site, net.offer_item[net.pur_offer]], c_b + p, 1.0)
     add(r_off + off_row[net.pur_offer], c_b + p, 1.0, np.isfinite(off_rate[net.pur_offer]))
