@@ -21,8 +21,11 @@ from tests.unit.test_validation import BASE, base, write
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 
+# the peak comes from /proc/self/status (VmHWM, this program's own address space):
+# getrusage's ru_maxrss keeps the peak of the forking parent across exec, so under a big
+# pytest process it would report the parent's size, not the reader's
 _CHILD = """
-import json, resource, sys
+import json, sys
 from fabnet.io import load_scenario
 from fabnet.model import ScenarioError
 try:
@@ -30,7 +33,8 @@ try:
     issues = []
 except ScenarioError as e:
     issues = [str(i) for i in e.issues]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+with open("/proc/self/status") as f:
+    peak = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) * 1024
 print(json.dumps({"issues": issues, "peak": peak}))
 """
 
