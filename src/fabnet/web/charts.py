@@ -109,6 +109,8 @@ def risk_matrix(nodes: Sequence[Row], horizon_days: float | None) -> str:
     A node that survives the whole horizon has no finite TTS (null): it is drawn on the
     top edge at the horizon as a triangle, so the axis stays readable.
     """
+    # a failed node (status not optimal) has no proven TTS: it is not drawn
+    nodes = [n for n in nodes if n.get("status", "optimal") == "optimal"]
     ttrs = [float(n.get("ttr_days") or 0.0) for n in nodes]
     finite = [float(n["tts_days"]) for n in nodes if n.get("tts_days") is not None]
     cap = horizon_days or max(finite + ttrs + [1.0])
