@@ -446,8 +446,9 @@ def view_sha256(sc: Scenario, viewer: Viewer) -> str:
     versions apart for them, and holds nothing they could not read."""
     doc = scenario_json(sc)
     for section in SECTIONS:
-        doc[section] = [viewer.redact(section, r) for r in doc[section]
-                        if viewer.may_see(section, r)]
+        if section in doc:  # sections added later appear only when used
+            doc[section] = [viewer.redact(section, r) for r in doc[section]
+                            if viewer.may_see(section, r)]
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
