@@ -225,6 +225,8 @@ class DisruptionRow(Row):
     buckets: Buckets
     capacity: Annotated[float, Field(ge=0),
                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
+    work_center: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "work center")),
+                           BeforeValidator(_blank_none)] = None
 
 
 class RecoveryRow(Row):

@@ -317,7 +317,8 @@ def build_scenario(raw: RawTables) -> Scenario:
                         if isinstance(r, InventoryRow)),
         demand=tuple(Demand(r.id, r.customer, r.item, r.qty, r.due, r.priority)
                      for r in v["demand"] if isinstance(r, DemandRow)),
-        disruptions=tuple(Disruption(r.id, r.target, r.from_, r.buckets, r.capacity)
+        disruptions=tuple(Disruption(r.id, r.target, r.from_, r.buckets, r.capacity,
+                                     r.work_center)
                           for r in v["disruptions"] if isinstance(r, DisruptionRow)),
         recovery=tuple(Recovery(r.target, r.days) for r in v["recovery"]
                        if isinstance(r, RecoveryRow)),
@@ -385,7 +386,8 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "demand": [{"id": d.id, "customer": d.customer, "item": d.item, "qty": _num(d.qty),
                     "due": d.due, "priority": d.priority} for d in sc.demand],
         "disruptions": [{"id": x.id, "target": x.target, "from": x.start,
-                         "buckets": x.buckets, "capacity": _num(x.capacity)}
+                         "buckets": x.buckets, "capacity": _num(x.capacity),
+                         "work_center": x.work_center}
                         for x in sc.disruptions],
         "recovery": [{"target": r.target, "days": _num(r.days)} for r in sc.recovery],
         "risks": [{"id": r.id, "target": r.target, "rate": _num(r.rate), "dist": str(r.dist),

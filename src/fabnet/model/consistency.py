@@ -294,10 +294,28 @@ def check_dates(sc: Scenario) -> list[Issue]:
 
 
 def check_disruption_targets(sc: Scenario) -> list[Issue]:
-    """A disruption targets a node id, `country:XX` of some node, or an existing `lane:A>B`."""
+    """A disruption targets a node id, `country:XX` of some node, or an existing `lane:A>B`;
+    one with a `work_center` targets a site that has a work center of that type."""
     known = KnownTargets.of(sc)
-    return [Issue("disruptions", x.id, "target", why.message, why.fix)
-            for x in sc.disruptions if (why := check_target(x.target, known))]
+    out = [Issue("disruptions", x.id, "target", why.message, why.fix)
+           for x in sc.disruptions if (why := check_target(x.target, known))]
+    sites = {s.id for s in sc.sites}
+    types: dict[str, list[str]] = {}
+    for w in sc.work_centers:
+        types.setdefault(w.site, []).append(w.type)
+    for x in sc.disruptions:
+        if x.work_center is None:
+            continue
+        if x.target not in sites:
+            out.append(Issue("disruptions", x.id, "work_center", f"a work center is cut only "
+                             f"at a site, and {x.target!r} is not one", "target the site "
+                             "the work center is at, or leave work_center empty"))
+        elif x.work_center not in types.get(x.target, []):
+            have = ", ".join(sorted(types.get(x.target, []))) or "none"
+            out.append(Issue("disruptions", x.id, "work_center", f"site {x.target} has no "
+                             f"{x.work_center!r} work center", f"use one of its work "
+                             f"centers ({have})"))
+    return out
 
 
 def check_recovery(sc: Scenario) -> list[Issue]:

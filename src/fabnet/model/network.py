@@ -190,12 +190,34 @@ def _index(ids: list[str]) -> dict[str, int]:
     return {x: i for i, x in enumerate(ids)}
 
 
+def _window(sc: Scenario, x: Disruption) -> BoolArray:
+    """The buckets a disruption covers."""
+    T = sc.horizon.buckets
+    t0 = sc.horizon.bucket_of(x.start)
+    mask = np.zeros(T, dtype=bool)
+    mask[max(t0, 0):max(min(t0 + x.buckets, T), 0)] = True
+    return mask
+
+
+def work_center_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
+                        ) -> dict[tuple[str, str], FloatArray]:
+    """Capacity factor per bucket of each (site, work-center type) that a line-down (a
+    disruption with a `work_center`) cuts; the rest of the site keeps its hours."""
+    out: dict[tuple[str, str], FloatArray] = {}
+    for x in (*sc.disruptions, *extra):
+        if x.work_center is not None:
+            f = out.setdefault((x.target, x.work_center), np.ones(sc.horizon.buckets))
+            f[_window(sc, x)] *= x.capacity
+    return out
+
+
 def disruption_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
                        ) -> tuple[dict[str, FloatArray], dict[str, FloatArray],
                                   dict[str, list[str]]]:
     """Capacity factor per bucket for every node and every lane a disruption touches.
 
     A node's factor multiplies the factors of disruptions on the node and on its country.
+    A disruption of one work center only (see `work_center_factors`) is not a node's.
     """
     h = sc.horizon
     T = h.buckets
@@ -206,9 +228,9 @@ def disruption_factors(sc: Scenario, extra: tuple[Disruption, ...] = ()
     lane_f: dict[str, FloatArray] = {}
     by: dict[str, list[str]] = defaultdict(list)
     for x in (*sc.disruptions, *extra):
-        t0 = h.bucket_of(x.start)
-        mask = np.zeros(T, dtype=bool)
-        mask[max(t0, 0):max(min(t0 + x.buckets, T), 0)] = True
+        if x.work_center is not None:
+            continue
+        mask = _window(sc, x)
         target = Target.parse(x.target)
         if target.kind is TargetKind.LANE:
             targets, book = [target.value], lane_f
@@ -265,7 +287,9 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
     # work centers and routings
     wc_keys, nominal = _ramp_hours(sc)
     wc_site = np.array([si[s] for s, _ in wc_keys], dtype=np.int64)
-    wc_f = np.array([node_f.get(s, ones) for s, _ in wc_keys]).reshape(len(wc_keys), T)
+    cut = work_center_factors(sc, extra_disruptions)
+    wc_f = np.array([node_f.get(s, ones) * cut.get((s, t), ones)
+                     for s, t in wc_keys]).reshape(len(wc_keys), T)
     wc_hours = nominal * wc_f
     wc_at = {k: w for w, k in enumerate(wc_keys)}
     route: dict[str, list[tuple[str, float]]] = defaultdict(list)

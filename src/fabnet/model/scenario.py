@@ -165,13 +165,15 @@ class Demand:
 
 @dataclass(frozen=True)
 class Disruption:
-    """Capacity factor on a node, `country:XX` or `lane:A>B` for `buckets` buckets from `start`."""
+    """Capacity factor on a node, `country:XX` or `lane:A>B` for `buckets` buckets from `start`;
+    with `work_center`, only that work-center type of the target site (a line down)."""
 
     id: str
     target: str
     start: date
     buckets: int
     capacity: float = 0.0
+    work_center: str | None = None
 
 
 class NodeKind(StrEnum):

@@ -67,6 +67,7 @@ LATER_FIELDS: dict[str, dict[str, Any]] = {
     "items": {"serialized": False, "serial_pattern": None, "revision": None},
     "boms": {"start": None, "until": None},
     "routings": {"start": None, "until": None},
+    "disruptions": {"work_center": None},
 }
 #: sections added after versions were first hashed: left out of a hash while empty
 LATER_SECTIONS = frozenset({"test_plans", "licences"})

@@ -100,7 +100,9 @@ SECTION_TABLES: dict[str, sa.Table] = {
     "demand": _section("demand", _col("id", S), _col("customer", S), _col("item", S),
                        _col("qty", F), _col("due", D), _col("priority", N)),
     "disruptions": _section("disruptions", _col("id", S), _col("target", S),
-                            _col("start", D), _col("buckets", N), _col("capacity", F)),
+                            _col("start", D), _col("buckets", N), _col("capacity", F),
+                            # added in revision 0007: rows from before cut the whole node
+                            _col("work_center", S, True)),
     "recovery": _section("recovery", _col("target", S), _col("days", F)),
     "risks": _section("risks", _col("id", S), _col("target", S), _col("rate", F),
                       _col("duration", N), _col("dist", S), _col("duration_max", N, True),
