@@ -232,3 +232,23 @@ def test_planner_runs_a_plan_and_follows_it_to_the_result(page: Any, demo: Demo)
     assert page.inner_text("h1").startswith("Plan run")
     assert int(page.url.rsplit("/", 1)[1]) > 1
     page.wait_for_selector(".chart .main-svg")
+
+
+def test_whatif_from_the_form_shows_only_what_changes(page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "continuity")
+    page.goto("/web/continuity")
+    options = page.eval_on_selector_all("#targets option", "os => os.map(o => o.value)")
+    assert MANAGED in options and any(o.startswith("lane:") for o in options)
+    page.fill("#whatif-form input[name=target]", MANAGED)
+    page.fill("#whatif-form input[name=from]", "2027-05-03")
+    page.fill("#whatif-form input[name=buckets]", "6")
+    with page.expect_navigation():
+        page.click("#whatif-form button")
+    assert re.search(r"/web/jobs/[0-9a-f]{32}$", page.url)
+    page.wait_for_url(re.compile(r"/web/continuity\?job=[0-9a-f]{32}$"), timeout=240_000)
+    result = page.inner_text("#whatif")
+    assert f"{MANAGED} from 2027-05-03 for 6 buckets" in result
+    rows = page.eval_on_selector_all("#whatif-kpis tbody tr",
+                                     "rs => rs.map(r => [...r.cells].map(c => c.innerText))")
+    assert rows and all(len(r) == 4 for r in rows), rows
+    assert all(r[1] != r[2] for r in rows), rows  # only KPIs that move are listed
