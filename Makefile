@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/fabnet plan examples/europe/scenario.yaml --out out/demo --continuity --strike UA-PARTNER@2027-05-03+6
+	$(BIN)/fabnet floor demo --out out/demo-floor
 	@echo "Dashboard: run '$(BIN)/fabnet serve --demo' and open http://127.0.0.1:8000/web (one account per role, passwords printed at start)"
 
 lint: $(STAMP)
@@ -29,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.tts_bench
 	$(BIN)/python -m benchmarks.montecarlo_bench
+	$(BIN)/python -m benchmarks.genealogy_bench
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -223,3 +223,20 @@ def ship_cmd(ctx: typer.Context, serials: list[str],
     store, caller = _ctx(ctx)
     s = ship(store, caller, customer, serials)
     show(as_json, f"shipment {s.id} to {s.customer}", ["serial"], [[x] for x in s.serials], s)
+
+
+@floor_app.command("demo")
+def demo_cmd(out: Annotated[str, typer.Option(
+                 "--out", help="Folder for the demo store (a new folder is made in it).")]
+             = "out/demo-floor",
+             scenario_file: Annotated[str, typer.Option(
+                 "--scenario-file", help="The scenario to tell it on.")]
+             = "examples/europe/scenario.yaml") -> None:
+    """Tell a short floor story on a fresh store: release a week, build, a failed test and
+    a retest, ship, hold a lot and trace it down."""
+    from fabnet.services.floor_demo import run_floor_demo
+
+    db, story = run_floor_demo(scenario_file, out)
+    out_console.print(f"floor story on {db}:")
+    for line in story.lines:
+        out_console.print(f"  {line}", markup=False)

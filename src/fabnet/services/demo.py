@@ -19,6 +19,7 @@ import fabnet
 from fabnet.model.errors import FabnetError
 from fabnet.services import accounts
 from fabnet.services import store as store_svc
+from fabnet.services.floor_demo import floor_story
 from fabnet.store import Role, Store
 
 #: the built-in example, next to the source tree
@@ -80,8 +81,7 @@ def make_demo_store(folder: str | Path, scenario: str | Path | None = None,
                                  managed if role is Role.SITE_MANAGER else ())
             made[name] = (role, password)
         run = store_svc.plan_stored(store.acting_as(user_name(Role.PLANNER)), SCENARIO)
-        if history is not None:
-            history(store, SCENARIO)
+        (history or floor_story)(store, SCENARIO)  # the floor's first week, by default
     finally:
         store.engine.dispose()
     return DemoStore(url, db, SCENARIO, run.id, made)

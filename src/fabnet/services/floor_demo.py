@@ -1,0 +1,142 @@
+"""A short floor story on a stored, planned scenario, told through the floor's own
+services: release the first week, receive the lots, build a few units, a failed test and
+its retest, ship two, hold a lot and trace it down to the customers who have it.
+
+`make demo` runs it on the Europe example (`fabnet floor demo`), and the dashboard's demo
+store gets it as its floor history. Every step is audited like a real one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from fabnet.model.errors import FabnetError
+from fabnet.model.scenario import Scenario, TestPlan
+from fabnet.services import floor as fl
+from fabnet.services import store as store_svc
+from fabnet.services.trace import trace_down
+from fabnet.shop.errors import ShipRefused
+from fabnet.shop.roles import Caller
+from fabnet.shop.work_order import WorkOrder
+from fabnet.store import Role, Store
+
+LEAD = Caller("floor-lead", Role.ADMIN)
+QUALITY = Caller("floor-quality", Role.QUALITY)
+
+
+@dataclass
+class FloorStory:
+    """What the story did, one line per step, and the serials and lot it used."""
+
+    lines: list[str] = field(default_factory=list)
+    serials: tuple[str, ...] = ()
+    held_lot: str = ""
+
+    def say(self, text: str) -> None:
+        """Add a line to the story."""
+        self.lines.append(text)
+
+
+def _order(sc: Scenario, orders: list[WorkOrder]) -> WorkOrder:
+    """The first released order of a serialized product whose parts are all lots."""
+    items = {i.id: i for i in sc.items}
+    for o in orders:
+        parts = [b.item for b in sc.boms if b.parent == o.item]
+        if items[o.item].serialized and parts and not any(items[p].serialized
+                                                          for p in parts):
+            return o
+    raise FabnetError(f"scenario {sc.name!r}: the first week releases no serialized "
+                      "product built from lots alone (fix: plan a scenario with "
+                      "`serialized: true` products)")
+
+
+def _value(p: TestPlan, good: bool) -> float | None:
+    """A measured value inside the step's limits (or just outside them, `good=False`)."""
+    if p.min is None and p.max is None:
+        return None
+    if p.min is not None and p.max is not None:
+        return (p.min + p.max) / 2 if good else p.max + 1
+    if p.min is not None:
+        return p.min * 1.5 if good else p.min * 0.5
+    assert p.max is not None
+    return p.max * 0.5 if good else p.max * 1.5
+
+
+def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
+    """Tell the floor story on a stored scenario with a stored plan (see the module)."""
+    story = FloorStory()
+    sc = store_svc.load_stored(store, scenario)
+    week = sc.horizon.start + timedelta(days=6)
+    orders = fl.release(store, LEAD, scenario, until=week)
+    story.say(f"released the week of {sc.horizon.start}: {len(orders)} work orders "
+              f"({sum(o.qty for o in orders):,} units)")
+    wo = _order(sc, orders)
+    n = min(units, wo.qty)
+    sources = {o.item: o.supplier for o in reversed(sc.offers)}
+    need: dict[str, float] = {}
+    for b in sc.boms:
+        if b.parent == wo.item:
+            need[b.item] = need.get(b.item, 0.0) + b.qty * n
+    lots: dict[str, str] = {}
+    for item, q in need.items():
+        code = f"{(sources.get(item) or 'LOT')[:12]}-{sc.horizon.start:%y%m}-{len(lots) + 1:03d}"
+        fl.receive(store, LEAD, wo.site, item, code, q, sources.get(item), scenario)
+        lots[item] = code
+    story.say(f"received {len(lots)} supplier lots at {wo.site} for {wo.code} ({wo.item})")
+    built = fl.build(store, LEAD, wo.id, n)
+    story.say(f"built {n} {wo.item} on {wo.code}: {', '.join(built.serials)}")
+    plans = [p for p in sc.test_plans if p.item == wo.item]
+    retested = next((p for p in plans if p.min is not None or p.max is not None), None)
+    for k, serial in enumerate(built.serials):
+        for p in plans:
+            if k == 1 and p is retested:
+                fl.record_test(store, QUALITY, serial, p.step, True, _value(p, False),
+                               "ST-1")
+                story.say(f"{serial}: {p.step} FAILED at {_value(p, False):g} (limits "
+                          f"{p.min}..{p.max}); retested")
+            out = fl.record_test(store, QUALITY, serial, p.step, True, _value(p, True), "ST-1")
+        story.say(f"{serial}: {'complete' if out.complete else 'not complete'} after "
+                  f"{len(plans)} test steps" if plans else f"{serial}: no test plan")
+    customer = next(c.id for c in sc.customers if c.approved)
+    shipped = fl.ship(store, LEAD, customer, list(built.serials[:2]))
+    story.say(f"shipped {', '.join(shipped.serials)} to {customer} (shipment {shipped.id})")
+    lot = lots[next(iter(need))]
+    fl.hold(store, QUALITY, lot, "supplier notice: suspect batch", scenario)
+    story.say(f"quality held lot {lot}")
+    if len(built.serials) > 2:
+        try:
+            fl.ship(store, LEAD, customer, [built.serials[2]])
+        except ShipRefused as e:
+            story.say(f"shipping {built.serials[2]} refused: {e.reasons[built.serials[2]]}")
+    down = trace_down(store, LEAD, lot, scenario)
+    story.say(f"trace {lot} --down: {len(down.units)} units carry it; "
+              + "; ".join(f"{u.serial} {u.status}"
+                          + (f" at {u.customer}" if u.customer else f" at {u.site}")
+                          for u in down.units))
+    story.serials, story.held_lot = built.serials, lot
+    return story
+
+
+def fresh_store_folder(parent: str | Path) -> Path:
+    """A new, empty folder under `parent` for a store (a new name each time, so nothing
+    anybody wrote is ever overwritten)."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="store-", dir=parent))
+
+
+def run_floor_demo(scenario_file: str | Path, parent: str | Path) -> tuple[Path, FloorStory]:
+    """Import and plan `scenario_file` into a fresh SQLite store under `parent`, tell
+    the floor story on it; the store file and the story."""
+    db = fresh_store_folder(parent) / "floor.sqlite"
+    url = f"sqlite:///{db}"
+    store_svc.init_store(url)
+    store = store_svc.connect(url, "floor-demo")
+    try:
+        store_svc.import_scenario(store, scenario_file, "europe")
+        store_svc.plan_stored(store, "europe")
+        return db, floor_story(store, "europe")
+    finally:
+        store.engine.dispose()
