@@ -311,20 +311,22 @@ class FloorRepository(Repository):
         seed = anchors[0] if len(anchors) == 1 else sa.union_all(*anchors)
         d = (seed.cte("down", recursive=True) if isinstance(seed, sa.Select)
              else sa.select(seed.subquery()).cte("down", recursive=True))
-        d = d.union(sa.select(G.c.parent_unit_id, G.c.parent_lot_id, d.c.depth + 1)
-                    .join(d, (G.c.child_unit_id == d.c.unit_id) | (G.c.child_lot_id ==
-                                                                   d.c.lot_id))
-                    .where(G.c.removed_at.is_(None)))
+        by_unit, by_lot = _edges("child")
+        frm, live = _step(d, by_unit, by_lot, "child")
+        d = d.union(sa.select(sa.func.coalesce(by_unit.c.parent_unit_id,
+                                               by_lot.c.parent_unit_id),
+                              sa.func.coalesce(by_unit.c.parent_lot_id,
+                                               by_lot.c.parent_lot_id), d.c.depth + 1)
+                    .select_from(frm).where(live))
         found = (sa.select(d.c.unit_id, sa.func.min(d.c.depth).label("depth"))
                  .where(d.c.unit_id.is_not(None), d.c.depth > 0)
                  .group_by(d.c.unit_id).subquery())
-        last_ship = (sa.select(SU.c.unit_id, sa.func.max(SU.c.shipment_id).label("sid"))
-                     .group_by(SU.c.unit_id).subquery())
+        last_ship = (sa.select(sa.func.max(SU.c.shipment_id)).where(SU.c.unit_id == UN.c.id)
+                     .correlate(UN).scalar_subquery())  # per found unit, on its index
         q = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
                        SH.c.id.label("shipment"), SH.c.customer, SH.c.shipped_at)
              .join(found, found.c.unit_id == UN.c.id)
-             .outerjoin(last_ship, last_ship.c.unit_id == UN.c.id)
-             .outerjoin(SH, SH.c.id == last_ship.c.sid)
+             .outerjoin(SH, SH.c.id == last_ship)
              .order_by(found.c.depth, UN.c.serial))
         return [Contained(r.serial, r.item, r.site, r.status, int(r.depth), r.shipment,
                           r.customer, as_utc_or_none(r.shipped_at))
@@ -467,12 +469,36 @@ def _tree_up(unit_ids: list[int], with_edges: bool = False) -> Any:
                  sa.cast(sa.null(), sa.Double).label("qty"),
                  sa.cast(sa.null(), sa.DateTime(timezone=True)).label("added_at")]
     t = sa.select(*cols).where(UN.c.id.in_(unit_ids)).cte("tree", recursive=True)
-    step: list[Any] = [t.c.root, G.c.child_unit_id, G.c.child_lot_id, t.c.depth + 1]
+    by_unit, by_lot = _edges("parent")
+
+    def either(col: str) -> Any:
+        return sa.func.coalesce(by_unit.c[col], by_lot.c[col])
+    step: list[Any] = [t.c.root, either("child_unit_id"), either("child_lot_id"),
+                       t.c.depth + 1]
     if with_edges:
-        step += [G.c.parent_unit_id, G.c.parent_lot_id, G.c.item, G.c.qty, G.c.added_at]
-    return t.union_all(sa.select(*step).join(
-        t, (G.c.parent_unit_id == t.c.unit_id) | (G.c.parent_lot_id == t.c.lot_id))
-        .where(G.c.removed_at.is_(None)))
+        step += [either(c) for c in ("parent_unit_id", "parent_lot_id", "item", "qty",
+                                     "added_at")]
+    frm, live = _step(t, by_unit, by_lot, "parent")
+    return t.union_all(sa.select(*step).select_from(frm).where(live))
+
+
+def _edges(end: str) -> tuple[Any, Any]:
+    """Two aliases of the genealogy: one joined on the `end` (parent or child) unit, one
+    on the `end` lot."""
+    return G.alias(f"g_{end}_unit"), G.alias(f"g_{end}_lot")
+
+
+def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
+    """The recursive step's FROM and WHERE: the node rows of `t` with their live edges,
+    found by unit on one index and by lot on the other. Two outer joins instead of one
+    join on `unit = … OR lot = …`, which SQLite may answer by scanning the whole
+    genealogy; a node is a unit or a lot, so only one of the two joins matches, and a
+    node without edges (a supplier's lot, a unit with nothing in it) drops out."""
+    j = (t.outerjoin(by_unit, (by_unit.c[f"{end}_unit_id"] == t.c.unit_id)
+                     & by_unit.c.removed_at.is_(None))
+         .outerjoin(by_lot, (by_lot.c[f"{end}_lot_id"] == t.c.lot_id)
+                    & by_lot.c.removed_at.is_(None)))
+    return j, by_unit.c.id.is_not(None) | by_lot.c.id.is_not(None)
 
 
 def _iso_week(dialect: str, col: Any) -> Any:
