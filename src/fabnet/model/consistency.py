@@ -218,10 +218,11 @@ def check_sources(sc: Scenario) -> list[Issue]:
     made = {m for s in sc.sites for m in s.makes}
     offered = {o.item for o in sc.offers}
     stocked = {inv.item for inv in sc.inventory}
+    had = made | offered | stocked  # once, not once per item
     return [Issue("items", i.id, "id",
                   f"item {i.id!r} is made by no site, offered by no supplier and not in stock",
                   "add it to a site's makes, add a supplier offer, or remove the item")
-            for i in sc.items if i.id not in made | offered | stocked]
+            for i in sc.items if i.id not in had]
 
 
 def unroutable(sc: Scenario) -> list[tuple[str, str, tuple[str, ...]]]:

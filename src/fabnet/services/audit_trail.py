@@ -38,9 +38,8 @@ from fabnet.store.audit_keys import (
     load_keyring,
     rotate_keyring,
 )
-from fabnet.store.mapping import canonical_json, content_sha256
-from fabnet.store.scenarios import sections_sha256
-from fabnet.store.schema import scenario_versions, scenarios, users
+from fabnet.store.mapping import canonical_json
+from fabnet.store.schema import users
 from fabnet.store.unit_of_work import UnitOfWork
 
 KEY_FILE_ENV = "FABNET_AUDIT_KEY_FILE"
@@ -262,16 +261,19 @@ def _latest(entries: list[StoredEntry], actions: set[str], prefix: str
 
 
 def _check_versions(uow: UnitOfWork, entries: list[StoredEntry]) -> tuple[list[_Problem], int]:
-    """Every version re-hashed from its rows, against its stored hash and its audit entry."""
+    """Every version re-hashed from its rows, against its stored hash and its audit entry.
+
+    Each section's hash is checked against the one the entry recorded; when they all
+    match (and the stored hash, title and horizon are the entry's), the content is the
+    one the entry hashed, so the full content hash is only recomputed where something
+    differs or the entry is older than section hashes."""
     audited = _latest(entries, {Action.VERSION_ADD.value}, "scenario:")
-    V, S = scenario_versions, scenarios
-    rows = uow.connection.execute(sa.select(S.c.name, V.c.version, V.c.title,
-                                            V.c.content_sha256)
-                                  .join(S).order_by(S.c.name, V.c.version)).all()
     problems: list[_Problem] = []
     seen = set()
-    for r in rows:
-        ref = f"{r.name}@{r.version}"
+    n = 0
+    for d in uow.scenarios.stored_digests():
+        n += 1
+        ref = f"{d.scenario}@{d.version}"
         seen.add(ref)
         e = audited.get(ref)
         what = f"scenario:{ref}"
@@ -280,29 +282,31 @@ def _check_versions(uow: UnitOfWork, entries: list[StoredEntry]) -> tuple[list[_
                                      "added outside fabnet"))
             continue
         rec: dict[str, Any] = e.after or {}
-        try:
-            sc = uow.scenarios.get(r.name, r.version)
-        except (ValueError, TypeError, KeyError) as err:
-            problems.append(_Problem(e.seq, f"{what}: its rows can no longer be read ({err}); "
-                                     f"they were edited after entry {e.seq} stored them"))
+        if d.unreadable:
+            problems.append(_Problem(e.seq, f"{what}: its rows can no longer be read "
+                                     f"({d.unreadable}); they were edited after entry "
+                                     f"{e.seq} stored them"))
             continue
-        digest = content_sha256(sc)
-        if digest != r.content_sha256 or digest != rec.get("content_sha256"):
-            sections = [s for s, h in sections_sha256(sc).items()
-                        if h != (rec.get("sections_sha256") or {}).get(s)] \
-                if "sections_sha256" in rec else []
+        recorded = rec.get("sections_sha256")
+        same = isinstance(recorded, dict) and recorded == d.sections_sha256 \
+            and d.content_sha256 == rec.get("content_sha256") \
+            and d.horizon == rec.get("horizon")
+        digest = rec.get("content_sha256") if same else d.content_digest()
+        if digest != d.content_sha256 or digest != rec.get("content_sha256"):
+            sections = [s for s, h in d.sections_sha256.items()
+                        if h != (recorded or {}).get(s)] if isinstance(recorded, dict) else []
             where = f" (changed: {', '.join(sections)})" if sections else ""
             problems.append(_Problem(e.seq, f"{what}: its rows{where} no longer match the "
                                      f"content hash that entry {e.seq} recorded: the version "
                                      "was edited outside fabnet"))
-        elif r.title != rec.get("title"):
-            problems.append(_Problem(e.seq, f"{what}: its title {r.title!r} is not the one "
+        elif d.title != rec.get("title"):
+            problems.append(_Problem(e.seq, f"{what}: its title {d.title!r} is not the one "
                                      f"entry {e.seq} recorded"))
     for ref, e in audited.items():
         if ref not in seen:
             problems.append(_Problem(e.seq, f"entry {e.seq} records scenario:{ref}, which the "
                                      "store no longer holds: it was deleted outside fabnet"))
-    return problems, len(rows)
+    return problems, n
 
 
 def _check_users(conn: sa.Connection, entries: list[StoredEntry]) -> tuple[list[_Problem], int]:

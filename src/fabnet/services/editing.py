@@ -5,9 +5,12 @@ columns of the scenario files (`{"from": "SUP-TW", "to": "FR-LYON", "transit": 1
 and adds, replaces, patches or deletes one row by its key (`SUP-TW>FR-LYON`). On a
 scenario an edit becomes the next version; on a branch it becomes one more change of the
 branch. Either way the whole edited scenario is checked first, row fields and then every
-cross-record rule, inside the unit of work that stores the edit, after locking the
-scenario's (or branch's) row: concurrent edits queue one behind the other, and none is
-lost, like two planners taking turns with the same spreadsheet.
+cross-record rule. A version edit is read, applied, checked and hashed outside any write
+transaction; the short transaction that stores it locks the scenario's row and stores
+it only if the newest version is still the one it was made from (else it is prepared
+again), so a large scenario's checks never hold the store's write lock. Branch edits
+are checked after locking the branch's row. Concurrent edits queue one behind the
+other, and none is lost, like two planners taking turns with the same spreadsheet.
 
 Taking turns is not enough when each planner works from a copy read earlier: the second
 would overwrite the first's change with a value computed from the old row. So every row
@@ -24,7 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +39,7 @@ from fabnet.model.scenario import Scenario
 from fabnet.services.store import KEY_COLUMNS, row_key
 from fabnet.store import BranchStatus, Change, ChangeOp, Conflict, NotFound, Store, VersionInfo
 from fabnet.store.branches import apply_changes
+from fabnet.store.digests import paused_gc, version_digests
 from fabnet.store.mapping import SECTIONS, key_of, section_records
 from fabnet.store.schema import branches, scenarios
 from fabnet.store.unit_of_work import UnitOfWork
@@ -174,7 +178,9 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
     """Check a whole scenario given as flat rows per section (`scenario` holds the title
     and horizon) and store it as the next version of `name`."""
     check_name(name, "scenario")
-    sc = build_scenario(_raw(tables, f"scenario {name}"))
+    with paused_gc():
+        sc = build_scenario(_raw(tables, f"scenario {name}"))
+        version_digests(sc)  # outside the write transaction
 
     def work(uow: UnitOfWork) -> VersionInfo:
         info = uow.scenarios.add_version(name, sc, note or "imported through the API")
@@ -229,8 +235,69 @@ def edit_row(store: Store, scenario: str | None, section: str, op: EditOp,
                                                   branch, guard, if_match))
     if scenario is None:
         raise FabnetError(f"{section}: say which scenario to edit (fix: name it)")
+    for _ in range(OPTIMISTIC_TRIES):
+        done = _edit_version_optimistic(store, scenario, section, op, key, row, guard,
+                                        if_match)
+        if done is not None:
+            return done
+    # the scenario kept moving under us: take the lock first, as a last resort
     return store.run(lambda uow: _edit_version(uow, scenario, section, op, key, row, guard,
                                                if_match))
+
+
+#: how often an edit is prepared outside the write transaction before it waits its turn
+#: under the lock instead (each try loses only to an edit that committed meanwhile)
+OPTIMISTIC_TRIES = 3
+
+
+def _edit_version_optimistic(store: Store, scenario: str, section: str, op: EditOp,
+                             key: str | None, row: Mapping[str, Any] | None,
+                             guard: Guard | None, if_match: Collection[str] | None
+                             ) -> EditResult | None:
+    """The edit prepared (read, applied, checked, hashed) outside any write transaction,
+    then stored in a short one that first checks, on the locked scenario row, that the
+    newest version is still the one it was prepared from; None (nothing stored) if not.
+
+    The tag and the guard are checked against the row of that version, so when it is
+    still the newest they saw what a check under the lock would see."""
+    with store.unit_of_work(read_only=True) as uow:
+        info = uow.scenarios.info(scenario)
+        current = uow.scenarios.get(scenario, info.version)
+    now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
+        f"({info.note or 'no note'})"
+    with paused_gc():
+        new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
+                          guard, if_match, now)
+        new = _share_unchanged(current, new)
+        version_digests(new)  # the hashes, made here so the transaction only joins them
+    before = _row_of(current, section, key)
+    if new == current:
+        return EditResult(scenario, info.version, None, section, key, False, before, before)
+    after = _row_of(new, section, key)
+    note = _note(op, section, key, before, after)
+
+    def work(uow: UnitOfWork) -> EditResult | None:
+        _lock(uow, scenarios, scenario)
+        if uow.scenarios.info(scenario).version != info.version:
+            return None  # someone else's edit landed first: prepare it again
+        made = uow.scenarios.add_version(scenario, new, note)
+        uow.commit()
+        return EditResult(scenario, made.version, None, section, key, True, after, before)
+    return store.run(work)
+
+
+def _share_unchanged(current: Scenario, new: Scenario) -> Scenario:
+    """`new` holding the very record objects of `current` wherever they are equal, so the
+    store sees unchanged sections as unchanged at a glance and reuses their hashes."""
+    out: dict[str, Any] = {}
+    for s in SECTIONS:
+        a, b = section_records(current, s), section_records(new, s)
+        if a == b:
+            out[s] = a
+        else:
+            same = {r: r for r in a}
+            out[s] = tuple(same.get(r, r) for r in b)
+    return replace(new, **out)
 
 
 def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
@@ -241,8 +308,10 @@ def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
     current = uow.scenarios.get(scenario, info.version)
     now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
         f"({info.note or 'no note'})"
-    new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
-                      guard, if_match, now)
+    with paused_gc():
+        new, key = _apply(current, section, op, key, row,
+                          f"{scenario} version {info.version}", guard, if_match, now)
+        new = _share_unchanged(current, new)
     before = _row_of(current, section, key)
     if new == current:
         return EditResult(scenario, info.version, None, section, key, False, before, before)

@@ -65,6 +65,7 @@ from fabnet.store.branches import (
     diff_scenarios,
     merge_conflicts,
 )
+from fabnet.store.digests import paused_gc, version_digests
 from fabnet.store.mapping import SECTIONS, key_of, section_records
 from fabnet.store.records import AuditEntry
 from fabnet.store.scenarios import ScenarioRepository
@@ -135,7 +136,9 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
                     note: str = "") -> VersionInfo:
     """Read, check and store a scenario file as the next version of `name`."""
     path = Path(path)
-    sc = load_scenario(path)
+    with paused_gc():  # read, check and hash outside the write transaction
+        sc = load_scenario(path)
+        version_digests(sc)
     name = name or scenario_name(sc, path)
     _check_name(name, "scenario")
     with store.unit_of_work() as uow:
@@ -166,7 +169,9 @@ def import_scenario_bytes(store: Store, data: bytes, fmt: ScenarioFormat,
                           name: str | None = None, note: str = "") -> VersionInfo:
     """Read, check and store a scenario file sent as bytes as the next version of `name`
     (default: its title as a slug, as `fabnet db import` names it)."""
-    sc = read_scenario_bytes(data, fmt, f"request.{fmt.value}")
+    with paused_gc():  # read, check and hash outside the write transaction
+        sc = read_scenario_bytes(data, fmt, f"request.{fmt.value}")
+        version_digests(sc)
     name = name or title_slug(sc.name)
     if not name:
         raise FabnetError("the scenario has no name (fix: add ?name=NAME, or a title: "
@@ -452,8 +457,10 @@ def export_branch(store: Store, name: str, to: str | Path, force: bool = False
 
 
 def plan_stored(store: Store, name: str, version: int | None = None,
-                branch: str | None = None, frozen: int = 0) -> PlanRun:
-    """Plan a stored version (or a branch) and keep the plan in the store.
+                branch: str | None = None, frozen: int = 0, from_floor: bool = True
+                ) -> PlanRun:
+    """Plan a stored version (or a branch) and keep the plan in the store; with
+    `from_floor`, the floor's work orders and stock are its firm supply (firm_supply.py).
 
     The last optimal plan kept for the scenario (and branch) is the reference: among the
     optimal plans, the one closest to it; `frozen` keeps its first buckets as they were.
@@ -474,7 +481,10 @@ def plan_stored(store: Store, name: str, version: int | None = None,
     if frozen and last is None:
         raise FabnetError(f"frozen: {frozen} buckets of {name!r} need a stored plan to keep "
                           "(fix: plan it once without frozen)")
-    plan = make_plan(compile_network(sc), reference=last.document if last else None,
+    from fabnet.services.firm_supply import firm_supply
+    firm = firm_supply(store, name, sc) if from_floor else None
+    plan = make_plan(compile_network(sc, firm=firm),
+                     reference=last.document if last else None,
                      frozen=frozen)
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))

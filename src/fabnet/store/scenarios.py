@@ -7,9 +7,15 @@ numbered 1, 2, 3, … per name, and the newest is what `get(name)` returns.
 
 from __future__ import annotations
 
-import hashlib
+import bisect
 import os
 import signal
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,18 +23,23 @@ import sqlalchemy as sa
 from fabnet.model.horizon import BucketKind, Horizon
 from fabnet.model.scenario import Scenario
 from fabnet.store.audit import Action
+from fabnet.store.digests import (
+    content_sha256_of,
+    join_texts,
+    paused_gc,
+    sha256_text,
+    version_digests,
+)
 from fabnet.store.errors import NotFound
 from fabnet.store.mapping import (
-    SECTIONS,
     canonical_json,
-    content_sha256,
     hashed_json,
     record_from,
     record_row,
     row_counts,
     section_records,
 )
-from fabnet.store.records import ScenarioInfo, VersionInfo
+from fabnet.store.records import ScenarioInfo, SectionRecord, VersionInfo
 from fabnet.store.repository import Repository, as_utc, now
 from fabnet.store.schema import SECTION_TABLES, scenario_versions, scenarios
 
@@ -43,16 +54,22 @@ class ScenarioRepository(Repository):
     """Named scenarios, each a list of immutable versions."""
 
     def add_version(self, name: str, sc: Scenario, note: str = "") -> VersionInfo:
-        """Store `sc` as the next version of `name` (creating the name if new)."""
+        """Store `sc` as the next version of `name` (creating the name if new).
+
+        Only rows that differ from the newest version are written: the rows it keeps are
+        shared (their range grows), the ones it drops are closed at this version, so a
+        one-row edit writes one row and closes one, whatever the scenario's size.
+        """
         sid = self._scenario_id(name, lock=True)
         if sid is None:
             sid = self._conn.execute(sa.insert(S).values(
                 name=name, created_at=now(), created_by=self.actor).returning(S.c.id)
             ).scalar_one()
             self._audit.append(Action.SCENARIO_CREATE, f"scenario:{name}", None, {"name": name})
-        version = 1 + (self._conn.execute(sa.select(sa.func.max(V.c.version))
-                                          .where(V.c.scenario_id == sid)).scalar() or 0)
-        digest = content_sha256(sc)
+        prev = self._conn.execute(sa.select(V).where(V.c.scenario_id == sid)
+                                  .order_by(V.c.version.desc()).limit(1)).one_or_none()
+        version = 1 if prev is None else int(prev.version) + 1
+        digest, sections = version_digests(sc)
         h = sc.horizon
         created = now()
         vid = self._conn.execute(sa.insert(V).values(
@@ -64,39 +81,127 @@ class ScenarioRepository(Repository):
                            {"title": sc.name, "horizon": {"start": h.start, "bucket": h.bucket,
                                                           "buckets": h.buckets},
                             "rows": counts, "content_sha256": digest,
-                            "sections_sha256": sections_sha256(sc), "note": note})
-        self._insert_rows(int(vid), sc)
+                            "sections_sha256": sections, "note": note})
+        base = None if prev is None else self._snapshot(int(sid), prev)
+        rows = self._write_rows(int(sid), version, sc, base)
+        _remember(self._conn, _key(int(vid), created, digest), _Snapshot(sc, rows))
         return VersionInfo(name, version, sc.name, digest, note, created, self.actor,
                            sum(counts.values()))
 
-    def _insert_rows(self, vid: int, sc: Scenario) -> None:
+    def _write_rows(self, sid: int, version: int, sc: Scenario, base: _Snapshot | None
+                    ) -> dict[str, list[StoredRow]]:
+        """Write the rows of version `version` that `base` (the version before) lacks and
+        close the ones it no longer has; the version's rows, in order, with their ids."""
         crash_after = int(os.environ.get(CRASH_AFTER_ROWS_ENV) or 0)
         written = 0
+        out: dict[str, list[StoredRow]] = {}
         for section, table in SECTION_TABLES.items():
-            rows = [{"version_id": vid, "seq": i, **record_row(r)}
-                    for i, r in enumerate(section_records(sc, section))]
-            if not rows:
+            records = section_records(sc, section)
+            old = [] if base is None else base.rows[section]
+            if base is not None and records is section_records(base.scenario, section):
+                out[section] = old  # the very same rows: nothing to write
                 continue
-            if not crash_after:
-                self._conn.execute(sa.insert(table), rows)
-                continue
-            for row in rows:  # one at a time, so the crash lands mid-import
-                self._conn.execute(sa.insert(table), [row])
-                written += 1
-                if written >= crash_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
+            plan = plan_rows(old, records)
+            closing = [old[i].id for i in range(len(old)) if i not in plan.kept]
+            for chunk in range(0, len(closing), 500):
+                self._conn.execute(sa.update(table).where(
+                    table.c.row_id.in_(closing[chunk:chunk + 500])).values(valid_to=version))
+            fresh = [{"scenario_id": sid, "valid_from": version, "valid_to": None,
+                      "seq": seq, **record_row(records[i])} for i, seq in plan.new]
+            ids: list[int] = []
+            if fresh and crash_after:
+                for row in fresh:  # one at a time, so the crash lands mid-import
+                    ids.append(self._conn.execute(sa.insert(table).values(row)
+                                                  .returning(table.c.row_id)).scalar_one())
+                    written += 1
+                    if written >= crash_after:
+                        os.kill(os.getpid(), signal.SIGKILL)
+            elif fresh:
+                ids = list(self._conn.execute(
+                    sa.insert(table).returning(table.c.row_id, sort_by_parameter_order=True),
+                    fresh).scalars())
+            made = {i: StoredRow(rid, seq, records[i]) for (i, seq), rid in zip(plan.new, ids,
+                                                                          strict=True)}
+            out[section] = [made[i] if i in made else old[plan.source[i]]
+                            for i in range(len(records))]
+        return out
+
+    def _snapshot(self, sid: int, vrow: Any) -> _Snapshot:
+        """A version's scenario and rows: from the cache when this process has them, else
+        read (versions never change, so a cached one is as good as a read)."""
+        key = _key(int(vrow.id), vrow.created_at, vrow.content_sha256)
+        hit = _recall(self._conn, key)
+        if hit is not None:
+            return hit
+        rows: dict[str, list[StoredRow]] = {}
+        sections: dict[str, Any] = {}
+        with paused_gc():
+            for section, table in SECTION_TABLES.items():
+                got = self._conn.execute(
+                    sa.select(table).where(in_version(table, sid, int(vrow.version)))
+                    .order_by(table.c.seq)).mappings().all()
+                rows[section] = [StoredRow(int(r["row_id"]), int(r["seq"]), record_from(section, r))
+                                 for r in got]
+                sections[section] = tuple(r.record for r in rows[section])
+        sc = Scenario(name=vrow.title,
+                      horizon=Horizon(vrow.start, BucketKind(vrow.bucket), vrow.buckets),
+                      **sections)
+        snap = _Snapshot(sc, rows)
+        _remember(self._conn, key, snap)
+        return snap
 
     def get(self, name: str, version: int | None = None) -> Scenario:
         """Version `version` (default: the newest) of `name`, exactly as it was stored."""
-        vid, row = self._version_row(name, version)
-        sections: dict[str, Any] = {}
-        for section, table in SECTION_TABLES.items():
-            rows = self._conn.execute(sa.select(table).where(table.c.version_id == vid)
-                                      .order_by(table.c.seq)).mappings()
-            sections[section] = tuple(record_from(section, r) for r in rows)
-        return Scenario(name=row.title,
-                        horizon=Horizon(row.start, BucketKind(row.bucket), row.buckets),
-                        **sections)
+        _, row = self._version_row(name, version)
+        return self._snapshot(int(row.scenario_id), row).scenario
+
+    def stored_digests(self) -> Iterator[StoredDigest]:
+        """Every version of every scenario re-hashed from the rows the database holds now
+        (never from the cache), by name and version: for checking them against the audit
+        trail. Each row is decoded and encoded once; a section is re-joined only for the
+        versions where its rows change."""
+        versions = self._conn.execute(sa.select(S.c.name, V).join(S)
+                                      .order_by(S.c.name, V.c.version)).all()
+        by_scenario: dict[int, list[Any]] = {}
+        for v in versions:
+            by_scenario.setdefault(int(v.scenario_id), []).append(v)
+        for sid, rows in by_scenario.items():
+            yield from self._digests_of(sid, rows)
+
+    def _digests_of(self, sid: int, versions: list[Any]) -> Iterator[StoredDigest]:
+        stored: dict[str, list[tuple[int, int | None, str | None, str]]] = {}
+        changes: dict[int, set[str]] = {}
+        with paused_gc():
+            for section, table in SECTION_TABLES.items():
+                got = self._conn.execute(sa.select(table).where(table.c.scenario_id == sid)
+                                         .order_by(table.c.seq)).mappings()
+                out = stored[section] = []
+                for r in got:
+                    try:
+                        text, bad = canonical_json(hashed_json(record_from(section, r))), ""
+                    except (ValueError, TypeError, KeyError) as e:
+                        text, bad = None, f"{section}: {e}"
+                    vf, vt = int(r["valid_from"]), r["valid_to"]
+                    out.append((vf, None if vt is None else int(vt), text, bad))
+                    changes.setdefault(vf, set()).add(section)
+                    if vt is not None:
+                        changes.setdefault(int(vt), set()).add(section)
+        texts: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        problems: dict[str, str] = {}
+        for v in versions:
+            n = int(v.version)
+            for section in SECTION_TABLES if not texts else changes.get(n, ()):
+                members = [(t, bad) for vf, vt, t, bad in stored[section]
+                           if vf <= n and (vt is None or vt > n)]
+                counts[section] = len(members)
+                problems[section] = next((bad for _, bad in members if bad), "")
+                texts[section] = join_texts([t for t, _ in members if t is not None])
+            horizon = {"start": as_date(v.start).isoformat(), "bucket": v.bucket,
+                       "buckets": int(v.buckets)}
+            yield StoredDigest(str(v.name), n, v.title, v.content_sha256, horizon,
+                               {s: sha256_text(t) for s, t in texts.items() if counts[s]},
+                               dict(texts), next((p for p in problems.values() if p), ""))
 
     def info(self, name: str, version: int | None = None) -> VersionInfo:
         """What is known about a version without reading its rows."""
@@ -168,12 +273,185 @@ class ScenarioRepository(Repository):
 def sections_sha256(sc: Scenario) -> dict[str, str]:
     """A SHA-256 of each non-empty section's rows (canonical JSON, in stored order), so
     that a check can name the section whose rows changed after the version was stored."""
-    return {s: hashlib.sha256(canonical_json([hashed_json(r) for r in section_records(sc, s)])
-                              .encode()).hexdigest()
-            for s in SECTIONS if section_records(sc, s)}
+    return version_digests(sc)[1]
+
+
+def in_version(table: sa.Table, sid: int, version: int) -> sa.ColumnElement[bool]:
+    """The rows of `table` that version `version` of scenario `sid` holds."""
+    return (table.c.scenario_id == sid) & (table.c.valid_from <= version) & (
+        table.c.valid_to.is_(None) | (table.c.valid_to > version))
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    """A stored version as its rows hash now: the hash of each non-empty section, and
+    what the full content hash needs (`content_digest`); `unreadable` names a row that
+    no longer decodes."""
+
+    scenario: str
+    version: int
+    title: str
+    content_sha256: str  # as `scenario_versions` holds it
+    horizon: dict[str, Any]
+    sections_sha256: dict[str, str]
+    texts: dict[str, str]
+    unreadable: str = ""
+
+    def content_digest(self) -> str:
+        """The content hash of the rows as they are now."""
+        return content_sha256_of(self.title, self.horizon, self.texts,
+                                 set(self.sections_sha256))
+
+
+def as_date(v: Any) -> date:
+    """A stored date (SQLite may give text)."""
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+
+# ---------------------------------------------------------------- sharing rows
+
+
+#: room left between the `seq` of consecutive rows, so rows inserted later fit between
+SEQ_GAP = 1 << 16
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One stored row of a version: its id, its place (`seq`) and its record."""
+
+    id: int
+    seq: int
+    record: SectionRecord
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """How a section's new records are stored against the old version's rows: `source`
+    maps a new position to the old row it shares, `kept` holds those old positions, and
+    `new` lists (new position, seq) of the rows to write."""
+
+    source: dict[int, int]
+    kept: frozenset[int]
+    new: list[tuple[int, int]]
+
+
+def plan_rows(old: list[StoredRow], records: tuple[SectionRecord, ...]) -> RowPlan:
+    """Share the longest run of old rows that the new records keep, in the same order
+    (an increasing subsequence of their seqs); new or moved records get seqs between
+    their kept neighbours, or, where no room is left, the whole section is written anew."""
+    where: dict[SectionRecord, int] = {}
+    for i in range(len(old) - 1, -1, -1):
+        where[old[i].record] = i
+    matched: list[tuple[int, int]] = []  # (new position, old position)
+    taken: set[int] = set()
+    for i, rec in enumerate(records):
+        j = where.get(rec)
+        if j is not None and j not in taken:
+            taken.add(j)
+            matched.append((i, j))
+    chain = _increasing(matched)
+    source = dict(chain)
+    new = _place(old, len(records), source)
+    if new is None:  # no room between two kept rows: renumber the section
+        return RowPlan({}, frozenset(), [(i, (i + 1) * SEQ_GAP) for i in range(len(records))])
+    return RowPlan(source, frozenset(source.values()), new)
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest subsequence of `pairs` (by first) whose seconds increase (patience
+    sorting, O(n log n)); a section whose rows all stay in place is one pass."""
+    if all(pairs[k][1] < pairs[k + 1][1] for k in range(len(pairs) - 1)):
+        return pairs
+    tails: list[int] = []  # old position ending the best chain of each length
+    tail_at: list[int] = []
+    back: list[int] = [-1] * len(pairs)
+    for k, (_, j) in enumerate(pairs):
+        n = bisect.bisect_left(tails, j)
+        back[k] = tail_at[n - 1] if n else -1
+        if n == len(tails):
+            tails.append(j)
+            tail_at.append(k)
+        else:
+            tails[n], tail_at[n] = j, k
+    out: list[tuple[int, int]] = []
+    k = tail_at[-1] if tail_at else -1
+    while k >= 0:
+        out.append(pairs[k])
+        k = back[k]
+    return out[::-1]
+
+
+def _place(old: list[StoredRow], n: int, source: dict[int, int]
+           ) -> list[tuple[int, int]] | None:
+    """(position, seq) for each new position not in `source`, between the seqs of the kept
+    rows around it; None when two kept rows leave too little room."""
+    out: list[tuple[int, int]] = []
+    pending: list[int] = []
+    lo: int | None = None
+    for i in range(n + 1):
+        if i < n and i not in source:
+            pending.append(i)
+            continue
+        hi = old[source[i]].seq if i < n else None
+        k = len(pending)
+        if k:
+            if lo is None and hi is None:
+                seqs = [(m + 1) * SEQ_GAP for m in range(k)]
+            elif hi is None:
+                assert lo is not None
+                seqs = [lo + (m + 1) * SEQ_GAP for m in range(k)]
+            elif lo is None:
+                seqs = [hi - (k - m) * SEQ_GAP for m in range(k)]
+            elif hi - lo > k:
+                seqs = [lo + (hi - lo) * (m + 1) // (k + 1) for m in range(k)]
+            else:
+                return None
+            out += zip(pending, seqs, strict=True)
+            pending = []
+        lo = hi
+    return out
+
+
+# ---------------------------------------------------------------- the version cache
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    scenario: Scenario
+    rows: dict[str, list[StoredRow]]
+
+
+#: versions read or written lately through each engine, by (version id, stored at,
+#: content hash): versions never change, and a version rolled back with its transaction
+#: can't come back with the same id, time and hash, so a hit is what a read would give.
+#: Rows edited behind fabnet's back show through a new engine (and `stored_digests`).
+_CACHE_SIZE = 6
+_caches: weakref.WeakKeyDictionary[sa.Engine, OrderedDict[tuple[int, str, str], _Snapshot]] \
+    = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def _key(vid: int, created_at: Any, digest: str) -> tuple[int, str, str]:
+    return vid, as_utc(created_at).isoformat(), str(digest)
+
+
+def _recall(conn: sa.Connection, key: tuple[int, str, str]) -> _Snapshot | None:
+    with _cache_lock:
+        cache = _caches.get(conn.engine)
+        snap = None if cache is None else cache.get(key)
+        if cache is not None and snap is not None:
+            cache.move_to_end(key)
+        return snap
+
+
+def _remember(conn: sa.Connection, key: tuple[int, str, str], snap: _Snapshot) -> None:
+    with _cache_lock:
+        cache = _caches.setdefault(conn.engine, OrderedDict())
+        cache[key] = snap
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
 
 
 def _info(name: str, row: Any) -> VersionInfo:
     return VersionInfo(name, int(row.version), row.title, row.content_sha256, row.note,
                        as_utc(row.created_at), row.created_by)
-

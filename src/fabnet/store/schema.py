@@ -2,11 +2,13 @@
 plan runs, jobs, users, API tokens and the hash-chained audit trail.
 
 Master data has one table per section of the scenario contract (`scenario_items`,
-`scenario_lanes`, …), each row keyed by (version_id, seq) so a version reads back in
-the order it was written. Columns are named after the fields of the domain dataclasses
-in `fabnet.model.scenario` (`Lane.origin`, `WorkCenter.start`); lists (`Site.makes`,
-`WorkCenter.ramp`) are JSON. The Alembic migrations in `migrations/versions` create
-exactly these tables; a test checks that the two agree.
+`scenario_lanes`, …). A row is stored once and belongs to a range of its scenario's
+versions (`valid_from` ≤ version < `valid_to`), so a one-row edit adds one row and
+closes one; `seq` orders a version's rows as they were written. Columns are named after
+the fields of the domain dataclasses in `fabnet.model.scenario` (`Lane.origin`,
+`WorkCenter.start`); lists (`Site.makes`, `WorkCenter.ramp`) are JSON. The Alembic
+migrations in `migrations/versions` create exactly these tables; a test checks that the
+two agree.
 """
 
 from __future__ import annotations
@@ -53,12 +55,19 @@ scenario_versions = sa.Table(
 
 
 def _section(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A section's table (revision 0008): each row is stored once per scenario and is in
+    versions `valid_from` up to, not including, `valid_to` (null: up to the newest), so a
+    version shares the rows it did not change; `seq` orders a version's rows."""
     return sa.Table(
         f"scenario_{name}", metadata,
-        sa.Column("version_id", sa.ForeignKey("scenario_versions.id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("row_id", sa.Integer, primary_key=True),
+        sa.Column("scenario_id", sa.ForeignKey("scenarios.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("valid_from", sa.Integer, nullable=False),
+        sa.Column("valid_to", sa.Integer, nullable=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
         *columns,
+        sa.Index(f"ix_scenario_{name}_versions", "scenario_id", "valid_from", "valid_to"),
     )
 
 
