@@ -7,6 +7,7 @@ the same transaction.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from fabnet.model.scenario import Scenario, TestPlan
 from fabnet.shop.errors import FloorError, ShipRefused, Shortage
 from fabnet.shop.hold import Hold
+from fabnet.shop.licence_gate import LicenceRepository, check_licence
 from fabnet.shop.lot import EPS, Lot, fifo
 from fabnet.shop.repository import FloorRepository
 from fabnet.shop.roles import Caller, FloorAction
@@ -480,8 +482,10 @@ def release_hold(store: Store, caller: Caller, ref: str, scenario: str | None = 
 
 
 def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) -> Shipment:
-    """Ship complete units to an approved customer, all or none: refused with the reason
-    per unit (on hold, incomplete, already shipped, installed) or for the customer."""
+    """Ship complete units to an approved customer, all or none, under the export gate
+    (a valid licence with enough left, no embargo; drawn down in the same transaction):
+    refused with the reason per unit (on hold, incomplete, already shipped, installed)
+    or for the customer and its licences, and the refusal audited."""
     caller.check(FloorAction.SHIP)
     if not serial_list:
         raise FloorError("name at least one serial to ship")
@@ -524,9 +528,16 @@ def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) ->
                 reasons[u.serial] = f"{Refusal.NOT_SHIPPABLE.value} ({u.status.value})"
             elif miss := missing_steps(plans.get(u.item, []), floor.last_results(u.id)):
                 reasons[u.serial] = f"{Refusal.INCOMPLETE.value}: {', '.join(miss)}"
+        gate = None if cust is None else check_licence(
+            uow.connection, sid, sc, customer, cust.country,
+            Counter(u.item for u in known), now().date())
+        if gate is not None and gate.reasons:
+            general = "; ".join([general, *gate.reasons] if general else gate.reasons)
         if reasons or general:
             raise ShipRefused(customer, reasons, general)
         ship_id, at = floor.add_shipment(sid, customer, [u.id for u in known])
+        if gate is not None:  # drawn in this transaction, or run again (LicenceChanged)
+            LicenceRepository(uow.connection, uow.audit, sid).draw(gate.draws, ship_id)
         for u in known:
             if not floor.move_unit(u.id, [UnitStatus.COMPLETE], UnitStatus.SHIPPED,
                                    shipped_at=at):
@@ -535,7 +546,12 @@ def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) ->
                     {"customer": customer, "serials": [u.serial for u in known]})
         return Shipment(ship_id, name, customer, tuple(u.serial for u in known), at,
                         caller.name)
-    return _run(store, caller, work)
+    try:
+        return _run(store, caller, work)
+    except ShipRefused as e:  # every refusal is audited, with its reasons
+        from fabnet.services.licences import audit_refusal
+        audit_refusal(store, caller, customer, serial_list, e)
+        raise
 
 
 def transfer(store: Store, caller: Caller, serial_list: list[str], to_site: str) -> int:

@@ -73,6 +73,11 @@ class Action(StrEnum):
     REPAIR_CLOSE = "floor.repair.close"
     QUALIFICATION_RULE = "floor.qualification.rule"
     LINE_DOWN = "floor.line_down"
+    # export licences (revision 0011) and refused shipments
+    SHIP_REFUSED = "floor.ship.refused"
+    LICENCE_ADD = "licence.add"
+    LICENCE_CHANGE = "licence.change"
+    LICENCE_DRAW = "licence.draw"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

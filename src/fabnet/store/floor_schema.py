@@ -215,3 +215,4 @@ site_floor_settings = sa.Table(
 FLOOR_TABLES = (work_orders, work_order_operations, lots, units, serial_counters,
                 repair_orders, genealogy, operation_records, test_results, holds, shipments,
                 shipment_units, service_records, operator_qualifications, site_floor_settings)
+from fabnet.store import licence_schema as _licence_schema  # noqa: E402,F401 - revision 0011
