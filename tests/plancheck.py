@@ -40,7 +40,7 @@ from scipy.optimize import linprog
 from fabnet.model.scenario import Scenario
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "production": ("site", "item", "bucket", "qty", "bucket_start"),
+    "production": ("site", "item", "bucket", "qty", "bucket_start", "firm"),
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
                   "order_start", "arrival_start"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
@@ -57,7 +57,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 DATE_OF = {"bucket": "bucket_start", "order_bucket": "order_start",
            "depart_bucket": "depart_start", "arrival_bucket": "arrival_start"}
 INT_COLUMNS = {"bucket", "order_bucket", "arrival_bucket", "depart_bucket"}
-FLOAT_COLUMNS = {"qty", "hours_used", "hours_available", "qty_late", "qty_lost"}
+FLOAT_COLUMNS = {"qty", "hours_used", "hours_available", "qty_late", "qty_lost", "firm"}
 BUCKET_COLUMNS = {
     "production": ("bucket",), "purchases": ("order_bucket", "arrival_bucket"),
     "transfers": ("depart_bucket", "arrival_bucket"),
@@ -351,6 +351,10 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
     # production: where it may happen, what it consumes, what hours it takes
     for i, r in enumerate(tb["production"]):
         s, item, t, q = r["site"], r["item"], r["bucket"], r["qty"]
+        firm = r.get("firm", 0.0)  # plans written before firm supply have none
+        if not 0 <= firm or _over(firm, q):
+            bad.append(f"production[{i}].firm = {firm!r}: the firm part of {q!r} "
+                       "units must be between 0 and the quantity")
         if not c.can_make(s, item):
             bad.append(f"production[{i}]: {s} makes {item}, but it does not list it in makes "
                        "or lacks a work center of its routing")

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.model.errors import Issue, ScenarioError, split_issues
+from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock
 from fabnet.model.scenario import Disruption, Scenario
 from fabnet.model.target import KnownTargets, Target, TargetKind, check_target
 
@@ -102,6 +103,10 @@ class Network:
     use_on: BoolArray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     # licences (docs/compliance.md): see `compile_licences`
     licences: LicenceArrays | None = None
+    # firm supply (model/firm_supply.py): make pair, bucket and quantity already in work
+    firm_make: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_bucket: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def licence_arrays(self) -> LicenceArrays:
@@ -263,8 +268,10 @@ def _ramp_hours(sc: Scenario) -> tuple[list[tuple[str, str]], FloatArray]:
     return keys, hours
 
 
-def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()) -> Network:
-    """Lay a checked scenario out as index arrays (see the module docstring)."""
+def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = (),
+                    firm: FirmSupply | None = None) -> Network:
+    """Lay a checked scenario out as index arrays (see the module docstring); `firm`
+    (the floor's state) replaces opening stock and fixes production already in work."""
     from fabnet.model.consistency import check_scenario, unroutable
 
     errors, warnings = split_issues(check_scenario(sc))
@@ -345,6 +352,11 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
     opening = np.zeros((nS, nI))
     for inv in sc.inventory:
         opening[si[inv.site], ii[inv.item]] += inv.qty
+    if firm is not None:
+        _check_firm(firm, si, ii, T)
+        fs = np.array([si[x.site] for x in firm.stock], dtype=np.int64)
+        fi = np.array([ii[x.item] for x in firm.stock], dtype=np.int64)
+        opening[fs, fi] = np.array([x.qty for x in firm.stock], dtype=float)
     have |= opening > 0
     for o, _, s in pur:
         have[s, offer_item[o]] = True
@@ -410,6 +422,7 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
 
     holding = np.array([it.holding_cost or 0.0 for it in sc.items])
     arr = np.asarray
+    firm_make, firm_bucket, firm_qty = _firm_production(firm, si, ii, ms, mi, nS, nI)
     return Network(
         scenario=sc, buckets=T, items=items, sites=sites, suppliers=suppliers,
         customers=customers,
@@ -451,7 +464,63 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
         use_on=np.array([u[3] for u in use], dtype=bool).reshape(len(use), T),
         licences=compile_licences(sc, customers, items, dem_cust, dem_item,
                                   arr([x[0] for x in dl], dtype=np.int64)),
+        firm_make=firm_make, firm_bucket=firm_bucket, firm_qty=firm_qty,
     )
+
+
+def _check_firm(firm: FirmSupply, si: dict[str, int], ii: dict[str, int], T: int) -> None:
+    """Every firm record names a site and an item of the scenario, inside the horizon."""
+    bad: list[Issue] = []
+    records: list[tuple[FixedProduction | OpeningStock, str]] = [
+        *((x, "production") for x in firm.production), *((x, "stock") for x in firm.stock)]
+    for rec, kind in records:
+        where = f"{kind} {rec.site}/{rec.item}"
+        if rec.site not in si:
+            bad.append(Issue("firm_supply", where, "site", f"unknown site {rec.site!r}",
+                             "the floor holds records of a site the scenario no longer has: "
+                             "add the site back, or cancel its work orders and stock"))
+        if rec.item not in ii:
+            bad.append(Issue("firm_supply", where, "item", f"unknown item {rec.item!r}",
+                             "the floor holds records of an item the scenario no longer has: "
+                             "add the item back, or cancel its work orders and stock"))
+        if rec.qty < 0:
+            bad.append(Issue("firm_supply", where, "qty", f"must be >= 0, got {rec.qty}",
+                             "firm quantities are what remains to make or is on hand"))
+    for x in firm.production:
+        if not 0 <= x.bucket < T:
+            bad.append(Issue("firm_supply", f"production {x.site}/{x.item}", "bucket",
+                             f"must be in 0..{T - 1}, got {x.bucket}",
+                             "place the work order in a bucket of the horizon"))
+    if bad:
+        raise ScenarioError(bad, [])
+
+
+def _firm_production(firm: FirmSupply | None, si: dict[str, int], ii: dict[str, int],
+                     ms: IntArray, mi: IntArray, nS: int, nI: int
+                     ) -> tuple[IntArray, IntArray, FloatArray]:
+    """Fixed production as (make pair, bucket, qty) arrays, summed per pair and bucket."""
+    z = np.zeros(0, dtype=np.int64)
+    if firm is None or not firm.production:
+        return z, z.copy(), np.zeros(0)
+    make_at = np.full((nS, nI), -1, dtype=np.int64)
+    make_at[ms, mi] = np.arange(ms.size)
+    fs = np.array([si[x.site] for x in firm.production], dtype=np.int64)
+    fi = np.array([ii[x.item] for x in firm.production], dtype=np.int64)
+    m = make_at[fs, fi]
+    if (m < 0).any():
+        raise ScenarioError([Issue(
+            "firm_supply", f"production {x.site}/{x.item}", "site",
+            f"{x.site} cannot make {x.item} in this scenario, but a work order makes "
+            f"{x.qty:g} there", f"add {x.item} to sites[{x.site}].makes with its work "
+            "centers and components, or cancel the work order")
+            for x, bad in zip(firm.production, m < 0, strict=True) if bad], [])
+    t = np.array([x.bucket for x in firm.production], dtype=np.int64)
+    q = np.array([x.qty for x in firm.production], dtype=float)
+    pairs, inv = np.unique(np.stack([m, t], axis=1), axis=0, return_inverse=True)
+    qty = np.bincount(inv.ravel(), weights=q, minlength=len(pairs))
+    keep = qty > 0
+    return (pairs[keep, 0].astype(np.int64), pairs[keep, 1].astype(np.int64),
+            qty[keep].astype(float))
 
 
 def _scaled_cap(cap: float | None, factor: FloatArray) -> FloatArray:

@@ -288,6 +288,16 @@ def capacity_rows(net: Network, lp: PlanningLP) -> tuple[IntArray, FloatArray]:
     return np.concatenate(idx), np.concatenate(val)
 
 
+def define_firm_production(net: Network, lp: PlanningLP) -> None:
+    """Production a work order is already making is a floor under that column: the plan
+    makes at least the firm quantity there and then, and counts it as part of its
+    production, never on top of it (model/firm_supply.py)."""
+    if net.firm_make.size == 0:
+        return
+    cols = lp.cols["produce"].at(net.firm_make, net.firm_bucket)
+    lp.col_lower[cols] = np.maximum(lp.col_lower[cols], net.firm_qty)
+
+
 def define_capacities(net: Network, lp: PlanningLP) -> None:
     """Right-hand sides of work-center, supplier, lane and demand rows."""
     rows, cap = capacity_rows(net, lp)
@@ -318,6 +328,7 @@ def build_lp(net: Network) -> PlanningLP:
     define_deliveries(net, lp, e, key)
     define_stock(net, lp, e)
     define_licences(net, lp, e)
+    define_firm_production(net, lp)
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
     return lp

@@ -30,7 +30,7 @@ _ROUNDOFF = 1e-12
 _PASSES = 25
 
 PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "production": ("site", "item", "bucket", "qty", "bucket_start"),
+    "production": ("site", "item", "bucket", "qty", "bucket_start", "firm"),
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
                   "order_start", "arrival_start"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
@@ -204,8 +204,10 @@ def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
         return a, t, v[a, t].tolist()
 
     a, t, q = grid("produce")
+    firm = np.zeros((net.make_site.size, T))
+    np.add.at(firm, (net.firm_make, net.firm_bucket), net.firm_qty)
     out["production"] = _rows(sites[net.make_site[a]], items[net.make_item[a]], t.tolist(),
-                              q, day[t])
+                              q, day[t], firm[a, t].tolist())
     a, t, q = grid("purchase")
     arr = lp.arrival.get("purchase", np.zeros((0, T), dtype=np.int64))[a, t]
     sup = np.array(net.suppliers, dtype=object)

@@ -130,7 +130,8 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
                   for b in run.document.get("buckets", [])}
         made: list[int] = []
         for row in run.document["tables"]["production"]:
-            bucket, qty = int(row["bucket"]), float(row["qty"])
+            # the firm part is a work order already making it: release only what is new
+            bucket, qty = int(row["bucket"]), float(row["qty"]) - float(row.get("firm", 0.0))
             start = starts.get(bucket, sc.horizon.start)
             if qty <= 1e-6 or (until is not None and start > until):
                 continue

@@ -1,0 +1,51 @@
+"""Firm supply: what the floor already has and is already making, as the plan takes it.
+
+A stored scenario's plan starts from the floor's state rather than from the file's
+opening inventory: work orders released or in progress are production the plan must
+keep (the remaining quantity, at their site, in their due bucket), and stock counted on
+the floor (lots received, units built and not yet shipped) replaces the opening
+inventory of the (site, item) pairs the floor keeps. A released work order of 30 drones
+in week 2 means the plan makes at least 30 drones there in week 2: a plan that needs
+50 makes 20 more, never 30 + 50.
+
+The value is plain data: `fabnet.services.firm_supply` reads it from the store,
+`fabnet.model.network.compile_network` lays it over the network's arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FixedProduction:
+    """`qty` units of `item` already being made at `site`, due in bucket `bucket`."""
+
+    site: str
+    item: str
+    bucket: int
+    qty: float
+
+
+@dataclass(frozen=True)
+class OpeningStock:
+    """`qty` units of `item` on hand at `site` (instead of the scenario's inventory)."""
+
+    site: str
+    item: str
+    qty: float
+
+
+@dataclass(frozen=True)
+class FirmSupply:
+    """Production the plan must keep, and the opening stock the floor counted."""
+
+    production: tuple[FixedProduction, ...] = ()
+    stock: tuple[OpeningStock, ...] = ()
+    #: what the floor could not say, for the plan's notes (e.g. no arrival of shipments)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when there is neither fixed production nor counted stock."""
+        return not self.production and not self.stock
