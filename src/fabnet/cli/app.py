@@ -12,6 +12,7 @@ from fabnet.cli.console import BoundaryGroup, out_console
 from fabnet.cli.continuity import exposure_cmd, stress_app, whatif_cmd
 from fabnet.cli.floor import floor_app
 from fabnet.cli.importing import import_app
+from fabnet.cli.licence import licence_app
 from fabnet.cli.planning import plan
 from fabnet.cli.scenario import convert, validate
 from fabnet.cli.serve import serve_cmd
@@ -55,6 +56,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(floor_app, name="floor")
+app.add_typer(licence_app, name="licence")
 app.command("trace")(trace_cmd)
 app.command("serve")(serve_cmd)
 
