@@ -73,6 +73,13 @@ class Action(StrEnum):
     REPAIR_CLOSE = "floor.repair.close"
     QUALIFICATION_RULE = "floor.qualification.rule"
     LINE_DOWN = "floor.line_down"
+    # design changes (revision 0010)
+    ECO_CREATE = "eco.create"
+    ECO_SUBMIT = "eco.submit"
+    ECO_RELEASE = "eco.release"
+    ECO_REJECT = "eco.reject"
+    ECO_REFUSED = "eco.refused"
+    ECO_RETROFIT = "eco.retrofit"
     # export licences (revision 0011) and refused shipments
     SHIP_REFUSED = "floor.ship.refused"
     LICENCE_ADD = "licence.add"
