@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from fabnet.model.scenario import Scenario, TestPlan
+from fabnet.model.scenario import RoutingStep, Scenario, TestPlan, in_effect
 from fabnet.shop.errors import FloorError, ShipRefused, Shortage
 from fabnet.shop.hold import Hold
 from fabnet.shop.licence_gate import LicenceRepository, check_licence
@@ -123,9 +123,9 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
                              "floor orders`)")
         vid = uow.scenarios.version_id(scenario, run.version)
         sc = uow.scenarios.get(scenario, run.version)
-        routing: dict[str, list[tuple[str, float]]] = {}
+        routing: dict[str, list[RoutingStep]] = {}
         for r in sc.routings:
-            routing.setdefault(r.item, []).append((r.work_center, r.hours))
+            routing.setdefault(r.item, []).append(r)
         starts = {int(b["bucket"]): date.fromisoformat(b["start"])
                   for b in run.document.get("buckets", [])}
         made: list[int] = []
@@ -139,7 +139,9 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
                 continue
             made.append(floor.add_work_order(sid, vid, run.id, row["site"], row["item"],
                                              math.ceil(qty - 1e-6), bucket, start,
-                                             routing.get(row["item"], [])))
+                                             [(r.work_center, r.hours)  # steps in effect
+                                              for r in routing.get(row["item"], [])
+                                              if in_effect(r.start, r.until, start)]))
         orders = floor.work_orders(ids=made) if made else []
         floor.audit(Action.WORK_ORDER_RELEASE, f"plan_run:{run.id}",
                     {"scenario": scenario, "version": run.version,
@@ -240,7 +242,8 @@ def build(store: Store, caller: Caller, wo: int, qty: int, use: Mapping[str, str
         sc = _version(uow, uow.scenarios.version_id(order.scenario, order.version))
         sid, _ = _scenario_id(uow, order.scenario)
         items = {i.id: i for i in sc.items}
-        bom = [b for b in sc.boms if b.parent == order.item]
+        bom = [b for b in sc.boms if b.parent == order.item  # the lines in effect then
+               and in_effect(b.start, b.until, order.due_date)]
         unknown = sorted(set(use) - {b.item for b in bom})
         if unknown:
             raise FloorError(f"--use {unknown[0]}: not in the BOM of {order.item} (fix: use "
