@@ -295,6 +295,9 @@ def build(store: Store, caller: Caller, wo: int, qty: int, use: Mapping[str, str
         # book it all
         t_end = ended or now()
         t_start = started or t_end
+        from fabnet.services.skills import check_operations  # qualified operators only
+        check_operations(uow, sid, order.site, operator or caller.name,
+                         [op.work_center for op in order.operations], t_end.date())
         out_serials: list[str] = []
         made_lot: str | None = None
         plans = [p for p in sc.test_plans if p.item == order.item and p.required]
@@ -374,7 +377,7 @@ def record_test(store: Store, caller: Caller, serial: str, step: str, passed: bo
     def work(uow: UnitOfWork, floor: FloorRepository) -> TestOutcome:
         unit = floor.unit(serial)
         caller.check(FloorAction.TEST, unit.site)
-        _, vid = floor.scenario_of_unit(unit.id)
+        sid, vid = floor.scenario_of_unit(unit.id)
         plans = [p for p in _version(uow, vid).test_plans if p.item == unit.item]
         plan = next((p for p in plans if p.step == step), None)
         if plan is None:
@@ -384,9 +387,14 @@ def record_test(store: Store, caller: Caller, serial: str, step: str, passed: bo
         if passed and value is None and (plan.min is not None or plan.max is not None):
             raise FloorError(f"{serial}: step {step} has limits [{_lim(plan)}] (fix: give the "
                              "measured --value)")
+        from fabnet.services.repair import results_after_repair
+        from fabnet.services.skills import check_qualified
+        from fabnet.store.floor_repair import SkillKind
+        check_qualified(uow, sid, unit.site, operator or caller.name, SkillKind.TEST_STEP,
+                        step, now().date())
         ok = plan.judge(passed, value)
         tid = floor.add_test(unit.id, step, ok, value, station, operator or caller.name)
-        missing = missing_steps(plans, floor.last_results(unit.id))
+        missing = missing_steps(plans, results_after_repair(uow, unit.id))
         t = now()
         if not missing:
             floor.move_unit(unit.id, [UnitStatus.BUILT], UnitStatus.COMPLETE, completed_at=t)
@@ -495,6 +503,7 @@ def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) ->
         raise FloorError("name at least one serial to ship")
 
     def work(uow: UnitOfWork, floor: FloorRepository) -> Shipment:
+        from fabnet.services.repair import results_after_repair  # tests after a repair
         found = floor.units_by_serial(serial_list)
         reasons: dict[str, str] = {}
         for s in serial_list:
@@ -530,7 +539,8 @@ def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) ->
                 reasons[u.serial] = f"{Refusal.ON_HOLD.value}: {', '.join(blocked[u.id])}"
             elif u.status not in (UnitStatus.BUILT, UnitStatus.COMPLETE):
                 reasons[u.serial] = f"{Refusal.NOT_SHIPPABLE.value} ({u.status.value})"
-            elif miss := missing_steps(plans.get(u.item, []), floor.last_results(u.id)):
+            elif miss := missing_steps(plans.get(u.item, []),
+                                       results_after_repair(uow, u.id)):
                 reasons[u.serial] = f"{Refusal.INCOMPLETE.value}: {', '.join(miss)}"
         gate = None if cust is None else check_licence(
             uow.connection, sid, sc, customer, cust.country,
