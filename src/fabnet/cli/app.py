@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from fabnet.cli import floor_more  # noqa: F401 - adds return, repair, skills, … to floor
 from fabnet.cli.audit import audit_app
 from fabnet.cli.console import BoundaryGroup, out_console
 from fabnet.cli.continuity import exposure_cmd, stress_app, whatif_cmd
+from fabnet.cli.eco import eco_app
 from fabnet.cli.floor import floor_app
 from fabnet.cli.importing import import_app
 from fabnet.cli.licence import licence_app
@@ -56,6 +58,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(floor_app, name="floor")
+app.add_typer(eco_app, name="eco")
 app.add_typer(licence_app, name="licence")
 app.command("trace")(trace_cmd)
 app.command("serve")(serve_cmd)
