@@ -35,6 +35,7 @@ from fabnet.api.routes import (
     floor,
     health,
     jobs,
+    licences,
     plan_runs,
     scenarios,
     tokens,
@@ -110,7 +111,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               floor.router, audit.router)
+               floor.router, licences.router, audit.router)
     for r in routers:
         document_roles(r)
     return routers
