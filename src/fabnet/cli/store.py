@@ -218,6 +218,9 @@ def plan_cmd(
     = None,
     version: Annotated[int | None, typer.Option(min=1, help="Version (default: newest).")] = None,
     branch: Annotated[str | None, typer.Option(help="Plan a what-if branch instead.")] = None,
+    actual_rates: Annotated[bool, typer.Option(
+        "--actual-rates", help="Routing hours as the floor recorded them (db actuals).")]
+    = False,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
@@ -227,11 +230,31 @@ def plan_cmd(
     if name is None and branch is None:
         raise FabnetError("give a scenario NAME or --branch BRANCH (fix: see --help)")
     with err_console.status("planning…"):
-        run = plan_stored(open_store(ctx, url, actor), name or "", version, branch)
+        run = plan_stored(open_store(ctx, url, actor), name or "", version, branch,
+                          actual_rates=actual_rates)
     what = f"branch {run.branch} of " if run.branch else ""
     rows = [(k, f"{v:,.4g}" if isinstance(v, float) else str(v)) for k, v in run.kpis.items()]
     print_table(f"Plan run {run.id}: {what}{run.scenario} version {run.version} ({run.status})",
            ("KPI", "value"), rows)
+
+
+@db_app.command("actuals")
+def actuals_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Stored scenario whose floor recorded times.")],
+    url: UrlHere = None,
+    actor: ActorHere = None,
+) -> None:
+    """Actual hours per unit from recorded operation times against the routing's hours,
+    per site, item and work center, so a planner can correct the routing."""
+    from fabnet.services.actuals import actual_rates
+
+    rows = [(r.site, r.item, r.work_center, f"{r.units:g}", f"{r.actual_hours:.4g}",
+             f"{r.routing_hours:.4g}", "-" if r.ratio is None else f"{r.ratio:.0%}")
+            for r in actual_rates(open_store(ctx, url, actor), name)]
+    print_table(f"Actual vs routing hours per unit: {name}",
+                ("site", "item", "work center", "units", "actual h", "routing h",
+                 "actual/routing"), rows)
 
 
 @db_app.command("runs")

@@ -457,10 +457,11 @@ def export_branch(store: Store, name: str, to: str | Path, force: bool = False
 
 
 def plan_stored(store: Store, name: str, version: int | None = None,
-                branch: str | None = None, frozen: int = 0, from_floor: bool = True
-                ) -> PlanRun:
+                branch: str | None = None, frozen: int = 0, from_floor: bool = True,
+                actual_rates: bool = False) -> PlanRun:
     """Plan a stored version (or a branch) and keep the plan in the store; with
-    `from_floor`, the floor's work orders and stock are its firm supply (firm_supply.py).
+    `from_floor`, the floor's work orders and stock are its firm supply (firm_supply.py);
+    with `actual_rates`, routing hours are the floor's recorded ones (actuals.py).
 
     The last optimal plan kept for the scenario (and branch) is the reference: among the
     optimal plans, the one closest to it; `frozen` keeps its first buckets as they were.
@@ -483,8 +484,12 @@ def plan_stored(store: Store, name: str, version: int | None = None,
                           "(fix: plan it once without frozen)")
     from fabnet.services.firm_supply import firm_supply
     firm = firm_supply(store, name, sc) if from_floor else None
-    plan = make_plan(compile_network(sc, firm=firm),
-                     reference=last.document if last else None,
+    net = compile_network(sc, firm=firm)
+    if actual_rates:
+        from fabnet.services.actuals import actual_rates as rates_of
+        from fabnet.services.actuals import apply_actual_rates
+        net = apply_actual_rates(net, rates_of(store, name))
+    plan = make_plan(net, reference=last.document if last else None,
                      frozen=frozen)
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))
