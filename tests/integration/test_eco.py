@@ -149,7 +149,7 @@ def test_impact_from_a_serial_counts_only_the_units_built_after_it(store: Store)
 
 def test_component_demand_changes_exactly_at_the_effective_bucket(store: Store) -> None:
     e = _in_review(store)
-    imp = svc_eco.eco_impact(store, ED, e.id)
+    imp = svc_eco.eco_impact(store, ED, e.id, from_floor=False)  # the scenario alone
     bought = {(d.item, d.bucket): (d.before, d.after) for d in imp.demand
               if d.table == "purchases"}
     # week 2 (bucket 2) builds 3 drones: 3 FRAME -> 3 FRAME2, 12 CELL -> 9; week 1 as before
@@ -157,6 +157,16 @@ def test_component_demand_changes_exactly_at_the_effective_bucket(store: Store) 
     assert bought.keys() == want.keys()
     assert all(bought[k] == pytest.approx(want[k], abs=1e-5) for k in want)
     assert all(d.start == WEEK2 for d in imp.demand)
+
+
+def test_impact_from_the_floor_buys_the_new_part_only_from_the_effective_bucket(
+        store: Store) -> None:
+    e = _in_review(store)
+    imp = svc_eco.eco_impact(store, ED, e.id)  # the floor's lots and units are the stock
+    after = {(d.item, d.bucket): d.after for d in imp.demand if d.table == "purchases"}
+    assert after.get(("FRAME2", 2), 0.0) > 0
+    assert not [k for k, q in after.items() if k[0] == "FRAME2" and k[1] < 2 and q > 1e-6]
+    assert not [k for k, q in after.items() if k[0] == "FRAME" and k[1] >= 2 and q > 1e-6]
 
 
 def test_release_makes_a_version_whose_plan_and_work_orders_use_the_new_lines(

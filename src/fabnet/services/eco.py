@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from fabnet.model.consistency import check_scenario
 from fabnet.model.errors import ScenarioError, split_issues
+from fabnet.model.firm_supply import FirmSupply
 from fabnet.model.scenario import Scenario
 from fabnet.services.floor import _floor, _scenario_id
 from fabnet.shop.eco import (
@@ -409,13 +410,13 @@ def _affected(uow: UnitOfWork, ecos: EcoRepository, sid: int, e: Eco
     return [a for a in units_ if a.status != UnitStatus.SHIPPED.value], delivered
 
 
-def _plan_doc(sc: Scenario, reference: dict[str, Any] | None, label: str
-              ) -> dict[str, Any]:
+def _plan_doc(sc: Scenario, reference: dict[str, Any] | None, label: str,
+              firm: FirmSupply | None) -> dict[str, Any]:
     from fabnet.io.plan_io import plan_document
     from fabnet.model.network import compile_network
     from fabnet.plan import PLAN_COLUMNS, make_plan
 
-    plan = make_plan(compile_network(sc), reference=reference)
+    plan = make_plan(compile_network(sc, firm=firm), reference=reference)
     if not plan.status.solved:
         raise EcoError(f"the plan {label} is {plan.status.value}, not optimal: no demand "
                        "change can be read from it (fix: plan the scenario and fix what it "
@@ -437,11 +438,13 @@ def _totals(doc: dict[str, Any]) -> dict[tuple[str, str, int], float]:
 
 
 def demand_changes(before: Scenario, after: Scenario,
-                   reference: dict[str, Any] | None = None) -> list[DemandChange]:
-    """Plan both scenarios (the second closest to the first's plan, so only the change
-    shows) and diff their purchases and production per item and bucket."""
-    a = _plan_doc(before, reference, "without the change")
-    b = _plan_doc(after, a, "with the change")
+                   reference: dict[str, Any] | None = None,
+                   firm: FirmSupply | None = None) -> list[DemandChange]:
+    """Plan both scenarios on the same firm supply (the second closest to the first's
+    plan, so only the change shows) and diff purchases and production per item and
+    bucket."""
+    a = _plan_doc(before, reference, "without the change", firm)
+    b = _plan_doc(after, a, "with the change", firm)
     ta, tb = _totals(a), _totals(b)
     starts = [before.horizon.bucket_start(t) for t in range(before.horizon.buckets)]
     return [DemandChange(k[0], k[1], k[2], starts[k[2]], ta.get(k, 0.0), tb.get(k, 0.0))
@@ -449,9 +452,12 @@ def demand_changes(before: Scenario, after: Scenario,
             if abs(tb.get(k, 0.0) - ta.get(k, 0.0)) > 1e-6]
 
 
-def eco_impact(store: Store, caller: Caller, eco_id: int, today: date | None = None
-               ) -> EcoImpact:
-    """What releasing the ECO would touch (see the module's docstring)."""
+def eco_impact(store: Store, caller: Caller, eco_id: int, today: date | None = None,
+               from_floor: bool = True) -> EcoImpact:
+    """What releasing the ECO would touch (see the module's docstring); its plans start,
+    with `from_floor`, from the floor's firm supply, as a stored plan does."""
+    from fabnet.services.firm_supply import firm_supply
+
     check_role(caller, EcoAction.IMPACT)
 
     def work(uow: UnitOfWork, ecos: EcoRepository) -> tuple[Any, ...]:
@@ -473,7 +479,8 @@ def eco_impact(store: Store, caller: Caller, eco_id: int, today: date | None = N
     e, sc, on, orders, stock, delivered, removed, lot_rows, ref = _run(
         store, caller, work, read_only=True)
     after = _validated(apply_eco(sc, e.lines, on), f"{e.code} on {e.scenario}")
-    demand = demand_changes(sc, after, ref)
+    firm = firm_supply(store, e.scenario, sc) if from_floor else None
+    demand = demand_changes(sc, after, ref, firm)
     used = {b.item for b in after.boms if b.until is None or b.until >= on}
     leftovers = tuple(LeftoverLot(r.site, r.item, r.code, float(r.remaining), r.item in used)
                       for r in lot_rows)
