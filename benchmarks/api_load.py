@@ -11,6 +11,8 @@ signed by the clients, and each client's row holds the last quantity it wrote.
 
     python -m benchmarks.api_load            # 8 clients x 60 steps, SQLite and PostgreSQL
     python -m benchmarks.api_load --quick    # 4 clients x 15 steps
+    python -m benchmarks.api_load --store-speed 3.5   # a 3.5 MB import, an edit of it, and
+                                                      # logins/edits during a second import
 
 PostgreSQL is the server at 127.0.0.1:5432, database `test` (or FABNET_BENCH_POSTGRES_URL);
 without one that half is skipped and says why. Only loopback addresses are used.
@@ -32,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -333,9 +336,126 @@ def main(quick: bool = False) -> int:
     return 1 if bad else 0
 
 
+# ---------------------------------------------------------------- store speed
+
+
+def big_scenario_yaml(folder: Path, target_mb: float = 3.5) -> Path:
+    """A synthetic network (benchmarks.synthetic) written as YAML of about `target_mb`."""
+    from benchmarks.synthetic import synthetic_scenario
+    from fabnet.io.scenario_io import save_scenario
+
+    path = folder / "big.yaml"
+    n = max(20, round(830 * target_mb / 3.5))
+    save_scenario(synthetic_scenario(n, 10 * n, 3 * n, n, 52, seed=1), path)
+    return path
+
+
+def store_speed(url: str, big: Path) -> dict[str, Any]:
+    """The large import, a one-row edit of it, and logins and edits of another scenario
+    while a second large import runs: their slowest wait, and any failure."""
+    svc.init_store(url)
+    store = svc.connect(url, "bench")
+    try:
+        accounts.create_user(store, "ann", "correct horse battery", Role.PLANNER)
+        with tempfile.TemporaryDirectory() as d:
+            small = Path(d) / "load.yaml"
+            small.write_text(NETWORK)
+            svc.import_scenario(store, small, "other")
+        t = time.perf_counter()
+        svc.import_scenario(store, big, "big")
+        imported = time.perf_counter() - t
+        demand = editing.read_scenario(store, "big").rows("demand")[0]
+        t = time.perf_counter()
+        editing.edit_row(store, "big", "demand", editing.EditOp.PATCH, demand["id"],
+                         {"qty": float(demand["qty"]) + 1})
+        edited = time.perf_counter() - t
+        t = time.perf_counter()
+        chain = svc.verify_audit(store)
+        verified = time.perf_counter() - t
+        waits: list[float] = []
+        errors: list[str] = []
+        busy = threading.Event()
+
+        def others() -> None:
+            step = 0
+            while not busy.is_set() or step < 5:
+                step += 1
+                for kind in ("login", "edit"):
+                    t0 = time.perf_counter()
+                    try:
+                        if kind == "login":
+                            accounts.login(store, "ann", "correct horse battery",
+                                           timedelta(hours=1))
+                        else:
+                            editing.edit_row(store, "other", "demand", editing.EditOp.PATCH,
+                                             "D1", {"qty": 50 + step})
+                    except Exception as e:  # noqa: BLE001 - reported
+                        errors.append(f"{kind}: {type(e).__name__}: {e}"[:200])
+                    waits.append(time.perf_counter() - t0)
+                if step > 200:
+                    break
+
+        worker = threading.Thread(target=others)
+        t = time.perf_counter()
+        worker.start()
+        svc.import_scenario(store, big, "big-2")
+        second = time.perf_counter() - t
+        busy.set()
+        worker.join()
+        return {"import_s": imported, "edit_s": edited, "verify_s": verified,
+                "verify_ok": chain.ok, "second_import_s": second, "others": len(waits),
+                "others_max_s": max(waits, default=0.0), "others_errors": errors,
+                "size_mb": big.stat().st_size / 1e6, "load": os.getloadavg()}
+    finally:
+        store.engine.dispose()
+
+
+def report_speed(console: Console, results: dict[str, dict[str, Any] | str]) -> None:
+    """The store-speed table."""
+    tab = Table(title="store speed: a large scenario")
+    for c in ("database", "YAML MB", "import s", "one-row edit s", "audit verify s",
+              "logins+edits during an import", "slowest of them s", "errors", "load (1/5/15)"):
+        tab.add_column(c, justify="left" if c == "database" else "right")
+    for db, r in results.items():
+        if isinstance(r, str):
+            tab.add_row(db, *["-"] * 7, f"skipped: {r}")
+            continue
+        tab.add_row(db, f"{r['size_mb']:.2f}", f"{r['import_s']:.2f}", f"{r['edit_s']:.3f}",
+                    f"{r['verify_s']:.2f}", str(r["others"]), f"{r['others_max_s']:.3f}",
+                    str(len(r["others_errors"])), " ".join(f"{x:.1f}" for x in r["load"]))
+    console.print(tab)
+    for db, r in results.items():
+        if not isinstance(r, str):
+            for e in r["others_errors"][:3]:
+                console.print(f"[yellow]{db}: {e}[/]")
+
+
+def main_speed(target_mb: float) -> int:
+    """The store-speed measurement on SQLite and PostgreSQL; 1 if anything failed."""
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    results: dict[str, dict[str, Any] | str] = {}
+    with tempfile.TemporaryDirectory() as d:
+        big = big_scenario_yaml(Path(d), target_mb)
+        for db, make in (("sqlite", sqlite_url), ("postgresql", postgres_url)):
+            console.print(f"[cyan]{db}: store speed ...[/]")
+            try:
+                with make() as url:
+                    results[db] = store_speed(url, big)
+            except LookupError as e:
+                results[db] = str(e)
+    report_speed(console, results)
+    bad = [db for db, r in results.items()
+           if not isinstance(r, str) and (r["others_errors"] or not r["verify_ok"])]
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(prog="python -m benchmarks.api_load",
                                  description="Concurrent clients editing and planning over "
                                  "the HTTP API, on SQLite and PostgreSQL.")
     ap.add_argument("--quick", action="store_true", help="4 clients x 15 steps")
-    sys.exit(main(ap.parse_args().quick))
+    ap.add_argument("--store-speed", type=float, metavar="MB", default=None,
+                    help="instead: import a synthetic scenario of about MB megabytes, edit "
+                    "one row, and log in and edit another scenario during a second import")
+    args = ap.parse_args()
+    sys.exit(main_speed(args.store_speed) if args.store_speed else main(args.quick))

@@ -61,15 +61,19 @@ class ScenarioRepository(Repository):
         one-row edit writes one row and closes one, whatever the scenario's size.
         """
         sid = self._scenario_id(name, lock=True)
+        created_name = sid is None
         if sid is None:
             sid = self._conn.execute(sa.insert(S).values(
                 name=name, created_at=now(), created_by=self.actor).returning(S.c.id)
             ).scalar_one()
-            self._audit.append(Action.SCENARIO_CREATE, f"scenario:{name}", None, {"name": name})
         prev = self._conn.execute(sa.select(V).where(V.c.scenario_id == sid)
                                   .order_by(V.c.version.desc()).limit(1)).one_or_none()
         version = 1 if prev is None else int(prev.version) + 1
         digest, sections = version_digests(sc)
+        # the rows first: they lock nothing that other scenarios' writers need, and the
+        # audit trail's head, which every writer locks, is taken only at the very end
+        base = None if prev is None else self._snapshot(int(sid), prev)
+        rows = self._write_rows(int(sid), version, sc, base)
         h = sc.horizon
         created = now()
         vid = self._conn.execute(sa.insert(V).values(
@@ -77,13 +81,13 @@ class ScenarioRepository(Repository):
             bucket=h.bucket.value, buckets=h.buckets, content_sha256=digest, note=note,
             created_at=created, created_by=self.actor).returning(V.c.id)).scalar_one()
         counts = row_counts(sc)
+        if created_name:
+            self._audit.append(Action.SCENARIO_CREATE, f"scenario:{name}", None, {"name": name})
         self._audit.append(Action.VERSION_ADD, f"scenario:{name}@{version}", None,
                            {"title": sc.name, "horizon": {"start": h.start, "bucket": h.bucket,
                                                           "buckets": h.buckets},
                             "rows": counts, "content_sha256": digest,
                             "sections_sha256": sections, "note": note})
-        base = None if prev is None else self._snapshot(int(sid), prev)
-        rows = self._write_rows(int(sid), version, sc, base)
         _remember(self._conn, _key(int(vid), created, digest), _Snapshot(sc, rows))
         return VersionInfo(name, version, sc.name, digest, note, created, self.actor,
                            sum(counts.values()))
