@@ -146,10 +146,10 @@ def skills(store: Store, caller: Caller, site: str | None = None,
 
     def work(uow: UnitOfWork, rep: RepairRepository) -> Skills:
         sid, sname = _scenario_id(uow, scenario)
-        vid = uow.scenarios.version_id(sname)
+        version = uow.scenarios.info(sname).version
         sites = frozenset({site}) if site is not None else caller.sites
         rules = {s: v for s, v in rep.rules(sid).items() if sites is None or s in sites}
-        return Skills(day, tuple(rep.skill_counts(sid, vid, day, sites)), rules)
+        return Skills(day, tuple(rep.skill_counts(sid, version, day, sites)), rules)
     return _run(store, caller, work, read_only=True)
 
 

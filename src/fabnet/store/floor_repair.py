@@ -34,6 +34,7 @@ from fabnet.store.floor_schema import (
     units,
 )
 from fabnet.store.repository import Repository, as_utc, as_utc_or_none, now
+from fabnet.store.scenarios import in_version
 from fabnet.store.schema import SECTION_TABLES, scenarios
 
 G, L, UN, RO, SR = genealogy, lots, units, repair_orders, service_records
@@ -340,7 +341,7 @@ class RepairRepository(Repository):
             sa.select(SFS.c.site, SFS.c.require_qualification)
             .where(SFS.c.scenario_id == scenario_id))}
 
-    def skill_counts(self, scenario_id: int, version_id: int, on: date,
+    def skill_counts(self, scenario_id: int, version: int, on: date,
                      sites: frozenset[str] | None = None) -> list[SkillCount]:
         """Per work center of the version (site, type), and per test step of the version
         at every site that has work centers, how many distinct operators are qualified on
@@ -360,11 +361,11 @@ class RepairRepository(Repository):
                .select_from(wc)
                .outerjoin(OQ, (OQ.c.scenario_id == scenario_id) & (OQ.c.work_center == wc.c.type)
                           & ((OQ.c.site == wc.c.site) | OQ.c.site.is_(None)))
-               .where(wc.c.version_id == version_id, *mine(wc.c.site))
+               .where(in_version(wc, scenario_id, version), *mine(wc.c.site))
                .group_by(wc.c.site, wc.c.type).order_by(wc.c.site, wc.c.type))
-        site_list = (sa.select(wc.c.site).where(wc.c.version_id == version_id,
+        site_list = (sa.select(wc.c.site).where(in_version(wc, scenario_id, version),
                                                 *mine(wc.c.site)).distinct().subquery())
-        steps = (sa.select(tp.c.step).where(tp.c.version_id == version_id).distinct()
+        steps = (sa.select(tp.c.step).where(in_version(tp, scenario_id, version)).distinct()
                  .subquery())
         tps = (sa.select(site_list.c.site, steps.c.step.label("name"),
                          *counted())
