@@ -246,5 +246,5 @@ idempotency_keys = sa.Table(
 )
 
 # the floor's tables (revision 0006) live in their own module, on the same metadata
-from fabnet.store import floor_schema as _floor_schema  # noqa: E402,F401
 from fabnet.store import eco_schema as _eco_schema  # noqa: E402,F401  (revision 0010: ECOs)
+from fabnet.store import floor_schema as _floor_schema  # noqa: E402,F401
