@@ -570,7 +570,6 @@ def test_row_arguments_read_as_yaml_values_or_json() -> None:
     assert parse_row(['{"id": "D1", "qty": 5}']) == {"id": "D1", "qty": 5}
 
 
-
 def test_a_row_argument_that_is_no_calendar_date_stays_text() -> None:
     assert parse_row(["id=D1", "due=2027-02-30"]) == {"id": "D1", "due": "2027-02-30"}
 
