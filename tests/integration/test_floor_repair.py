@@ -19,7 +19,7 @@ from fabnet.shop.repository import FloorRepository
 from fabnet.shop.roles import Caller
 from fabnet.store import Role, Store
 from fabnet.store.audit import read_entries
-from fabnet.store.floor_repair import RepairStatus, ServiceKind
+from fabnet.store.floor_repair import RepairRepository, RepairStatus, ServiceKind
 from tests.integration.test_floor import ADMIN, _orders, _pass_all, store  # noqa: F401
 from tests.integration.test_store import pg_server, url  # noqa: F401 - fixtures
 
@@ -225,3 +225,19 @@ def test_returns_repairs_and_services_are_in_the_audit_trail(store: Store) -> No
     assert swap.after["swaps"] == [{"item": "FRAME", "added": "F-2", "qty": 1.0,
                                     "removed": [{"lot": "F-1", "serial": None, "qty": 1.0}]}]
     assert svc.verify_audit(store).ok
+
+
+def test_a_unit_called_in_for_an_open_order_is_repaired_under_it(store: Store) -> None:  # noqa: F811
+    [a] = _delivered(store, 1)
+    with store.unit_of_work() as uow:  # as an ECO's retrofit opens one for a delivered unit
+        rep = RepairRepository(uow.connection, uow.audit)
+        uid = FloorRepository(uow.connection, uow.audit).unit(a).id
+        rid = rep.open_repair(uid, "ECO-1 retrofit: new frame")
+        uow.commit()
+    order = rp.return_unit(store, ADMIN, a, "in for the retrofit")
+    assert (order.id, order.reason) == (rid, "ECO-1 retrofit: new frame")
+    fl.receive(store, ADMIN, "S1", "FRAME", "F-2", 1, "SUP")
+    done = rp.repair(store, ADMIN, a, {"FRAME": "F-2"})
+    assert done.order.id == rid and done.order.status is RepairStatus.CLOSED
+    assert [o.status for o in rp.unit_history(store, ADMIN, a).repairs] == [
+        RepairStatus.CLOSED]

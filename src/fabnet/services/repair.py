@@ -1,10 +1,11 @@
 """Repairs and service of delivered units: return, repair (part swaps), service records.
 
-A delivered unit that comes back is returned: a repair order opens and the unit is in
-repair, not shippable. Repairing it swaps parts (`ITEM=LOT_OR_SERIAL`): the genealogy
-keeps what was taken out and when, and what went in, from which lot or which unit; the
-replacement is drawn from stock with compare-and-set, and a held lot or unit is refused.
-The repair closes the order, and the unit must pass every required test again, after
+A delivered unit that comes back is returned: a repair order opens (or the one already
+open for it, such as an ECO's retrofit, is used) and the unit is in repair, not
+shippable. Repairing it swaps parts (`ITEM=LOT_OR_SERIAL`): the genealogy keeps what was
+taken out and when, and what went in, from which lot or which unit; the replacement is
+drawn from stock with compare-and-set, and a held lot or unit is refused. The repair
+closes the unit's open orders, and the unit must pass every required test again, after
 the repair, before it ships: results from before it no longer count
 (`results_after_repair`, which the floor's test and ship verbs call). Service visits of
 delivered units (the hub's testing and maintenance services) are recorded with their
@@ -84,13 +85,15 @@ def return_unit(store: Store, caller: Caller, serial: str, reason: str,
             raise FloorError(f"{serial} is {unit.status.value}, not delivered: only a shipped "
                              "unit comes back for repair (fix: hold it or test it again "
                              "instead)")
-        rid = rep.open_repair(unit.id, reason)
+        waiting = rep.repairs([unit.id], RepairStatus.OPEN)  # e.g. an ECO's retrofit
+        rid = waiting[0].id if waiting else rep.open_repair(unit.id, reason)
         rep.set_unit(unit.id, status=UnitStatus.IN_REPAIR.value, site=at, completed_at=None,
                      shipped_at=None)
         rep.audit(Action.REPAIR_OPEN, f"unit:{serial}",
-                  {"repair_order": f"RO-{rid}", "reason": reason, "site": at},
+                  {"repair_order": f"RO-{rid}", "reason": reason, "site": at,
+                   "order_opened_before": bool(waiting)},
                   {"status": unit.status.value, "site": unit.site})
-        return rep.repairs([unit.id])[0]
+        return next(o for o in rep.repairs([unit.id]) if o.id == rid)
     return _run(store, caller, work)
 
 
@@ -141,9 +144,10 @@ def repair(store: Store, caller: Caller, serial: str, replace: Mapping[str, str]
         if not rep.lock_unit(unit.id, [UnitStatus.IN_REPAIR.value]):
             raise FloorError(f"{serial} is {unit.status.value}, not in repair (fix: `fabnet "
                              f"floor return {serial} --reason …` opens a repair order)")
-        order = next(iter(rep.repairs([unit.id], RepairStatus.OPEN)), None)
-        if order is None:  # pragma: no cover - a unit in repair always has one
+        open_orders = rep.repairs([unit.id], RepairStatus.OPEN)
+        if not open_orders:  # pragma: no cover - a unit in repair always has one
             raise FloorError(f"{serial} has no open repair order")
+        order = open_orders[-1]  # the oldest: the return's, or the retrofit it came in for
         sid, vid = floor.scenario_of_unit(unit.id)
         sc = _version(uow, vid)
         t = now()
@@ -181,15 +185,17 @@ def repair(store: Store, caller: Caller, serial: str, replace: Mapping[str, str]
                       {"repair_order": order.code,
                        "swaps": [{"item": s.item, "removed": list(s.removed), "added": s.added,
                                   "qty": s.qty} for s in swaps]})
-        closed = rep.close_repair(order.id)
+        closed = rep.close_repairs(unit.id)  # the unit is repaired: every order of it
         required = [p for p in sc.test_plans if p.item == unit.item and p.required]
         status = UnitStatus.BUILT if required else UnitStatus.COMPLETE
         rep.set_unit(unit.id, status=status.value,
                      completed_at=None if required else closed)
         rep.audit(Action.REPAIR_CLOSE, f"unit:{serial}",
-                  {"repair_order": order.code, "status": status.value,
+                  {"repair_order": order.code, "closed": [o.code for o in open_orders],
+                   "status": status.value,
                    "retest": [p.step for p in required]}, {"status": "in_repair"})
-        return RepairResult(rep.repairs([unit.id])[0], serial, tuple(swaps),
+        return RepairResult(next(o for o in rep.repairs([unit.id]) if o.id == order.id),
+                            serial, tuple(swaps),
                             tuple(p.step for p in required), not required)
     return _run(store, caller, work)
 

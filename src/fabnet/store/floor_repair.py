@@ -166,6 +166,15 @@ class RepairRepository(Repository):
                                    closed_by=self.actor))
         return t
 
+    def close_repairs(self, unit_id: int) -> datetime:
+        """Close every open repair order of a unit (the caller locked it); returns when."""
+        t = now()
+        self._conn.execute(sa.update(RO).where(RO.c.unit_id == unit_id,
+                                               RO.c.status == RepairStatus.OPEN.value)
+                           .values(status=RepairStatus.CLOSED.value, closed_at=t,
+                                   closed_by=self.actor))
+        return t
+
     def repairs(self, unit_ids: list[int] | None = None, status: RepairStatus | None = None
                 ) -> list[RepairOrder]:
         """Repair orders, newest first, of some units and status (None: all)."""
