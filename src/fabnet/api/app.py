@@ -32,6 +32,7 @@ from fabnet.api.routes import (
     audit,
     auth,
     branches,
+    ecos,
     floor,
     health,
     jobs,
@@ -111,7 +112,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               floor.router, licences.router, audit.router)
+               floor.router, licences.router, ecos.router, audit.router)
     for r in routers:
         document_roles(r)
     return routers

@@ -11,7 +11,8 @@
 - the floor: `NotPermitted` (a role or a site that is not the caller's): 403;
   `Shortage` (a build short of a component) and `ShipRefused` (a shipment refused):
   409, with `missing` (one line per component) or `reasons` (serial -> why) beside
-  `detail`; any other `FloorError`: 422;
+  `detail`; an ECO that can't be written or moved as asked (`EcoError`): 422, its
+  author reviewing it (`EcoRefused`, a `NotPermitted`): 403; any other `FloorError`: 422;
 - any other `FabnetError` (a bad disruption, a short password): 422;
 - the database failing (`StoreError`), a deadlock or serialization failure still there
   after the service runner's retries (`Transient`) included: 503 with Retry-After;
@@ -34,6 +35,7 @@ from fabnet.api.logsafe import printable
 from fabnet.model.errors import FabnetError, ScenarioError
 from fabnet.services.editing import StaleEdit
 from fabnet.services.idempotency import KeyMisuse
+from fabnet.shop.eco import EcoError
 from fabnet.shop.errors import NotPermitted, ShipRefused, Shortage
 from fabnet.store import Conflict, NotFound, StoreError
 
@@ -118,6 +120,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _answer(status.HTTP_409_CONFLICT))
     app.add_exception_handler(KeyMisuse, _answer(UNPROCESSABLE))
     app.add_exception_handler(NotPermitted, _answer(status.HTTP_403_FORBIDDEN))
+    app.add_exception_handler(EcoError, _answer(UNPROCESSABLE))
     app.add_exception_handler(Shortage, _short)
     app.add_exception_handler(ShipRefused, _ship_refused)
     app.add_exception_handler(StoreError, _store_failed)
