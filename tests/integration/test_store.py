@@ -44,7 +44,6 @@ from fabnet.store import (
 )
 from fabnet.store.audit import read_entries
 from fabnet.store.mapping import SECTIONS
-from fabnet.store.scenarios import CRASH_AFTER_ROWS_ENV
 from fabnet.store.schema import SECTION_TABLES, metadata
 from tests.pgserver import find_pg_server
 from tests.unit.test_validation import BASE
@@ -454,10 +453,9 @@ def test_an_import_killed_half_way_leaves_the_store_as_it_was(url: str, store: S
                                                               tiny: Path) -> None:
     svc.import_scenario(store, tiny, "net")
     before = snapshot(store.engine)
-    env = {**os.environ, "FABNET_DATABASE_URL": url, CRASH_AFTER_ROWS_ENV: "40"}
-    code = ("import sys; from fabnet.cli import app; "
-            "app(['db', 'import', sys.argv[1], '--name', 'europe'])")
-    r = subprocess.run([sys.executable, "-c", code, str(EUROPE)], env=env,
+    env = {**os.environ, "FABNET_DATABASE_URL": url}
+    hook = Path(__file__).with_name("kill_mid_import.py")  # kills it inside the import
+    r = subprocess.run([sys.executable, str(hook), str(EUROPE), "europe"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr
     assert snapshot(store.engine) == before

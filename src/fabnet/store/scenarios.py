@@ -8,8 +8,6 @@ numbered 1, 2, 3, … per name, and the newest is what `get(name)` returns.
 from __future__ import annotations
 
 import bisect
-import os
-import signal
 import threading
 import weakref
 from collections import OrderedDict
@@ -42,10 +40,6 @@ from fabnet.store.mapping import (
 from fabnet.store.records import ScenarioInfo, SectionRecord, VersionInfo
 from fabnet.store.repository import Repository, as_utc, now
 from fabnet.store.schema import SECTION_TABLES, scenario_versions, scenarios
-
-# Test hook: kill this process (SIGKILL, no clean-up) after writing N master-data rows,
-# so tests can check that a crash half-way through an import leaves the store as it was.
-CRASH_AFTER_ROWS_ENV = "FABNET_TEST_CRASH_AFTER_ROWS"
 
 V, S = scenario_versions, scenarios
 
@@ -96,8 +90,6 @@ class ScenarioRepository(Repository):
                     ) -> dict[str, list[StoredRow]]:
         """Write the rows of version `version` that `base` (the version before) lacks and
         close the ones it no longer has; the version's rows, in order, with their ids."""
-        crash_after = int(os.environ.get(CRASH_AFTER_ROWS_ENV) or 0)
-        written = 0
         out: dict[str, list[StoredRow]] = {}
         for section, table in SECTION_TABLES.items():
             records = section_records(sc, section)
@@ -113,14 +105,7 @@ class ScenarioRepository(Repository):
             fresh = [{"scenario_id": sid, "valid_from": version, "valid_to": None,
                       "seq": seq, **record_row(records[i])} for i, seq in plan.new]
             ids: list[int] = []
-            if fresh and crash_after:
-                for row in fresh:  # one at a time, so the crash lands mid-import
-                    ids.append(self._conn.execute(sa.insert(table).values(row)
-                                                  .returning(table.c.row_id)).scalar_one())
-                    written += 1
-                    if written >= crash_after:
-                        os.kill(os.getpid(), signal.SIGKILL)
-            elif fresh:
+            if fresh:
                 ids = list(self._conn.execute(
                     sa.insert(table).returning(table.c.row_id, sort_by_parameter_order=True),
                     fresh).scalars())
