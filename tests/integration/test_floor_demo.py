@@ -1,6 +1,7 @@
 """`make demo`'s floor story on the Europe example: a fresh store each time, a failed test
-and its retest, two units shipped, a held lot that stops the third and traces to the
-customer."""
+and its retest, two units shipped, a complete unit refused under a licence that expired
+yesterday, a held lot that stops the third and traces to the customer, and an ECO's
+impact on work orders, units and component demand."""
 
 from __future__ import annotations
 
@@ -18,5 +19,15 @@ def test_the_floor_story_runs_on_a_fresh_store_and_tells_every_step(tmp_path: Pa
     assert len(story.serials) == 3 and "FAILED" in text and "retested" in text
     assert f"refused: on hold: lot {story.held_lot}" in text
     assert "shipped at UA-MOD" in text
+    assert story.refused.startswith("no valid licence covers RECON-Q to FR-DGA")
+    assert "L-FR-DEMO expired" in story.refused
+    assert f"{story.serials[2]} to FR-DGA refused: {story.refused}" in text
+    assert story.eco == "ECO-1" and "sent it to review" in text
+    impact = next(ln for ln in story.lines if ln.startswith("ECO-1 impact:"))
+    # the open first-week order of the product, its 3 units (2 delivered), and the part
+    # whose quantity went up bought more
+    assert "1 open work orders build the old design" in impact
+    assert "1 units in stock and 2 delivered carry it" in impact
+    assert "FRAME-7 purchases +" in impact
     again, _ = run_floor_demo(EUROPE, tmp_path / "demo-floor")
     assert again != db and db.exists()  # a new store, the first one left as it was

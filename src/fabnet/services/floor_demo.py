@@ -1,6 +1,8 @@
 """A short floor story on a stored, planned scenario, told through the floor's own
 services: release the first week, receive the lots, build a few units, a failed test and
-its retest, ship two, hold a lot and trace it down to the customers who have it.
+its retest, ship two, a shipment refused under a licence that expired yesterday, hold a
+lot and trace it down to the customers who have it, and an engineering change to the
+product's BOM with its impact (work orders, units, component demand) before review.
 
 `make demo` runs it on the Europe example (`fabnet floor demo`), and the dashboard's demo
 store gets it as its floor history. Every step is audited like a real one.
@@ -9,22 +11,30 @@ store gets it as its floor history. Every step is audited like a real one.
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from fabnet.model.errors import FabnetError
+from fabnet.model.licence import Licence
 from fabnet.model.scenario import Scenario, TestPlan
+from fabnet.services import eco as eco_svc
 from fabnet.services import floor as fl
 from fabnet.services import store as store_svc
+from fabnet.services.licences import add_licence
 from fabnet.services.trace import trace_down
+from fabnet.shop.eco import EcoKind, EcoLine, EcoOp
 from fabnet.shop.errors import ShipRefused
 from fabnet.shop.roles import Caller
 from fabnet.shop.work_order import WorkOrder
 from fabnet.store import Role, Store
+from fabnet.store.repository import now
 
 LEAD = Caller("floor-lead", Role.ADMIN)
 QUALITY = Caller("floor-quality", Role.QUALITY)
+COMPLIANCE = Caller("floor-compliance", Role.COMPLIANCE)
+ENGINEER = Caller("floor-engineer", Role.ENGINEERING)
 
 
 @dataclass
@@ -34,6 +44,8 @@ class FloorStory:
     lines: list[str] = field(default_factory=list)
     serials: tuple[str, ...] = ()
     held_lot: str = ""
+    refused: str = ""  # why the shipment under the expired licence was refused
+    eco: str = ""  # the ECO written, e.g. ECO-1
 
     def say(self, text: str) -> None:
         """Add a line to the story."""
@@ -103,6 +115,9 @@ def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
     customer = next(c.id for c in sc.customers if c.approved)
     shipped = fl.ship(store, LEAD, customer, list(built.serials[:2]))
     story.say(f"shipped {', '.join(shipped.serials)} to {customer} (shipment {shipped.id})")
+    if len(built.serials) > 2:
+        story.refused = _expired_licence(store, story, sc, scenario, customer, wo.item,
+                                         built.serials[2])
     lot = lots[next(iter(need))]
     fl.hold(store, QUALITY, lot, "supplier notice: suspect batch", scenario)
     story.say(f"quality held lot {lot}")
@@ -117,7 +132,57 @@ def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
                           + (f" at {u.customer}" if u.customer else f" at {u.site}")
                           for u in down.units))
     story.serials, story.held_lot = built.serials, lot
+    story.eco = _bom_change(store, story, sc, scenario, wo.item)
     return story
+
+
+def _expired_licence(store: Store, story: FloorStory, sc: Scenario, scenario: str,
+                     shipped_to: str, item: str, serial: str) -> str:
+    """Grant another approved customer a licence for `item` that expired yesterday, try
+    to ship the complete unit `serial` under it; the gate's reason."""
+    other = next((c for c in sc.customers if c.approved and c.id != shipped_to), None)
+    cust = other or next(c for c in sc.customers if c.id == shipped_to)
+    today = now().date()  # the day the export gate checks
+    lic = Licence(f"L-{cust.country}-DEMO", cust.id, cust.country, (item,), 100,
+                  today - timedelta(days=365), today - timedelta(days=1), "EUC-DEMO",
+                  authority="export control office")
+    add_licence(store, COMPLIANCE, lic, scenario)
+    story.say(f"compliance recorded licence {lic.id} for {item} to {cust.id}, valid until "
+              f"{lic.until} (yesterday)")
+    try:
+        fl.ship(store, LEAD, cust.id, [serial])
+    except ShipRefused as e:
+        why = e.general or e.reasons.get(serial, str(e))
+        story.say(f"shipping {serial} to {cust.id} refused: {why}")
+        return why
+    raise FabnetError(f"licence {lic.id} expired yesterday, yet {serial} shipped under it "
+                      "(fix: the export gate must check licence dates)")
+
+
+def _bom_change(store: Store, story: FloorStory, sc: Scenario, scenario: str,
+                item: str) -> str:
+    """As an engineer, write and submit an ECO that takes one more of the first part of
+    `item`'s BOM from the horizon's first day, and tell its impact; its code."""
+    part = next(b for b in sc.boms if b.parent == item)
+    line = EcoLine(EcoKind.BOM, EcoOp.CHANGE, item, part.item, part.qty + 1)
+    e = eco_svc.create_eco(store, ENGINEER, f"{part.qty + 1:g} {part.item} per {item} "
+                           "after the field reports", [line], sc.horizon.start,
+                           scenario=scenario)
+    eco_svc.submit_eco(store, ENGINEER, e.id)
+    story.say(f"{ENGINEER.name} wrote {e.code} ({line.label}, from {sc.horizon.start}) "
+              "and sent it to review")
+    # the scenario planned alone, with and without the change: on this story's floor a
+    # plan from the floor's firm supply is infeasible (as `fabnet db plan` is)
+    imp = eco_svc.eco_impact(store, ENGINEER, e.id, from_floor=False)
+    change: dict[tuple[str, str], float] = defaultdict(float)
+    for d in imp.demand:
+        change[(d.item, d.table)] += d.delta
+    moved = ", ".join(f"{k[0]} {k[1]} {v:+,g}" for k, v in sorted(change.items())
+                      if abs(v) > 1e-6) or "none"
+    story.say(f"{e.code} impact: {len(imp.work_orders)} open work orders build the old "
+              f"design, {len(imp.in_stock)} units in stock and {len(imp.delivered)} "
+              f"delivered carry it; component demand change: {moved}")
+    return e.code
 
 
 def fresh_store_folder(parent: str | Path) -> Path:
