@@ -34,6 +34,7 @@ from fabnet.api.routes import (
     branches,
     ecos,
     floor,
+    floor_more,
     health,
     jobs,
     licences,
@@ -112,7 +113,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               floor.router, licences.router, ecos.router, audit.router)
+               floor.router, floor_more.router, licences.router, ecos.router, audit.router)
     for r in routers:
         document_roles(r)
     return routers

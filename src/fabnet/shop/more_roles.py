@@ -56,5 +56,6 @@ def check(caller: Caller, action: MoreAction, site: str | None = None) -> None:
                            "admin to change your role)")
     if site is not None and not caller.sees(site):
         mine = ", ".join(sorted(caller.sites or ())) or "none"
-        raise NotPermitted(f"{caller.name} may not {action.value} at site {site}: not one of "
-                           f"your sites ({mine}) (fix: ask an admin to assign the site to you)")
+        # the other site is not named: a refusal must not tell where a unit is
+        raise NotPermitted(f"{caller.name} may not {action.value} there: not one of your "
+                           f"sites ({mine}) (fix: ask an admin to assign the site to you)")
