@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from fabnet.services import store as svc
 from fabnet.store import Role
 from tests.integration.test_api_fixtures import Api
 from tests.integration.test_api_floor import Q, _drones, _pass, floor  # noqa: F401
@@ -61,7 +60,9 @@ def test_a_line_lead_repairs_and_reports_line_downs_at_their_sites_only(floor: A
     assert r.status_code == 201, r.text
     assert (r.json()["from"], r.json()["until"], r.json()["version"]) == (
         "2027-01-04", "2027-01-10", 2)
-    assert svc.load_stored(floor.store, "tiny").disruptions[-1].work_center == "assembly"
+    rows = floor.get("/scenarios/tiny/disruptions").json()["data"]
+    assert [(d["target"], d["work_center"], d["capacity"]) for d in rows] == [
+        ("FR-LYON", "assembly", 0.5)]
 
 
 def test_qualified_operators_over_the_api(floor: Api) -> None:  # noqa: F811
