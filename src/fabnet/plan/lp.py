@@ -56,6 +56,9 @@ class PlanningLP:
     cost: FloatArray
     priority_of_col: IntArray  # demand priority on delivery columns, 0 elsewhere
     arrival: dict[str, IntArray] = field(default_factory=dict)  # per column block, (arc, t)
+    #: production columns a work order is already making, and how much of each is firm
+    firm_cols: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def num_cols(self) -> int:
@@ -296,6 +299,10 @@ def define_firm_production(net: Network, lp: PlanningLP) -> None:
         return
     cols = lp.cols["produce"].at(net.firm_make, net.firm_bucket)
     lp.col_lower[cols] = np.maximum(lp.col_lower[cols], net.firm_qty)
+    # the solver first makes as much of the firm work as the network allows (a level of
+    # its own), so a work order short of parts is a plan that says so, not an infeasible LP
+    lp.firm_cols = np.asarray(cols, dtype=np.int64)
+    lp.firm_qty = np.asarray(net.firm_qty, dtype=float)
 
 
 def define_capacities(net: Network, lp: PlanningLP) -> None:

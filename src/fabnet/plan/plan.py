@@ -206,8 +206,11 @@ def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
     a, t, q = grid("produce")
     firm = np.zeros((net.make_site.size, T))
     np.add.at(firm, (net.firm_make, net.firm_bucket), net.firm_qty)
+    # the firm part of a production row is what of the work orders' quantity it makes
+    # (all of it, unless the network is short of what those orders need)
+    firm_part = np.minimum(firm[a, t], np.asarray(q, dtype=float))
     out["production"] = _rows(sites[net.make_site[a]], items[net.make_item[a]], t.tolist(),
-                              q, day[t], firm[a, t].tolist())
+                              q, day[t], firm_part.tolist())
     a, t, q = grid("purchase")
     arr = lp.arrival.get("purchase", np.zeros((0, T), dtype=np.int64))[a, t]
     sup = np.array(net.suppliers, dtype=object)
@@ -343,6 +346,8 @@ def assemble_plan(net: Network, lp: PlanningLP, result: PlanResult,
     kpis["status"] = str(result.status)
     if result.reference_status is not None:  # the closest-to-reference level's outcome
         kpis["reference_status"] = str(result.reference_status)
+    if result.firm_short > 1e-6:  # released work orders the network can't finish
+        kpis["firm_short"] = result.firm_short
     kpis["solve_seconds"] = round(result.solve_seconds, 4)
     reason = {d: r for d, _, _, r in shortfalls}
     pos = {d: i for i, d in enumerate(net.demand_ids)}

@@ -78,6 +78,8 @@ class PlanResult:
     #: how the reference level ended; None when no reference level was solved. When it
     #: is not optimal, the plan is the cost level's optimum (every earlier level holds)
     reference_status: PlanStatus | None = None
+    #: firm (work-order) production the network could not make; 0 when all of it is made
+    firm_short: float = 0.0
 
 
 #: HiGHS prints its start-up banner once per process, from the first constructor
@@ -268,10 +270,66 @@ class LexicographicSolver:
         self.release_holds()
         fixed = self._freeze(reference, frozen) if reference is not None and frozen else None
         try:
-            return self._solve_levels(levels_upto, reference)
+            firm = self._firm_level()
+            if firm is not None and not firm.status.solved:
+                return firm
+            result = self._solve_levels(levels_upto, reference)
+            if firm is not None:
+                result.levels.insert(0, firm.levels[0])
+                result.firm_short = firm.firm_short
+            return result
         finally:
             if fixed is not None:
                 self._unfreeze(fixed)
+            self._unfirm()
+
+    def _firm_level(self) -> PlanResult | None:
+        """Level 0 when work orders are firm: make as much of each as the network allows.
+
+        Firm columns are bounded by [0, firm] and their sum maximized; each then keeps at
+        least what it reached for the levels after (with no shortage that is the whole
+        firm quantity, the same as a lower bound; with one, the plan makes what it can
+        and reports the rest as `firm_short` instead of failing as infeasible).
+        """
+        lp = self.lp
+        cols = lp.firm_cols
+        if cols.size == 0:
+            return None
+        t0 = time.perf_counter()
+        c32 = cols.astype(np.int32)
+        upper = np.minimum(lp.firm_qty, lp.col_upper[cols])
+        self.highs.changeColsBounds(c32.size, c32, np.zeros(c32.size),
+                                    upper.astype(np.float64))
+        c = np.zeros(lp.num_cols)
+        c[cols] = 1.0
+        self._set_objective(c, True)
+        status = self._run(primal=False)
+        if status is not PlanStatus.OPTIMAL:
+            return PlanResult(status, np.zeros(lp.num_cols), np.zeros(lp.num_rows))
+        sol = self.highs.getSolution()
+        reached = np.clip(np.asarray(sol.col_value, dtype=float)[cols], 0.0, upper)
+        # made in full (to the solver's tolerance): exactly the firm quantity, as a lower
+        # bound would have it; otherwise what was reached
+        keep = np.where(reached >= upper - HOLD_ABS - HOLD_REL * upper, upper, reached)
+        up = np.where(np.isinf(lp.col_upper[cols]), highspy.kHighsInf, lp.col_upper[cols])
+        self.highs.changeColsBounds(c32.size, c32, keep.astype(np.float64),
+                                    up.astype(np.float64))
+        value = float(reached.sum())
+        duals = np.asarray(sol.row_dual, dtype=float)[: lp.num_rows]
+        out = PlanResult(status, np.zeros(0), np.zeros(0),
+                         [Level("firm", True, value, duals, time.perf_counter() - t0)])
+        out.firm_short = float(np.maximum(lp.firm_qty - keep, 0.0).sum())
+        return out
+
+    def _unfirm(self) -> None:
+        """Give firm columns their built bounds back (the kept model is the one built)."""
+        cols = self.lp.firm_cols
+        if cols.size:
+            up = np.where(np.isinf(self.lp.col_upper[cols]), highspy.kHighsInf,
+                          self.lp.col_upper[cols])
+            self.highs.changeColsBounds(cols.size, cols.astype(np.int32),
+                                        self.lp.col_lower[cols].astype(np.float64),
+                                        up.astype(np.float64))
 
     def _solve_levels(self, levels_upto: str | None, reference: FloatArray | None
                       ) -> PlanResult:
