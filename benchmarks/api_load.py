@@ -43,8 +43,10 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from fabnet.services import accounts, editing
-from fabnet.services import store as svc
+from fabnet.services import accounts, audit_trail, editing
+from fabnet.services import database as db_svc
+from fabnet.services import jobs as jobs_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Role
 
 NETWORK = """
@@ -138,13 +140,13 @@ def postgres_url() -> Iterator[str]:
 
 def seed(url: str, clients: int) -> list[tuple[str, str]]:
     """A store with the network as `load` and a planner per client; (name, token) each."""
-    svc.init_store(url)
-    store = svc.connect(url, "bench-setup")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "bench-setup")
     try:
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "load.yaml"
             path.write_text(NETWORK)
-            svc.import_scenario(store, path, "load")
+            scenario_svc.import_scenario(store, path, "load")
         out = []
         for i in range(clients):
             name = f"client{i}"
@@ -257,14 +259,14 @@ def run(url: str, load: Load) -> dict[str, Any]:
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-    store = svc.connect(url, "bench-check")
+    store = db_svc.connect(url, "bench-check")
     try:
-        versions = len(svc.list_versions(store, "load"))
-        signed = [e for e in svc.audit_entries(store, 0, None)
+        versions = len(scenario_svc.list_versions(store, "load"))
+        signed = [e for e in audit_trail.audit_entries(store, 0, None)
                   if e.action == "scenario.version.add" and e.actor.startswith("client")]
         final = {r["id"]: r["qty"] for r in editing.read_scenario(store, "load").rows("demand")}
-        jobs = [svc.get_job(store, j) for j in tally.jobs]
-        chain = svc.verify_audit(store)
+        jobs = [jobs_svc.get_job(store, j) for j in tally.jobs]
+        chain = audit_trail.verify_audit(store)
     finally:
         store.engine.dispose()
     requests = sum(len(v) for v in tally.latencies.values())
@@ -353,16 +355,16 @@ def big_scenario_yaml(folder: Path, target_mb: float = 3.5) -> Path:
 def store_speed(url: str, big: Path) -> dict[str, Any]:
     """The large import, a one-row edit of it, and logins and edits of another scenario
     while a second large import runs: their slowest wait, and any failure."""
-    svc.init_store(url)
-    store = svc.connect(url, "bench")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "bench")
     try:
         accounts.create_user(store, "ann", "correct horse battery", Role.PLANNER)
         with tempfile.TemporaryDirectory() as d:
             small = Path(d) / "load.yaml"
             small.write_text(NETWORK)
-            svc.import_scenario(store, small, "other")
+            scenario_svc.import_scenario(store, small, "other")
         t = time.perf_counter()
-        svc.import_scenario(store, big, "big")
+        scenario_svc.import_scenario(store, big, "big")
         imported = time.perf_counter() - t
         demand = editing.read_scenario(store, "big").rows("demand")[0]
         t = time.perf_counter()
@@ -370,7 +372,7 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
                          {"qty": float(demand["qty"]) + 1})
         edited = time.perf_counter() - t
         t = time.perf_counter()
-        chain = svc.verify_audit(store)
+        chain = audit_trail.verify_audit(store)
         verified = time.perf_counter() - t
         waits: list[float] = []
         errors: list[str] = []
@@ -398,7 +400,7 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
         worker = threading.Thread(target=others)
         t = time.perf_counter()
         worker.start()
-        svc.import_scenario(store, big, "big-2")
+        scenario_svc.import_scenario(store, big, "big-2")
         second = time.perf_counter() - t
         busy.set()
         worker.join()

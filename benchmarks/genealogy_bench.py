@@ -38,7 +38,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from fabnet.services import store as svc
+from fabnet.services import database as db_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.trace import trace_down, trace_up
 from fabnet.shop.roles import Caller
 from fabnet.store import Role, Store
@@ -207,11 +208,11 @@ def p95(xs: list[float]) -> float:
 def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
           seed: int = 1) -> dict[str, Any]:
     """Make the store, load it, trace; the figures."""
-    svc.init_store(url)
-    store = svc.connect(url, "bench")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "bench")
     try:
         (folder / "bench.yaml").write_text(NETWORK)
-        svc.import_scenario(store, folder / "bench.yaml", "bench")
+        scenario_svc.import_scenario(store, folder / "bench.yaml", "bench")
         t0 = time.perf_counter()
         data = load(store, n_units, per_lot)
         load_s = time.perf_counter() - t0

@@ -10,7 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fabnet.cli import app
-from fabnet.services import store as svc
+from fabnet.services import database as db_svc
+from fabnet.services import plan_runs as plan_svc
 from tests.integration.test_floor import TINY
 
 
@@ -69,8 +70,8 @@ def test_repair_line_down_and_skills_on_the_command_line(tmp_path: Path) -> None
     assert (ld["version"], ld["disruption"]["work_center"]) == (2, "assembly")
     assert "not a date" in refused("floor", "line-down", "S1", "assembly", "--from", "soon")
     fab("db", "plan", "tiny")
-    store = svc.connect(env["FABNET_DATABASE_URL"], "lee")
-    latest = svc.list_plan_runs(store, "tiny")[0]
+    store = db_svc.connect(env["FABNET_DATABASE_URL"], "lee")
+    latest = plan_svc.list_plan_runs(store, "tiny")[0]
     store.engine.dispose()
     assert latest.version == 2
     assert {(r["bucket"], r["hours_available"]) for r in latest.document["tables"]["load"]

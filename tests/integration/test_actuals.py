@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fabnet.cli.app import app
+from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.actuals import actual_rates
 from fabnet.store import Store
 from tests.integration.test_floor import ADMIN, TINY
@@ -26,12 +28,12 @@ def _at(hour: int) -> datetime:
 @pytest.fixture
 def store(url: str, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
     """Tiny floor: 2 packs built in 3 h, 2 drones in 2 h, 1 more pack with no times."""
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     p = tmp_path / "tiny.yaml"
     p.write_text(TINY)
-    svc.import_scenario(s, p, "tiny")
-    svc.plan_stored(s, "tiny")
+    scenario_svc.import_scenario(s, p, "tiny")
+    plan_svc.plan_stored(s, "tiny")
     orders = {o.item: o for o in fl.release(s, ADMIN, "tiny")}
     fl.receive(s, ADMIN, "S1", "CELL", "C-1", 12, "SUP")
     fl.receive(s, ADMIN, "S1", "FRAME", "F-1", 2, "SUP")
@@ -54,7 +56,7 @@ def test_recorded_times_give_actual_hours_per_unit(store: Store) -> None:
 
 def test_plan_with_actual_rates_loads_work_centers_at_the_recorded_hours(
         store: Store) -> None:
-    doc = svc.plan_stored(store, "tiny", actual_rates=True).document
+    doc = plan_svc.plan_stored(store, "tiny", actual_rates=True).document
     made: dict[tuple[str, int], float] = {}
     for r in doc["tables"]["production"]:
         made[(r["item"], r["bucket"])] = made.get((r["item"], r["bucket"]), 0.0) + r["qty"]

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from fabnet.services import accounts
-from fabnet.services import store as svc
+from fabnet.services import accounts, audit_trail
 from fabnet.store import Role
 from tests.integration.test_api_fixtures import PASSWORD, Api
 
@@ -46,7 +45,7 @@ def test_login_gives_a_token_that_signs_requests(api: Api) -> None:
 
 
 def test_accounts_made_by_the_cli_can_log_in(api: Api) -> None:
-    svc.add_user(api.store, "old-timer", "scrypt-password", Role.QUALITY)
+    accounts.create_user(api.store, "old-timer", "scrypt-password", Role.QUALITY)
     r = api.client.post("/auth/login", json={"username": "old-timer",
                                              "password": "scrypt-password"})
     assert r.status_code == 200
@@ -79,7 +78,7 @@ def test_a_revoked_token_is_refused(api: Api) -> None:
 
 def test_only_the_tokens_hash_is_kept(api: Api) -> None:
     token = api.post("/tokens", P, json={"label": "x"}).json()["token"]
-    assert token not in str(svc.audit_entries(api.store, 0, None))
+    assert token not in str(audit_trail.audit_entries(api.store, 0, None))
     assert accounts.user_for_token(api.store, token) is not None
 
 

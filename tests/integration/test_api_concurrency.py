@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from fabnet.cli import app as cli_app
+from fabnet.services import branches as branch_svc
 from fabnet.services import editing
-from fabnet.services import store as svc
+from fabnet.services import jobs as jobs_svc
 from fabnet.store import Conflict, JobStatus, Role
 from fabnet.store.unit_of_work import UnitOfWork
 from tests.integration.test_api_fixtures import Api, Seeded, serve
@@ -258,7 +259,7 @@ def test_concurrent_first_imports_of_one_name_all_land_as_versions(api: Api) -> 
 def test_a_deadlock_is_retried_by_the_service_runner(api: Api) -> None:
     if api.store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite queues every writer (BEGIN IMMEDIATE): it can't deadlock")
-    a, b = (svc.create_job(api.store, "stress").id for _ in range(2))
+    a, b = (jobs_svc.create_job(api.store, "stress").id for _ in range(2))
     both_hold_one = threading.Barrier(2)
     tries = [0, 0]
 
@@ -281,7 +282,7 @@ def test_a_deadlock_is_retried_by_the_service_runner(api: Api) -> None:
         return api.store.run(work)
 
     assert sorted(together(2, crossing)) == [1, 2]  # one was chosen as victim and retried
-    assert svc.get_job(api.store, a).progress == svc.get_job(api.store, b).progress == 0.5
+    assert jobs_svc.get_job(api.store, a).progress == jobs_svc.get_job(api.store, b).progress == 0.5
 
 
 # ---------------------------------------------------------------- a cancelled job
@@ -298,13 +299,13 @@ def _blocked_by(engine: sa.Engine, pid: int) -> Iterator[bool]:
 
 def test_a_worker_finishing_while_a_cancel_commits_does_not_overwrite_it(api: Api) -> None:
     store = api.store
-    job = svc.create_job(store, "plan", {"scenario": "net"})
-    svc.update_job(store, job.id, JobStatus.RUNNING, 0.0)
+    job = jobs_svc.create_job(store, "plan", {"scenario": "net"})
+    jobs_svc.update_job(store, job.id, JobStatus.RUNNING, 0.0)
     outcome: list[Any] = []
 
     def finish() -> None:
         try:
-            outcome.append(svc.update_job(store, job.id, JobStatus.DONE, 1.0,
+            outcome.append(jobs_svc.update_job(store, job.id, JobStatus.DONE, 1.0,
                                           result={"plan_run": 1}))
         except Conflict as e:
             outcome.append(e)
@@ -323,7 +324,7 @@ def test_a_worker_finishing_while_a_cancel_commits_does_not_overwrite_it(api: Ap
         canceller.commit()
     worker.join()
     assert isinstance(outcome[0], Conflict) and "already cancelled" in str(outcome[0])
-    ended = svc.get_job(store, job.id)
+    ended = jobs_svc.get_job(store, job.id)
     assert (ended.status, ended.result, ended.error) == (JobStatus.CANCELLED, None,
                                                          "cancelled by cody")
 
@@ -342,7 +343,7 @@ def test_a_cancel_racing_completion_never_leaves_a_cancelled_job_with_a_result(
         if cancel.status_code == 200:
             assert ended["status"] == "cancelled", ended
             assert result.status_code == 409 and "cancelled" in result.json()["detail"]
-            assert svc.get_job(api.store, job["id"]).result is None
+            assert jobs_svc.get_job(api.store, job["id"]).result is None
         else:
             assert ended["status"] == "done" and result.status_code == 200, ended
             assert "already done" in cancel.json()["detail"]
@@ -367,10 +368,10 @@ def test_the_service_refuses_an_edit_whose_row_changed_since_it_was_read(api: Ap
 
 
 def test_concurrent_branch_row_changes_of_other_fields_all_land(api: Api) -> None:
-    svc.create_branch(api.store, "w", "net")
+    branch_svc.create_branch(api.store, "w", "net")
     fields = {"transit": 3, "cost": 0.5, "capacity": 900}
-    together(3, lambda i: svc.put_row(api.store, "w", "lanes", {
+    together(3, lambda i: editing.put_row(api.store, "w", "lanes", {
         "from": "SUP-TW", "to": "FR-LYON", list(fields)[i]: list(fields.values())[i]}))
     row = api.get(LANE + "?branch=w").json()
     assert {k: row[k] for k in fields} == fields
-    assert len(svc.get_branch(api.store, "w").changes) == 3
+    assert len(branch_svc.get_branch(api.store, "w").changes) == 3

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.shop.roles import Caller
 from fabnet.store import Role
 from fabnet.store.audit import read_entries
@@ -33,8 +34,8 @@ def ecos(seeded: Seeded, tmp_path: Path) -> Iterator[Api]:
     for api in serve(seeded):
         s = api.store
         (tmp_path / "drones.yaml").write_text(NET)
-        svc.import_scenario(s, tmp_path / "drones.yaml", "drones")
-        svc.plan_stored(s, "drones")
+        scenario_svc.import_scenario(s, tmp_path / "drones.yaml", "drones")
+        plan_svc.plan_stored(s, "drones")
         orders = fl.release(s, ADMIN, "drones")
         wk1 = {o.item: o.id for o in orders if o.due_bucket == 1}
         fl.receive(s, ADMIN, "S1", "CELL", "C-1", 12, "SUP", "drones")

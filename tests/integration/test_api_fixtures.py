@@ -27,7 +27,8 @@ with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx is 
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 from fabnet.services import accounts
-from fabnet.services import store as svc
+from fabnet.services import database as db_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Role, Store
 from tests.pgserver import find_pg_server
 
@@ -154,18 +155,18 @@ def pg_server() -> str:
 def seed(url: str, folder: Path) -> dict[Role, str]:
     """Initialise the store, import the network as `net`, add a user per role; their
     tokens."""
-    svc.init_store(url)
-    store = svc.connect(url, "setup")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "setup")
     try:
         scenario = folder / "net.yaml"
         scenario.write_text(NETWORK)
-        svc.import_scenario(store, scenario, "net")
+        scenario_svc.import_scenario(store, scenario, "net")
         tokens = {}
         with store.unit_of_work() as uow:
             for role, (name, sites) in USERS.items():
                 uow.users.add(name, accounts.hash_password(PASSWORD, FAST_HASHER), role, sites)
                 tokens[role] = secrets.token_urlsafe(32)
-                uow.tokens.add(name, svc.token_sha256(tokens[role]), "tests")
+                uow.tokens.add(name, accounts.token_sha256(tokens[role]), "tests")
             uow.commit()
         return tokens
     finally:

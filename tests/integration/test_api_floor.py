@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Role
 from fabnet.store.audit import read_entries
 from tests.integration.test_api_fixtures import Api, Seeded, serve
@@ -36,8 +37,8 @@ def floor(seeded: Seeded, tmp_path: Path) -> Iterator[Api]:
     """The API on a store holding the tiny floor as `tiny`, planned and released."""
     for api in serve(seeded):
         (tmp_path / "tiny.yaml").write_text(FLOOR)
-        svc.import_scenario(api.store, tmp_path / "tiny.yaml", "tiny")
-        svc.plan_stored(api.store, "tiny")
+        scenario_svc.import_scenario(api.store, tmp_path / "tiny.yaml", "tiny")
+        plan_svc.plan_stored(api.store, "tiny")
         r = api.post("/floor/release", json={"scenario": "tiny"})
         assert r.status_code == 201, r.text
         yield api

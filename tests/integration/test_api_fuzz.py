@@ -19,8 +19,9 @@ from schemathesis.python import asgi
 
 from fabnet.api import Settings, create_app
 from fabnet.services import accounts, editing
-from fabnet.services import store as svc
-from fabnet.services.store import row_key
+from fabnet.services import branches as branch_svc
+from fabnet.services import database as db_svc
+from fabnet.services.editing import row_key
 from fabnet.store import Role, Store
 from tests.integration.test_api_fixtures import Seeded
 
@@ -53,8 +54,8 @@ class Fuzz:
 @pytest.fixture(scope="module")
 def fuzz(module_seeded: Seeded) -> Iterator[Fuzz]:
     """The app on a seeded store with a branch `b1`, as schemathesis loads it."""
-    keeper = svc.connect(module_seeded.url, "fuzz-keeper")
-    svc.create_branch(keeper, "b1", "net")
+    keeper = db_svc.connect(module_seeded.url, "fuzz-keeper")
+    branch_svc.create_branch(keeper, "b1", "net")
     view = editing.read_scenario(keeper, "net")
     keys = {s: [row_key(s, r) for r in view.rows(s)] for s in view.tables if s != "scenario"}
     app = create_app(Settings(database_url=module_seeded.url, max_samples=3))

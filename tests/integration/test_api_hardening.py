@@ -27,7 +27,7 @@ from fabnet.api import Settings
 from fabnet.api.logsafe import printable
 from fabnet.api.throttle import SlidingWindow
 from fabnet.services import accounts
-from fabnet.services import store as svc
+from fabnet.services import database as db_svc
 from fabnet.store import Conflict, Role, StoreError, make_engine
 from fabnet.store.engine import check_writable
 from fabnet.store.schema import users
@@ -283,13 +283,13 @@ def _counted(log: list[str], name: str) -> Iterator[None]:
 def test_unknown_users_cost_a_password_check_on_every_path(api: Api) -> None:
     checks: list[str] = []
     for name in ("pat", "nobody"):
-        assert svc.authenticate(api.store, name, "wrong", gate=partial(_counted, checks, name)
+        assert accounts.authenticate(api.store, name, "wrong", gate=partial(_counted, checks, name)
                                 ) is None
     assert checks == ["pat", "nobody"]  # the same work for a name that doesn't exist
     assert accounts.login(api.store, "nobody", "wrong", accounts.token_lifetime(1),
                           gate=partial(_counted, checks, "login")) is None
     assert checks[-1] == "login"
-    assert svc.authenticate(api.store, "pat", PASSWORD) is not None
+    assert accounts.authenticate(api.store, "pat", PASSWORD) is not None
 
 
 # ---------------------------------------------------------------- read-only stores
@@ -331,15 +331,15 @@ def test_writing_to_a_read_only_store_names_the_fix(seeded: Seeded, tmp_path: Pa
     try:
         with pytest.raises(StoreError, match=r"can't be written here: .*\(fix: "):
             check_writable(engine)
-        store = svc.connect(_read_only_url(seeded), "alice")
+        store = db_svc.connect(_read_only_url(seeded), "alice")
         with pytest.raises(StoreError, match="can't be written here"):
-            svc.add_user(store, "bob", "long enough", Role.QUALITY)
+            accounts.create_user(store, "bob", "long enough", Role.QUALITY)
         assert [u.name for u in accounts.list_users(store)][:1] == ["ada"]  # reads still work
     finally:
         engine.dispose()
     missing = tmp_path / "no such folder" / "store.sqlite"
     with pytest.raises(StoreError, match="folder exists"):
-        svc.init_store(f"sqlite:///{missing}")
+        db_svc.init_store(f"sqlite:///{missing}")
 
 
 # ---------------------------------------------------------------- settings

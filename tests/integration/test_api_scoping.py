@@ -25,7 +25,7 @@ from fabnet.api.app import api_routers
 from fabnet.api.schemas import JobPublic, JobResult, Page, PlanRunDocument, PlanRunPublic
 from fabnet.io import load_scenario
 from fabnet.services import accounts, scoping
-from fabnet.services import store as svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.jobs import JobKind
 from fabnet.store import JobStatus, Role
 from fabnet.store.mapping import content_sha256
@@ -42,7 +42,7 @@ def add_user(api: Api, name: str, role: Role, sites: tuple[str, ...] = ()) -> di
     token = secrets.token_urlsafe(32)
     with api.store.unit_of_work() as uow:
         uow.users.add(name, accounts.hash_password(PASSWORD, FAST_HASHER), role, sites)
-        uow.tokens.add(name, svc.token_sha256(token), "tests")
+        uow.tokens.add(name, accounts.token_sha256(token), "tests")
         uow.commit()
     return {"Authorization": f"Bearer {token}"}
 
@@ -228,7 +228,7 @@ def plain(api: Api, tmp_path: Path) -> Any:
     left to guess."""
     path = tmp_path / "plain.yaml"
     path.write_text(NETWORK.replace("    location: Lyon, Vaise industrial zone\n", ""))
-    svc.import_scenario(api.store, path, "plain")
+    scenario_svc.import_scenario(api.store, path, "plain")
     return load_scenario(path)
 
 

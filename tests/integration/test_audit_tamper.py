@@ -19,8 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 from fabnet.model import FabnetError
+from fabnet.services import accounts, audit_trail
 from fabnet.services import audit_trail as trail
-from fabnet.services import store as svc
+from fabnet.services import branches as branch_svc
+from fabnet.services import database as db_svc
+from fabnet.services import jobs as jobs_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Role, Store, StoreError, upgrade
 from fabnet.store.audit import ENTRY_MAC, HEAD_MAC, entry_hash, mac_body, read_entries
 from fabnet.store.audit_keys import load_keyring
@@ -60,8 +64,8 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
 def store(where: tuple[str, Path | None]) -> Iterator[Store]:
     """An initialised store with its audit key, acting as alice."""
     url, key = where
-    svc.init_store(url, key)
-    s = svc.connect(url, "alice", key)
+    db_svc.init_store(url, key)
+    s = db_svc.connect(url, "alice", key)
     yield s
     s.engine.dispose()
 
@@ -81,10 +85,10 @@ def raw_sql(store: Store, statement: str, **params: Any) -> None:
 
 def history(store: Store, tiny: Path) -> None:
     """Entries 1-6: a scenario, two versions, a branch, a user and a role change."""
-    svc.import_scenario(store, tiny, "net")                        # 1 create, 2 version 1
-    svc.import_scenario(store, tiny, "net")                        # 3 version 2
-    svc.create_branch(store, "w", "net")                           # 4 branch.create
-    svc.add_user(store, "bob", "correct horse", Role.PLANNER)      # 5 user.create
+    scenario_svc.import_scenario(store, tiny, "net")                        # 1 create, 2 version 1
+    scenario_svc.import_scenario(store, tiny, "net")                        # 3 version 2
+    branch_svc.create_branch(store, "w", "net")                           # 4 branch.create
+    accounts.create_user(store, "bob", "correct horse", Role.PLANNER)      # 5 user.create
     with store.unit_of_work() as uow:                              # 6 user.update
         uow.users.update("bob", role=Role.AUDITOR)
         uow.commit()
@@ -118,7 +122,7 @@ def rechain_from(store: Store, seq: int, **changes: Any) -> None:
 
 def test_a_clean_store_verifies_with_every_entry_signed(store: Store, tiny: Path) -> None:
     history(store, tiny)
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.ok, report.problem
     assert (report.entries, report.signed) == (6, 6)
     assert isinstance(report, trail.TrailReport)
@@ -152,8 +156,8 @@ def test_a_key_file_others_can_read_is_refused(store: Store) -> None:
 def test_writing_a_signed_store_without_its_key_is_refused(store: Store, tiny: Path) -> None:
     keyless = Store(store.engine, "mallory")
     with pytest.raises(StoreError, match="FABNET_AUDIT_KEY_FILE"):
-        svc.import_scenario(keyless, tiny, "net")
-    assert svc.verify_audit(store).ok
+        scenario_svc.import_scenario(keyless, tiny, "net")
+    assert audit_trail.verify_audit(store).ok
 
 
 # ---------------------------------------------------------------- the trail itself
@@ -166,7 +170,7 @@ def test_a_cut_off_tail_with_the_head_moved_back_is_named(store: Store, tiny: Pa
     raw_sql(store, "DELETE FROM users")   # and the user the cut entries created
     raw_sql(store, "UPDATE audit_head SET seq = 3, hash = :h, key_id = :k, mac = :m",
             h=third.hash, k=third.key_id, m=third.mac)
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 4 and "head was moved" in report.problem
     assert report.entries == 3
 
@@ -175,7 +179,7 @@ def test_a_rewritten_entry_rechained_with_correct_plain_hashes_is_named(store: S
                                                                        tiny: Path) -> None:
     history(store, tiny)
     rechain_from(store, 2, actor="mallory")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 2 and "entry 2" in report.problem
     assert "rewritten outside fabnet: its MAC does not match" in report.problem
 
@@ -194,7 +198,7 @@ def test_a_forged_entry_appended_to_the_chain_is_named(store: Store, tiny: Path,
             after='{"name":"mallory","role":"admin"}', p=last.hash, h=h,
             k=None if forged is None else last.key_id, m=forged)
     raw_sql(store, "UPDATE audit_head SET seq = 7, hash = :h", h=h)
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 7 and "entry 7 (user.update user:bob" in report.problem
     assert ("is not signed" if forged is None else "MAC does not match") in report.problem
 
@@ -202,16 +206,16 @@ def test_a_forged_entry_appended_to_the_chain_is_named(store: Store, tiny: Path,
 def test_an_entry_stored_with_a_duplicate_key_is_named(store: Store, tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, """UPDATE audit SET after = '{"name":"evil","name":"net"}' WHERE seq = 1""")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 1 and "duplicate key 'name'" in report.problem
     with pytest.raises(StoreError, match="audit entry 1"):
-        svc.audit_entries(store)
+        audit_trail.audit_entries(store)
 
 
 def test_an_entry_stored_in_another_json_spelling_is_named(store: Store, tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, """UPDATE audit SET after = '{"name": "net"}' WHERE seq = 1""")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 1 and "not the canonical JSON" in report.problem
 
 
@@ -221,7 +225,7 @@ def test_an_entry_stored_in_another_json_spelling_is_named(store: Store, tiny: P
 def test_a_role_edited_in_the_users_table_is_named(store: Store, tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, "UPDATE users SET role = 'admin' WHERE name = 'bob'")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 6
     assert "user 'bob'" in report.problem and "role 'admin' (entry 6 says 'auditor')" \
         in report.problem
@@ -231,7 +235,7 @@ def test_a_user_added_outside_fabnet_is_named(store: Store, tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, "INSERT INTO users (name, password_hash, role, sites, active, created_at)"
             " VALUES ('eve', 'x', 'admin', '[]', true, CURRENT_TIMESTAMP)")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert not report.ok and "user 'eve' has no user.create entry" in report.problem
 
 
@@ -250,7 +254,7 @@ def test_a_site_location_edited_in_a_stored_version_is_named(store: Store,
                                                              tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, f"UPDATE scenario_sites SET location = '50.45,30.52' WHERE {_rows_of(1)}")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 2
     assert "scenario:net@1: its rows (changed: sites) no longer match the content hash " \
         "that entry 2 recorded" in report.problem
@@ -261,13 +265,13 @@ def test_a_version_edited_with_its_content_hash_recomputed_is_named(
     history(store, tiny)
     vid = _version_id(store, 2)
     raw_sql(store, f"UPDATE scenario_demand SET qty = 5000 WHERE {_rows_of(2)}")
-    fresh = svc.connect(where[0], "mallory", where[1])  # reads the rows, not a cache
+    fresh = db_svc.connect(where[0], "mallory", where[1])  # reads the rows, not a cache
     with fresh.unit_of_work(read_only=True) as uow:
         forged = content_sha256(uow.scenarios.get("net", 2))
     fresh.engine.dispose()
     raw_sql(store, "UPDATE scenario_versions SET content_sha256 = :h WHERE id = :v",
             h=forged, v=vid)
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     # versions 1 and 2 share the edited rows: both are named, the forged one too
     assert report.bad_seq == 2 and "scenario:net@1" in report.problem
     assert any("scenario:net@2" in p and "(changed: demand)" in p for p in report.problems)
@@ -277,7 +281,7 @@ def test_version_rows_edited_without_touching_the_audit_are_named(store: Store,
                                                                   tiny: Path) -> None:
     history(store, tiny)
     raw_sql(store, f"UPDATE scenario_lanes SET cost = 0 WHERE {_rows_of(2)}")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 2 and any("scenario:net@2: its rows (changed: lanes)" in p
                                        for p in report.problems)
     assert report.entries == 6  # the trail itself is sound; the version is not
@@ -291,8 +295,8 @@ def test_a_checkpoint_catches_a_tail_cut_back_to_an_older_signed_head(
     history(store, tiny)
     with store.engine.connect() as conn:
         old_head = conn.execute(sa.text("SELECT * FROM audit_head")).one()
-    svc.create_job(store, "plan")                                        # 7
-    svc.create_job(store, "stress")                                      # 8
+    jobs_svc.create_job(store, "plan")                                        # 7
+    jobs_svc.create_job(store, "stress")                                      # 8
     cp = trail.audit_checkpoint(store, tmp_path / "checkpoint.json")
     assert store.audit_keys is not None
     assert (cp.seq, cp.count, cp.key_id) == (8, 8, store.audit_keys.current)
@@ -300,8 +304,8 @@ def test_a_checkpoint_catches_a_tail_cut_back_to_an_older_signed_head(
     raw_sql(store, "DELETE FROM audit WHERE seq > 6")
     raw_sql(store, "UPDATE audit_head SET seq = :s, hash = :h, key_id = :k, mac = :m",
             s=old_head.seq, h=old_head.hash, k=old_head.key_id, m=old_head.mac)
-    assert svc.verify_audit(store).ok          # what no key can tell without a checkpoint
-    report = svc.verify_audit(store, tmp_path / "checkpoint.json")
+    assert audit_trail.verify_audit(store).ok          # what no key can tell without a checkpoint
+    report = audit_trail.verify_audit(store, tmp_path / "checkpoint.json")
     assert report.bad_seq == 7 and "entries 7 to 8 are gone" in report.problem
 
 
@@ -318,8 +322,8 @@ def test_a_checkpoint_catches_a_history_rewritten_with_the_key(store: Store, tin
     last = stored(store)[-1]
     raw_sql(store, "UPDATE audit_head SET mac = :m",
             m=keys.sign(HEAD_MAC, mac_body(last.seq, last.hash, last.key_id))[1])
-    assert svc.verify_audit(store).ok
-    report = svc.verify_audit(store, tmp_path / "cp.json")
+    assert audit_trail.verify_audit(store).ok
+    report = audit_trail.verify_audit(store, tmp_path / "cp.json")
     assert report.bad_seq == 6 and "history up to it was rewritten" in report.problem
 
 
@@ -330,7 +334,7 @@ def test_an_altered_checkpoint_file_is_refused(store: Store, tiny: Path,
     trail.audit_checkpoint(store, path)
     path.write_text(path.read_text().replace('"count":6', '"count":5'))
     with pytest.raises(FabnetError, match="checkpoint was altered"):
-        svc.verify_audit(store, path)
+        audit_trail.verify_audit(store, path)
 
 
 def test_a_trail_that_does_not_verify_gets_no_checkpoint(store: Store, tiny: Path,
@@ -351,8 +355,8 @@ def test_after_a_key_rotation_old_and_new_entries_verify(store: Store, tiny: Pat
     rotated, old, new = trail.rotate_audit_key(store)
     assert old != new and rotated.audit_keys is not None
     assert [k for k, _ in load_keyring(rotated.audit_keys.path).keys] == [old, new]
-    svc.import_scenario(stale, tiny, "net")     # signs with the new key all the same
-    report = svc.verify_audit(rotated)
+    scenario_svc.import_scenario(stale, tiny, "net")     # signs with the new key all the same
+    report = audit_trail.verify_audit(rotated)
     assert report.ok, report.problem
     assert report.signed == report.entries == 8
     rows = stored(store)
@@ -375,7 +379,7 @@ def test_an_entry_signed_with_a_retired_key_after_a_rotation_is_named(store: Sto
             m=old_keys.sign(ENTRY_MAC, mac_body(8, h, old), old)[1])
     raw_sql(store, "UPDATE audit_head SET seq = 8, hash = :h, key_id = :k, mac = :m", h=h,
             k=old, m=old_keys.sign(HEAD_MAC, mac_body(8, h, old), old)[1])
-    report = svc.verify_audit(rotated)
+    report = audit_trail.verify_audit(rotated)
     assert report.bad_seq == 8 and "older key" in report.problem
 
 
@@ -387,20 +391,20 @@ def test_a_store_from_before_signing_is_signed_by_db_init(tmp_path: Path, tiny: 
     engine = sa.create_engine(url)
     upgrade(engine)                             # tables, but no key file: an older store
     engine.dispose()
-    old = svc.connect(url, "alice")
+    old = db_svc.connect(url, "alice")
     assert old.audit_keys is None
-    svc.import_scenario(old, tiny, "net")       # entries 1-2, unsigned
-    assert svc.verify_audit(old).ok and svc.verify_audit(old).signed == 0
-    svc.init_store(url)
-    signed = svc.connect(url, "alice")
-    svc.import_scenario(signed, tiny, "net")    # 3 audit.key.create, 4 version 2
-    report = svc.verify_audit(signed)
+    scenario_svc.import_scenario(old, tiny, "net")       # entries 1-2, unsigned
+    assert audit_trail.verify_audit(old).ok and audit_trail.verify_audit(old).signed == 0
+    db_svc.init_store(url)
+    signed = db_svc.connect(url, "alice")
+    scenario_svc.import_scenario(signed, tiny, "net")    # 3 audit.key.create, 4 version 2
+    report = audit_trail.verify_audit(signed)
     assert report.ok and (report.entries, report.signed) == (4, 2), report.problem
     with signed.unit_of_work(read_only=True) as uow:
         assert [e.action for e in read_entries(uow.connection)][2] == "audit.key.create"
     raw_sql(signed, "UPDATE audit SET key_id = NULL, mac = NULL WHERE seq > 2")
     raw_sql(signed, "UPDATE audit_head SET key_id = NULL, mac = NULL")
-    report = svc.verify_audit(signed)
+    report = audit_trail.verify_audit(signed)
     assert report.bad_seq == 1 and "no entry carries a MAC" in report.problem
 
 
@@ -431,7 +435,7 @@ def test_cli_checkpoint_verify_and_rotate_key(where: tuple[str, Path | None], ti
     assert r.exit_code == 0 and "now signs" in r.output, r.output
     r = _run("audit", "verify", "--checkpoint", str(cp), "--url", url)
     assert r.exit_code == 0 and "ok: 3 entries, 3 signed" in r.output, r.output
-    store = svc.connect(url, "alice", key)
+    store = db_svc.connect(url, "alice", key)
     try:
         raw_sql(store, "DELETE FROM audit WHERE seq > 1")
         raw_sql(store, "UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit)")

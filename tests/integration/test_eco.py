@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from fabnet.services import database as db_svc
 from fabnet.services import eco as svc_eco
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.shop.eco import Eco, EcoError, EcoKind, EcoOp, EcoRefused, EcoStatus, parse_line
 from fabnet.shop.errors import NotPermitted
 from fabnet.shop.roles import Caller
@@ -70,12 +72,12 @@ WEEK2 = date(2027, 1, 18)
 @pytest.fixture
 def store(url: str, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
     """The network planned and week 1 released; its 3 drones built, 2 of them delivered."""
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     p = tmp_path / "net.yaml"
     p.write_text(NET)
-    svc.import_scenario(s, p, "net")
-    svc.plan_stored(s, "net")
+    scenario_svc.import_scenario(s, p, "net")
+    plan_svc.plan_stored(s, "net")
     orders = fl.release(s, ADMIN, "net", until=date(2027, 1, 11))
     wk1 = {o.item: o.id for o in orders if o.due_bucket == 1}
     fl.receive(s, ADMIN, "S1", "CELL", "C-1", 12, "SUP")
@@ -122,7 +124,7 @@ def test_the_author_can_not_release_or_reject_their_own_eco(store: Store) -> Non
 
 def test_impact_lists_exactly_the_affected_orders_and_units(store: Store) -> None:
     e = _in_review(store)
-    fl.release(store, ADMIN, "net", svc.plan_stored(store, "net").id)  # week 2 too
+    fl.release(store, ADMIN, "net", plan_svc.plan_stored(store, "net").id)  # week 2 too
     imp = svc_eco.eco_impact(store, ED, e.id)
     # open work orders of DRONE and PACK due on/after week 2: the week-2 ones, not week 1's
     # (done) nor anything of the components
@@ -172,15 +174,15 @@ def test_impact_from_the_floor_buys_the_new_part_only_from_the_effective_bucket(
 def test_release_makes_a_version_whose_plan_and_work_orders_use_the_new_lines(
         store: Store) -> None:
     e = _in_review(store)
-    before = svc.list_versions(store, "net")[-1].version
+    before = scenario_svc.list_versions(store, "net")[-1].version
     out = svc_eco.release_eco(store, ED, e.id, "approved")
     assert out.status is EcoStatus.RELEASED and out.version == before + 1
-    sc = svc.load_stored(store, "net")
+    sc = scenario_svc.load_stored(store, "net")
     frames = {(b.item, b.qty, b.start, b.until) for b in sc.boms if b.parent == "DRONE"}
     assert frames == {("FRAME", 1.0, None, date(2027, 1, 17)), ("FRAME2", 1.0, WEEK2, None),
                       ("PACK", 1.0, None, None)}
     assert next(i for i in sc.items if i.id == "DRONE").revision == "B"
-    run = svc.plan_stored(store, "net")
+    run = plan_svc.plan_stored(store, "net")
     bought = {(r["item"], r["order_bucket"]): r["qty"]
               for r in run.document["tables"]["purchases"]}
     made = sum(r["qty"] for r in run.document["tables"]["production"]

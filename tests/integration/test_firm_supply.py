@@ -17,8 +17,10 @@ from fabnet.model.errors import ScenarioError
 from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock
 from fabnet.model.network import compile_network
 from fabnet.plan import PLAN_COLUMNS, make_plan
+from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.firm_supply import firm_supply
 from fabnet.store import Store
 from tests.integration.test_floor import ADMIN, TINY
@@ -37,12 +39,12 @@ def store(url: str, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
     pack and one drone from it: 3 of each are left on their work orders, one drone
     (built, untested) is on hand, and the lots received are used up.
     """
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     p = tmp_path / "tiny.yaml"
     p.write_text(TINY)
-    svc.import_scenario(s, p, "tiny")
-    svc.plan_stored(s, "tiny")
+    scenario_svc.import_scenario(s, p, "tiny")
+    plan_svc.plan_stored(s, "tiny")
     orders = {o.item: o for o in fl.release(s, ADMIN, "tiny")}
     assert orders["DRONE"].qty == 4 and orders["PACK"].qty == 4
     fl.receive(s, ADMIN, "S1", "CELL", "C-1", 4, "SUP")
@@ -74,7 +76,7 @@ def test_firm_supply_reads_remaining_work_orders_and_floor_stock(store: Store) -
 
 
 def test_a_released_work_order_is_never_planned_twice(store: Store) -> None:
-    doc = svc.plan_stored(store, "tiny").document
+    doc = plan_svc.plan_stored(store, "tiny").document
     # 4 drones demanded: 1 on hand + 3 the work order still makes, nothing more
     assert _made(doc, "DRONE") == (3.0, 3.0)
     assert _made(doc, "PACK") == (3.0, 3.0)
@@ -87,21 +89,21 @@ def test_more_demand_is_made_on_top_of_the_firm_quantity(store: Store,
                                                          tmp_path: Path) -> None:
     p = tmp_path / "tiny6.yaml"
     p.write_text(TINY.replace("qty: 4, due: 2027-01-18", "qty: 6, due: 2027-01-18"))
-    svc.import_scenario(store, p, "tiny")
-    doc = svc.plan_stored(store, "tiny").document
+    scenario_svc.import_scenario(store, p, "tiny")
+    doc = plan_svc.plan_stored(store, "tiny").document
     assert _made(doc, "DRONE") == (5.0, 3.0)  # 3 firm + 2 new, 1 on hand
     assert doc["kpis"]["units_delivered"] == pytest.approx(6.0)
 
 
 def test_plan_without_the_floor_ignores_it(store: Store) -> None:
-    doc = svc.plan_stored(store, "tiny", from_floor=False).document
+    doc = plan_svc.plan_stored(store, "tiny", from_floor=False).document
     assert _made(doc, "DRONE") == (4.0, 0.0)
 
 
 def test_floor_plan_equals_the_file_plan_with_the_same_stock_and_firm_production(
         store: Store, tmp_path: Path) -> None:
-    reference = svc.list_plan_runs(store, "tiny")[0].document
-    floor_doc = svc.plan_stored(store, "tiny").document
+    reference = plan_svc.list_plan_runs(store, "tiny")[0].document
+    floor_doc = plan_svc.plan_stored(store, "tiny").document
     orders = {o.item: o for o in fl.list_orders(store, ADMIN, "tiny")}
     p = tmp_path / "same.yaml"
     p.write_text(TINY + "inventory: [{site: S1, item: DRONE, qty: 1}]\n")

@@ -12,8 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fabnet.services import accounts, audit_trail
+from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.trace import trace_down, trace_up
 from fabnet.shop.errors import NotPermitted, ShipRefused, Shortage
 from fabnet.shop.roles import Caller
@@ -71,12 +74,12 @@ QUALITY = Caller("quinn", Role.QUALITY)
 @pytest.fixture
 def store(url: str, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
     """A store holding the tiny network, planned once."""
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     p = tmp_path / "tiny.yaml"
     p.write_text(TINY)
-    svc.import_scenario(s, p, "tiny")
-    svc.plan_stored(s, "tiny")
+    scenario_svc.import_scenario(s, p, "tiny")
+    plan_svc.plan_stored(s, "tiny")
     yield s
     s.engine.dispose()
 
@@ -204,7 +207,7 @@ def test_concurrent_builds_never_overdraw_a_lot(store: Store) -> None:
 
 
 def test_a_site_manager_touches_only_their_sites(store: Store) -> None:
-    svc.add_user(store, "sam", "a long password 1", Role.SITE_MANAGER, ("S2",))
+    accounts.create_user(store, "sam", "a long password 1", Role.SITE_MANAGER, ("S2",))
     sam = Caller.of("sam", Role.SITE_MANAGER, ("S2",))
     wo = _orders(store)
     assert all(o.site == "S2" for o in fl.list_orders(store, sam, "tiny"))
@@ -228,7 +231,7 @@ def test_every_floor_change_is_in_the_audit_trail(store: Store) -> None:
         "floor.work_order.release", "floor.lot.receive", "floor.lot.receive", "floor.build",
         "floor.build", "floor.test", "floor.test", "floor.hold", "floor.hold.release",
         "floor.ship"]
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[
@@ -244,7 +247,7 @@ def test_trace_down_and_up_agree(store: Store, builds: list[tuple[int, int]]) ->
                   "work_order_operations", "work_orders"):
             conn.exec_driver_sql(f"DELETE FROM {t}")
         uow.commit()
-    svc.plan_stored(store, "tiny")
+    plan_svc.plan_stored(store, "tiny")
     wo = _orders(store)
     codes = [f"L{i}" for i in range(3)]
     for c in codes:

@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
+from fabnet.services import audit_trail
 from fabnet.services import floor as fl
 from fabnet.services import repair as rp
-from fabnet.services import store as svc
 from fabnet.services.trace import trace_down, trace_up
 from fabnet.shop.errors import FloorError, NotPermitted, ShipRefused
 from fabnet.shop.repository import FloorRepository
@@ -224,7 +224,7 @@ def test_returns_repairs_and_services_are_in_the_audit_trail(store: Store) -> No
     swap = next(e for e in entries if e.action == "floor.repair.swap")
     assert swap.after["swaps"] == [{"item": "FRAME", "added": "F-2", "qty": 1.0,
                                     "removed": [{"lot": "F-1", "serial": None, "qty": 1.0}]}]
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok
 
 
 def test_a_unit_called_in_for_an_open_order_is_repaired_under_it(store: Store) -> None:  # noqa: F811

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from fabnet.model.licence import Licence, LicenceStatus
+from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
 from fabnet.services import licences as ls
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.shop.errors import NotPermitted, ShipRefused
 from fabnet.shop.roles import Caller
 from fabnet.store import Role, Store
@@ -50,12 +52,12 @@ CORA = Caller("cora", Role.COMPLIANCE)
 @pytest.fixture
 def store(url: str, tmp_path: Path) -> Iterator[Store]:  # noqa: F811
     """A store holding the tiny network around today, planned once."""
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     p = tmp_path / "tiny.yaml"
     p.write_text(SCENARIO)
-    svc.import_scenario(s, p, "tiny")
-    svc.plan_stored(s, "tiny")
+    scenario_svc.import_scenario(s, p, "tiny")
+    plan_svc.plan_stored(s, "tiny")
     yield s
     s.engine.dispose()
 

@@ -13,7 +13,9 @@ import pytest
 
 from fabnet.io import load_scenario
 from fabnet.model import Disruption, ScenarioError, compile_network
-from fabnet.services import store as svc
+from fabnet.services import audit_trail
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.line_down import line_down
 from fabnet.shop.errors import FloorError, NotPermitted
 from fabnet.shop.roles import Caller
@@ -36,14 +38,14 @@ def _load(doc: dict[str, Any], site: str, wc: str) -> dict[int, tuple[float, flo
 
 
 def test_line_down_cuts_that_work_center_in_the_next_stored_plan(store: Store) -> None:  # noqa: F811
-    before = svc.plan_stored(store, "tiny")
+    before = plan_svc.plan_stored(store, "tiny")
     assert _load(before.document, "S1", "assembly")[0][1] == 100.0
     got = line_down(store, LEAD_S1, "S1", "assembly", date(2027, 1, 4),
                     until=date(2027, 1, 17), capacity=0.0)
     assert (got.disruption.target, got.disruption.work_center) == ("S1", "assembly")
     assert (got.disruption.buckets, got.version.version, got.until) == (2, 2,
                                                                         date(2027, 1, 17))
-    after = svc.plan_stored(store, "tiny")
+    after = plan_svc.plan_stored(store, "tiny")
     assert after.version == 2 and after.status == "optimal"
     asm = _load(after.document, "S1", "assembly")
     assert [asm[t] for t in (0, 1)] == [(0.0, 0.0), (0.0, 0.0)]
@@ -59,18 +61,18 @@ def test_line_down_cuts_that_work_center_in_the_next_stored_plan(store: Store) -
 
 def test_a_partial_line_down_leaves_the_factor_of_the_hours(store: Store) -> None:  # noqa: F811
     line_down(store, ADMIN, "S1", "flight-test", date(2027, 1, 13), capacity=0.25)
-    sc = svc.load_stored(store, "tiny")
+    sc = scenario_svc.load_stored(store, "tiny")
     [d] = sc.disruptions
     assert (d.id, d.start, d.buckets, d.capacity, d.work_center) == (
         "line-down-1", date(2027, 1, 13), 3, 0.25, "flight-test")  # to the horizon's end
-    avail = _load(svc.plan_stored(store, "tiny").document, "S1", "flight-test")
+    avail = _load(plan_svc.plan_stored(store, "tiny").document, "S1", "flight-test")
     assert [avail[t][1] for t in range(4)] == [50.0, 12.5, 12.5, 12.5]
     assert all(avail[t][0] <= avail[t][1] + 1e-9 for t in range(4))
     line_down(store, ADMIN, "S1", "flight-test", date(2027, 1, 4), until=date(2027, 1, 4),
               capacity=0.5)
-    ids = [x.id for x in svc.load_stored(store, "tiny").disruptions]
+    ids = [x.id for x in scenario_svc.load_stored(store, "tiny").disruptions]
     assert ids == ["line-down-1", "line-down-2"]
-    avail = _load(svc.plan_stored(store, "tiny").document, "S1", "flight-test")
+    avail = _load(plan_svc.plan_stored(store, "tiny").document, "S1", "flight-test")
     assert [avail[t][1] for t in range(4)] == [25.0, 12.5, 12.5, 12.5]
 
 
@@ -80,7 +82,7 @@ def test_line_leads_report_line_downs_for_their_own_sites_only(store: Store) -> 
     with pytest.raises(NotPermitted, match="roles that may: admin, planner, continuity, "
                                            "site_manager"):
         line_down(store, Caller("quinn", Role.QUALITY), "S1", "assembly", date(2027, 1, 4))
-    assert svc.list_versions(store, "tiny")[-1].version == 1  # nothing was stored
+    assert scenario_svc.list_versions(store, "tiny")[-1].version == 1  # nothing was stored
 
 
 def test_a_line_down_that_names_nothing_is_refused_with_the_fix(store: Store) -> None:  # noqa: F811
@@ -107,15 +109,15 @@ def test_a_line_down_is_in_the_audit_trail(store: Store) -> None:  # noqa: F811
     assert e.after["disruption"] == "line-down-1" and e.after["version"] == 2
     assert any(x.action == "scenario.version.add" and x.entity == "scenario:tiny@2"
                and x.actor == "lena" for x in entries)
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok
 
 
 def test_work_center_line_downs_round_trip_through_files_and_store(store: Store,  # noqa: F811
                                                                    tmp_path: Path) -> None:
     line_down(store, ADMIN, "S1", "assembly", date(2027, 1, 11), capacity=0.5)
-    stored = svc.load_stored(store, "tiny")
+    stored = scenario_svc.load_stored(store, "tiny")
     for name in ("back.yaml", "back.xlsx", "back"):
-        svc.export_scenario(store, "tiny", tmp_path / name)
+        scenario_svc.export_scenario(store, "tiny", tmp_path / name)
         assert load_scenario(tmp_path / name) == stored
 
 

@@ -12,8 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fabnet.cli import app
+from fabnet.services import branches as branch_svc
+from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
-from fabnet.services import store as svc
+from fabnet.services import plan_runs as plan_svc
 from fabnet.services.recall import recall
 from fabnet.shop.errors import FloorError, NotPermitted
 from fabnet.shop.roles import Caller
@@ -40,13 +42,13 @@ def test_a_recall_owes_a_replacement_per_delivered_unit_and_plans_it(
     assert [(x.customer, x.item, x.qty, x.due) for x in r.replacements] == [
         ("OK", "DRONE", 2, date(2027, 1, 4))]  # the horizon's first day
     assert r.branch == "recall-C-1" and r.status == "optimal"
-    branch = svc.materialize(store, r.branch)
+    branch = branch_svc.materialize(store, r.branch)
     added = [d for d in branch.demand if d.id == r.replacements[0].id]
     assert len(added) == 1 and added[0].priority == 1 and added[0].qty == 2
     assert r.delta["units_demanded"] == 2
     assert r.delta["units_delivered"] == pytest.approx(2, abs=1e-6)
     assert r.delta["cost_total"] > 0  # two more drones are bought and made
-    runs = svc.list_plan_runs(store, "tiny")
+    runs = plan_svc.list_plan_runs(store, "tiny")
     assert {(x.id, x.branch) for x in runs} >= {(r.run, "recall-C-1"), (r.base_run, None)}
     again = recall(store, ADMIN, "C-1", today=date(2027, 1, 12))
     assert again.branch == "recall-C-1-2"
@@ -83,7 +85,7 @@ def test_trace_down_recall_prints_what_the_recall_costs(tmp_path: Path) -> None:
     for args in (["db", "init"], ["db", "import", str(tmp_path / "tiny.yaml"), "--name",
                                   "tiny"], ["db", "plan", "tiny"]):
         assert run.invoke(app, args, env=env).exit_code == 0
-    store = svc.connect(env["FABNET_DATABASE_URL"], "lee")
+    store = db_svc.connect(env["FABNET_DATABASE_URL"], "lee")
     _ship_three(store)
     store.engine.dispose()
     r = run.invoke(app, ["trace", "C-1", "--down", "--recall", "--branch", "bad-cells"],

@@ -222,19 +222,21 @@ def test_reference_from_a_plan_document_matches_the_solution(twins: Scenario) ->
 
 
 def test_stored_replan_keeps_the_last_stored_plan_frozen(tmp_path: Path) -> None:
-    from fabnet.services import store as svc
+    from fabnet.services import database as db_svc
+    from fabnet.services import plan_runs as plan_svc
+    from fabnet.services import scenarios as scenario_svc
 
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    svc.init_store(url)
-    store = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "alice")
     try:
         src = tmp_path / "twins.yaml"
         src.write_text(TWINS)
-        name = svc.import_scenario(store, src, "twins").scenario
-        first = svc.plan_stored(store, name)
+        name = scenario_svc.import_scenario(store, src, "twins").scenario
+        first = plan_svc.plan_stored(store, name)
         src.write_text(TWINS.replace("qty: 90", "qty: 140"))
-        svc.import_scenario(store, src, "twins", note="more demand")
-        again = svc.plan_stored(store, name, frozen=2)
+        scenario_svc.import_scenario(store, src, "twins", note="more demand")
+        again = plan_svc.plan_stored(store, name, frozen=2)
         assert again.version == 2 and again.status == "optimal"
         assert again.kpis["reference_status"] == "optimal"
 

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from fabnet.services import audit_trail
 from fabnet.services import floor as fl
 from fabnet.services import skills as sk
-from fabnet.services import store as svc
 from fabnet.shop.errors import FloorError, NotPermitted
 from fabnet.shop.roles import Caller
 from fabnet.store import Role, Store
@@ -147,4 +147,4 @@ def test_qualifications_and_rule_changes_are_audited(store: Store) -> None:  # n
                                                      {"require_qualification": True})
     assert [x.operator for x in sk.qualifications(store, LEAD_S2)] == []
     assert [x.operator for x in sk.qualifications(store, LEAD_S1)] == ["olga"]
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok

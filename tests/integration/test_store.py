@@ -29,7 +29,12 @@ from fabnet.cli.store import parse_row
 from fabnet.io import load_scenario
 from fabnet.io.records import SECTIONS as CONTRACT_SECTIONS
 from fabnet.model import Disruption, FabnetError, ScenarioError
-from fabnet.services import store as svc
+from fabnet.services import accounts, audit_trail, editing
+from fabnet.services import branches as branch_svc
+from fabnet.services import database as db_svc
+from fabnet.services import jobs as jobs_svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import (
     BranchStatus,
     Conflict,
@@ -83,8 +88,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def store(url: str) -> Iterator[Store]:
     """An initialised, empty store, acting as alice."""
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     yield s
     s.engine.dispose()
 
@@ -129,14 +134,14 @@ def test_every_section_of_the_scenario_contract_has_a_table() -> None:
 
 
 def test_init_twice_leaves_the_store_alone_and_upgrade_reports_it_current(url: str) -> None:
-    assert svc.init_store(url) == (None, head_revision())
-    assert svc.init_store(url) == (head_revision(), head_revision())
-    assert svc.upgrade_store(url) == (head_revision(), head_revision())
+    assert db_svc.init_store(url) == (None, head_revision())
+    assert db_svc.init_store(url) == (head_revision(), head_revision())
+    assert db_svc.upgrade_store(url) == (head_revision(), head_revision())
 
 
 def test_a_database_without_a_store_asks_for_db_init(url: str, tmp_path: Path) -> None:
     with pytest.raises(SchemaOutOfDate, match="fabnet db init"):
-        svc.connect(url, "alice")
+        db_svc.connect(url, "alice")
     assert not (tmp_path / "store.sqlite").exists() or url.startswith("postgresql")
 
 
@@ -156,42 +161,42 @@ def test_import_then_export_gives_back_the_same_scenario(store: Store, tiny: Pat
                                                          fmt: str) -> None:
     src = EUROPE if which == "europe" else tiny
     original = load_scenario(src)
-    info = svc.import_scenario(store, src, name=which)
+    info = scenario_svc.import_scenario(store, src, name=which)
     assert (info.scenario, info.version) == (which, 1)
     target = tmp_path / ("back" if fmt == "csv" else f"back.{fmt}")
-    svc.export_scenario(store, which, target)
+    scenario_svc.export_scenario(store, which, target)
     assert load_scenario(target) == original
-    assert svc.load_stored(store, which) == original
+    assert scenario_svc.load_stored(store, which) == original
 
 
 def test_default_name_is_the_scenario_title_as_a_slug(store: Store, tiny: Path) -> None:
-    assert svc.import_scenario(store, tiny).scenario == "tiny"
-    assert svc.import_scenario(store, EUROPE).scenario == "europe-ramp-up-2027"
+    assert scenario_svc.import_scenario(store, tiny).scenario == "tiny"
+    assert scenario_svc.import_scenario(store, EUROPE).scenario == "europe-ramp-up-2027"
 
 
 def test_each_import_is_a_new_version_and_old_versions_stay_readable(
         store: Store, tiny: Path, tmp_path: Path) -> None:
     v1 = load_scenario(tiny)
-    svc.import_scenario(store, tiny, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
     tiny.write_text(BASE.replace("qty: 50", "qty: 70"))
     v2 = load_scenario(tiny)
-    assert svc.import_scenario(store, tiny, "net", note="more demand").version == 2
-    assert svc.load_stored(store, "net", 1) == v1
-    assert svc.load_stored(store, "net") == v2
-    assert [v.note for v in svc.list_versions(store, "net")] == ["imported from tiny.yaml",
+    assert scenario_svc.import_scenario(store, tiny, "net", note="more demand").version == 2
+    assert scenario_svc.load_stored(store, "net", 1) == v1
+    assert scenario_svc.load_stored(store, "net") == v2
+    assert [v.note for v in scenario_svc.list_versions(store, "net")] == ["imported from tiny.yaml",
                                                                    "more demand"]
-    svc.export_scenario(store, "net", tmp_path / "v1.yaml", version=1)
+    scenario_svc.export_scenario(store, "net", tmp_path / "v1.yaml", version=1)
     assert load_scenario(tmp_path / "v1.yaml") == v1
-    [info] = svc.list_scenarios(store)
+    [info] = scenario_svc.list_scenarios(store)
     assert (info.name, info.latest, info.versions, info.updated_by) == ("net", 2, 2, "alice")
 
 
 def test_asking_for_what_is_not_there_names_what_exists(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
     with pytest.raises(NotFound, match=r"no scenario 'nope'.*one of: net.*fix:"):
-        svc.load_stored(store, "nope")
+        scenario_svc.load_stored(store, "nope")
     with pytest.raises(NotFound, match=r"no version 7.*1 to 1"):
-        svc.load_stored(store, "net", 7)
+        scenario_svc.load_stored(store, "net", 7)
 
 
 def test_an_invalid_scenario_is_refused_before_anything_is_stored(store: Store,
@@ -200,7 +205,7 @@ def test_an_invalid_scenario_is_refused_before_anything_is_stored(store: Store,
     bad.write_text(BASE.replace("item: RECON-Q, qty: 50", "item: NOPE, qty: 50"))
     before = snapshot(store.engine)
     with pytest.raises(ScenarioError, match=r"demand\[D1\]\.item"):
-        svc.import_scenario(store, bad, "net")
+        scenario_svc.import_scenario(store, bad, "net")
     assert snapshot(store.engine) == before
 
 
@@ -231,17 +236,17 @@ def test_work_after_a_commit_needs_its_own_commit(store: Store, tiny: Path) -> N
         uow.scenarios.add_version("net", sc)
         uow.commit()
         uow.scenarios.add_version("net", sc)
-    assert [v.version for v in svc.list_versions(store, "net")] == [1]
+    assert [v.version for v in scenario_svc.list_versions(store, "net")] == [1]
 
 
 def test_concurrent_imports_of_one_scenario_get_consecutive_versions(store: Store,
                                                                      tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            svc.import_scenario(store, tiny, "net")
+            scenario_svc.import_scenario(store, tiny, "net")
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
@@ -251,8 +256,8 @@ def test_concurrent_imports_of_one_scenario_get_consecutive_versions(store: Stor
     for t in threads:
         t.join()
     assert errors == []
-    assert [v.version for v in svc.list_versions(store, "net")] == [1, 2, 3, 4, 5]
-    assert svc.verify_audit(store).ok
+    assert [v.version for v in scenario_svc.list_versions(store, "net")] == [1, 2, 3, 4, 5]
+    assert audit_trail.verify_audit(store).ok
 
 
 # ---------------------------------------------------------------- what-if branches
@@ -260,54 +265,54 @@ def test_concurrent_imports_of_one_scenario_get_consecutive_versions(store: Stor
 
 def test_a_branch_stores_only_its_changes_and_materialises_the_full_scenario(
         store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
     base = load_scenario(tiny)
     rows_before = snapshot(store.engine)
-    b = svc.create_branch(store, "strike", "net", disruptions=["FR-LYON@2027-01-18+2"])
+    b = branch_svc.create_branch(store, "strike", "net", disruptions=["FR-LYON@2027-01-18+2"])
     assert [c.key for c in b.changes] == ["whatif-1"]
     after = snapshot(store.engine)
     for t in SECTION_TABLES.values():  # no copy of the base
         assert after[t.name] == rows_before[t.name]
     expected = base.with_disruptions(
         (Disruption("whatif-1", "FR-LYON", base.horizon.bucket_start(2), 2, 0.0),))
-    assert svc.materialize(store, "strike") == expected
+    assert branch_svc.materialize(store, "strike") == expected
 
 
 def test_setting_a_row_changes_only_the_fields_given(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "slow", "net")
-    svc.put_row(store, "slow", "lanes", {"from": "SUP-TW", "to": "FR-LYON", "transit": 3})
-    sc = svc.materialize(store, "slow")
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "slow", "net")
+    editing.put_row(store, "slow", "lanes", {"from": "SUP-TW", "to": "FR-LYON", "transit": 3})
+    sc = branch_svc.materialize(store, "slow")
     lane = next(ln for ln in sc.lanes if ln.id == "SUP-TW>FR-LYON")
     assert (lane.transit, lane.cost) == (3, 0.8)
-    svc.put_row(store, "slow", "customers", {"id": "PL-ARMY", "country": "PL"})
-    assert [c.id for c in svc.materialize(store, "slow").customers] == ["UA-MOD", "PL-ARMY"]
+    editing.put_row(store, "slow", "customers", {"id": "PL-ARMY", "country": "PL"})
+    assert [c.id for c in branch_svc.materialize(store, "slow").customers] == ["UA-MOD", "PL-ARMY"]
 
 
 def test_compare_lists_added_changed_and_removed_rows(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net", disruptions=["SUP-TW@2027-01-11+1x0.5"])
-    svc.put_row(store, "w", "inventory", {"site": "FR-LYON", "item": "FC-H7", "qty": 40})
-    svc.delete_row(store, "w", "lanes", "FR-LYON>UA-MOD")
-    svc.put_row(store, "w", "lanes", {"from": "FR-LYON", "to": "UA-MOD", "transit": 2})
-    diffs = {(d.kind, d.section, d.key) for d in svc.compare_branch(store, "w").diffs}
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net", disruptions=["SUP-TW@2027-01-11+1x0.5"])
+    editing.put_row(store, "w", "inventory", {"site": "FR-LYON", "item": "FC-H7", "qty": 40})
+    editing.delete_row(store, "w", "lanes", "FR-LYON>UA-MOD")
+    editing.put_row(store, "w", "lanes", {"from": "FR-LYON", "to": "UA-MOD", "transit": 2})
+    diffs = {(d.kind, d.section, d.key) for d in branch_svc.compare_branch(store, "w").diffs}
     assert diffs == {("added", "disruptions", "whatif-1"),
                      ("changed", "inventory", "FR-LYON/FC-H7"),
                      ("changed", "lanes", "FR-LYON>UA-MOD")}
-    inv = next(d for d in svc.compare_branch(store, "w").diffs if d.section == "inventory")
+    inv = next(d for d in branch_svc.compare_branch(store, "w").diffs if d.section == "inventory")
     assert inv.fields_changed() == {"qty": (10.0, 40.0)}
 
 
 def test_invalid_branch_changes_are_refused_naming_the_row(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net")
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net")
     with pytest.raises(ScenarioError, match=r"branch w: inventory\[FR-LYON/FC-H7\]\.qty"):
-        svc.put_row(store, "w", "inventory", {"site": "FR-LYON", "item": "FC-H7", "qty": -1})
+        editing.put_row(store, "w", "inventory", {"site": "FR-LYON", "item": "FC-H7", "qty": -1})
     with pytest.raises(ScenarioError, match=r"unknown supplier 'SUP-TW'"):
-        svc.delete_row(store, "w", "suppliers", "SUP-TW")
+        editing.delete_row(store, "w", "suppliers", "SUP-TW")
     with pytest.raises(NotFound, match=r"lanes\[A>B\]: no such row"):
-        svc.delete_row(store, "w", "lanes", "A>B")
-    assert svc.get_branch(store, "w").changes == ()
+        editing.delete_row(store, "w", "lanes", "A>B")
+    assert branch_svc.get_branch(store, "w").changes == ()
 
 
 @pytest.mark.parametrize(("spec", "says"), [
@@ -319,53 +324,53 @@ def test_invalid_branch_changes_are_refused_naming_the_row(store: Store, tiny: P
 ])
 def test_a_branch_disruption_that_names_nothing_is_refused(store: Store, tiny: Path,
                                                            spec: str, says: str) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net")
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net")
     with pytest.raises(FabnetError) as e:
-        svc.add_disruptions(store, "w", [spec])
+        branch_svc.add_disruptions(store, "w", [spec])
     assert str(e.value).startswith(f"branch w: disruption {spec!r}: {says}")
     with pytest.raises(FabnetError):
-        svc.create_branch(store, "w2", "net", disruptions=[spec])
-    assert svc.get_branch(store, "w").changes == ()
-    assert [b.name for b in svc.list_branches(store)] == ["w"]
+        branch_svc.create_branch(store, "w2", "net", disruptions=[spec])
+    assert branch_svc.get_branch(store, "w").changes == ()
+    assert [b.name for b in branch_svc.list_branches(store)] == ["w"]
 
 
 def test_merge_makes_a_new_version_of_the_parent(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net", disruptions=["FR-LYON@2027-01-18+2"])
-    svc.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
-    branch_sc = svc.materialize(store, "w")
-    info = svc.merge_branch(store, "w")
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net", disruptions=["FR-LYON@2027-01-18+2"])
+    editing.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
+    branch_sc = branch_svc.materialize(store, "w")
+    info = branch_svc.merge_branch(store, "w")
     assert info.version == 2
-    assert svc.load_stored(store, "net") == branch_sc
-    b = svc.get_branch(store, "w")
+    assert scenario_svc.load_stored(store, "net") == branch_sc
+    b = branch_svc.get_branch(store, "w")
     assert (b.status, b.merged_version) == (BranchStatus.MERGED, 2)
     with pytest.raises(Conflict, match="already merged"):
-        svc.merge_branch(store, "w")
+        branch_svc.merge_branch(store, "w")
 
 
 def test_merge_onto_a_moved_parent_keeps_both_sides_changes(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net")
-    svc.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net")
+    editing.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
     tiny.write_text(BASE.replace("qty: 10}", "qty: 25}"))  # the parent changes inventory
-    svc.import_scenario(store, tiny, "net")
-    assert svc.compare_branch(store, "w").conflicts == []
-    svc.merge_branch(store, "w")
-    merged = svc.load_stored(store, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
+    assert branch_svc.compare_branch(store, "w").conflicts == []
+    branch_svc.merge_branch(store, "w")
+    merged = scenario_svc.load_stored(store, "net")
     assert (merged.demand[0].qty, merged.inventory[0].qty) == (60, 25)
 
 
 def test_merge_refuses_rows_changed_on_both_sides(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    svc.create_branch(store, "w", "net")
-    svc.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
+    scenario_svc.import_scenario(store, tiny, "net")
+    branch_svc.create_branch(store, "w", "net")
+    editing.put_row(store, "w", "demand", {"id": "D1", "qty": 60})
     tiny.write_text(BASE.replace("qty: 50", "qty: 55"))
-    svc.import_scenario(store, tiny, "net")
-    assert svc.compare_branch(store, "w").conflicts == ["demand[D1]"]
+    scenario_svc.import_scenario(store, tiny, "net")
+    assert branch_svc.compare_branch(store, "w").conflicts == ["demand[D1]"]
     before = snapshot(store.engine)
     with pytest.raises(Conflict, match=r"demand\[D1\].*fix: create a new branch from version 2"):
-        svc.merge_branch(store, "w")
+        branch_svc.merge_branch(store, "w")
     assert snapshot(store.engine) == before
 
 
@@ -373,16 +378,16 @@ def test_merge_refuses_rows_changed_on_both_sides(store: Store, tiny: Path) -> N
 
 
 def _four_entries(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")          # 1 scenario.create, 2 version.add
-    svc.import_scenario(store, tiny, "net")          # 3 version.add
-    svc.create_branch(store, "w", "net")             # 4 branch.create
+    scenario_svc.import_scenario(store, tiny, "net")          # 1 scenario.create, 2 version.add
+    scenario_svc.import_scenario(store, tiny, "net")          # 3 version.add
+    branch_svc.create_branch(store, "w", "net")             # 4 branch.create
 
 
 def test_every_change_is_audited_with_who_what_before_and_after(store: Store,
                                                                 tiny: Path) -> None:
     _four_entries(store, tiny)
     other = store.acting_as("bob")
-    svc.put_row(other, "w", "demand", {"id": "D1", "qty": 60})
+    editing.put_row(other, "w", "demand", {"id": "D1", "qty": 60})
     with store.unit_of_work(read_only=True) as uow:
         entries = list(read_entries(uow.connection))
     assert [(e.seq, e.actor, e.action, e.entity) for e in entries] == [
@@ -395,13 +400,13 @@ def test_every_change_is_audited_with_who_what_before_and_after(store: Store,
     assert entries[4].before["qty"] == 50 and entries[4].after["record"]["qty"] == 60
     assert entries[1].after["rows"]["demand"] == 1
     assert all(e.prev_hash == p.hash for p, e in zip(entries, entries[1:], strict=False))
-    assert svc.verify_audit(store).ok and svc.verify_audit(store).entries == 5
+    assert audit_trail.verify_audit(store).ok and audit_trail.verify_audit(store).entries == 5
 
 
 def test_verify_names_an_edited_entry(store: Store, tiny: Path) -> None:
     _four_entries(store, tiny)
     raw_sql(store, "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert (report.bad_seq, report.entries) == (2, 1)
     assert "entry 2" in report.problem and "edited" in report.problem
 
@@ -409,7 +414,7 @@ def test_verify_names_an_edited_entry(store: Store, tiny: Path) -> None:
 def test_verify_names_a_deleted_entry(store: Store, tiny: Path) -> None:
     _four_entries(store, tiny)
     raw_sql(store, "DELETE FROM audit WHERE seq = 2")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 2 and "entry 2 is missing" in report.problem
 
 
@@ -418,14 +423,14 @@ def test_verify_names_the_first_of_two_swapped_entries(store: Store, tiny: Path)
     raw_sql(store, "UPDATE audit SET seq = -1 WHERE seq = 2",
             "UPDATE audit SET seq = 2 WHERE seq = 3",
             "UPDATE audit SET seq = 3 WHERE seq = -1")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 2 and "re-ordered" in report.problem
 
 
 def test_verify_notices_a_cut_off_tail(store: Store, tiny: Path) -> None:
     _four_entries(store, tiny)
     raw_sql(store, "DELETE FROM audit WHERE seq = 4")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     assert report.bad_seq == 4 and "entry 4 is missing" in report.problem
 
 
@@ -439,7 +444,7 @@ def test_verify_notices_a_rewritten_entry_with_a_recomputed_hash(store: Store,
     forged = entry_hash(e2.prev_hash, e2.at, "mallory", e2.action, e2.entity, e2.before,
                         e2.after)
     raw_sql(store, f"UPDATE audit SET actor = 'mallory', hash = '{forged}' WHERE seq = 2")
-    report = svc.verify_audit(store)
+    report = audit_trail.verify_audit(store)
     if store.audit_keys is None:  # a trail without a key: only the next link breaks
         assert report.bad_seq == 3 and "does not follow entry 2" in report.problem
     else:  # a signed trail: the rewritten entry's MAC no longer matches
@@ -451,7 +456,7 @@ def test_verify_notices_a_rewritten_entry_with_a_recomputed_hash(store: Store,
 
 def test_an_import_killed_half_way_leaves_the_store_as_it_was(url: str, store: Store,
                                                               tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
     before = snapshot(store.engine)
     env = {**os.environ, "FABNET_DATABASE_URL": url}
     hook = Path(__file__).with_name("kill_mid_import.py")  # kills it inside the import
@@ -459,52 +464,52 @@ def test_an_import_killed_half_way_leaves_the_store_as_it_was(url: str, store: S
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr
     assert snapshot(store.engine) == before
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok
     if url.startswith("sqlite"):
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    assert svc.import_scenario(store, EUROPE, "europe").version == 1
-    assert svc.load_stored(store, "europe") == load_scenario(EUROPE)
+    assert scenario_svc.import_scenario(store, EUROPE, "europe").version == 1
+    assert scenario_svc.load_stored(store, "europe") == load_scenario(EUROPE)
 
 
 # ---------------------------------------------------------------- plans, jobs, accounts
 
 
 def test_a_stored_plan_keeps_its_kpis_and_tables(store: Store, tiny: Path) -> None:
-    svc.import_scenario(store, tiny, "net")
-    run = svc.plan_stored(store, "net")
+    scenario_svc.import_scenario(store, tiny, "net")
+    run = plan_svc.plan_stored(store, "net")
     assert (run.scenario, run.version, run.branch, run.status) == ("net", 1, None, "optimal")
-    again = svc.get_plan_run(store, run.id)
+    again = plan_svc.get_plan_run(store, run.id)
     assert again.kpis["units_demanded"] == 50
     assert set(again.document["tables"]) >= {"production", "deliveries", "shortfalls"}
-    svc.create_branch(store, "w", "net", disruptions=["FR-LYON@2027-01-04+8"])
-    struck = svc.plan_stored(store, "net", branch="w")
+    branch_svc.create_branch(store, "w", "net", disruptions=["FR-LYON@2027-01-04+8"])
+    struck = plan_svc.plan_stored(store, "net", branch="w")
     assert struck.branch == "w" and struck.kpis["units_delivered"] == 0
-    assert [r.id for r in svc.list_plan_runs(store, "net")] == [struck.id, run.id]
+    assert [r.id for r in plan_svc.list_plan_runs(store, "net")] == [struck.id, run.id]
 
 
 def test_a_job_moves_from_queued_to_done_and_then_stays_done(store: Store) -> None:
-    job = svc.create_job(store, "stress", {"samples": 10})
+    job = jobs_svc.create_job(store, "stress", {"samples": 10})
     assert (job.status, job.progress) == (JobStatus.QUEUED, 0.0)
-    svc.update_job(store, job.id, JobStatus.RUNNING, 0.5)
-    done = svc.update_job(store, job.id, JobStatus.DONE, 1.0, result={"fill": 0.97})
-    assert svc.get_job(store, job.id) == done and done.result == {"fill": 0.97}
+    jobs_svc.update_job(store, job.id, JobStatus.RUNNING, 0.5)
+    done = jobs_svc.update_job(store, job.id, JobStatus.DONE, 1.0, result={"fill": 0.97})
+    assert jobs_svc.get_job(store, job.id) == done and done.result == {"fill": 0.97}
     with pytest.raises(Conflict, match="already done"):
-        svc.update_job(store, job.id, progress=0.1)
+        jobs_svc.update_job(store, job.id, progress=0.1)
 
 
 def test_accounts_keep_no_secret_in_clear(store: Store) -> None:
-    user = svc.add_user(store, "carol", "correct horse", Role.PLANNER, ("FR-HUB",))
+    user = accounts.create_user(store, "carol", "correct horse", Role.PLANNER, ("FR-HUB",))
     assert user.password_hash.startswith("$argon2id$") and "correct" not in user.password_hash
-    assert svc.authenticate(store, "carol", "correct horse") == user
-    assert svc.authenticate(store, "carol", "wrong") is None
-    token, rec = svc.issue_token(store, "carol", "ci")
-    assert svc.user_for_token(store, token) == user
-    svc.revoke_token(store, rec.id)
-    assert svc.user_for_token(store, token) is None
+    assert accounts.authenticate(store, "carol", "correct horse") == user
+    assert accounts.authenticate(store, "carol", "wrong") is None
+    token, rec = accounts.issue_token(store, "carol", "ci")
+    assert accounts.user_for_token(store, token) == user
+    accounts.revoke_token(store, rec.id)
+    assert accounts.user_for_token(store, token) is None
     dump = repr(snapshot(store.engine))
     assert token not in dump and "correct horse" not in dump
-    assert user.password_hash not in repr(svc.audit_entries(store))
+    assert user.password_hash not in repr(audit_trail.audit_entries(store))
 
 
 # ---------------------------------------------------------------- command line
@@ -594,9 +599,9 @@ def test_older_scrypt_password_hashes_still_verify() -> None:
     dk = hashlib.scrypt(b"letmein-please", salt=salt, n=2**14, r=8, p=1)
     stored = (f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}$"
               f"{base64.b64encode(dk).decode()}")
-    assert svc.password_matches("letmein-please", stored)
-    assert not svc.password_matches("wrong-password", stored)
-    assert svc.password_matches("letmein-please", svc.hash_password("letmein-please"))
+    assert accounts.verify_password("letmein-please", stored)
+    assert not accounts.verify_password("wrong-password", stored)
+    assert accounts.verify_password("letmein-please", accounts.hash_password("letmein-please"))
 
 
 def test_upgrade_keeps_an_idempotency_table_an_older_server_made(tmp_path: Path) -> None:

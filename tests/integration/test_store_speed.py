@@ -22,8 +22,9 @@ from benchmarks.synthetic import synthetic_scenario
 from fabnet.io import load_scenario
 from fabnet.io.scenario_io import save_scenario
 from fabnet.model import Scenario
-from fabnet.services import accounts, editing
-from fabnet.services import store as svc
+from fabnet.services import accounts, audit_trail, editing
+from fabnet.services import database as db_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Role, Store, head_revision, make_engine
 from fabnet.store.digests import version_digests
 from fabnet.store.mapping import content_sha256
@@ -61,8 +62,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def store(url: str) -> Iterator[Store]:
-    svc.init_store(url)
-    s = svc.connect(url, "alice")
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
     yield s
     s.engine.dispose()
 
@@ -82,7 +83,7 @@ def stored_rows(engine: sa.Engine) -> int:
 def import_as(store: Store, sc: Scenario, name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.yaml"
     save_scenario(sc, path)
-    svc.import_scenario(store, path, name)
+    scenario_svc.import_scenario(store, path, name)
 
 
 def test_the_assembled_content_hash_is_the_one_the_trail_records() -> None:
@@ -106,22 +107,23 @@ def test_a_one_row_edit_writes_one_row_whatever_the_size(store: Store, size: int
     assert stored_rows(store.engine) == before + 1  # the new row; the old one is closed
     editing.edit_row(store, "net", "demand", editing.EditOp.DELETE, sc.demand[1].id)
     assert stored_rows(store.engine) == before + 1  # a delete only closes a row
-    assert svc.load_stored(store, "net", 1) == load_scenario(tmp_path / "net.yaml")
-    edited = svc.load_stored(store, "net", 3)
+    assert scenario_svc.load_stored(store, "net", 1) == load_scenario(tmp_path / "net.yaml")
+    edited = scenario_svc.load_stored(store, "net", 3)
     assert edited.demand[0].qty == d.qty + 1 and len(edited.demand) == len(sc.demand) - 1
-    assert svc.verify_audit(store).ok
+    assert audit_trail.verify_audit(store).ok
 
 
 def test_importing_the_same_file_again_shares_every_row(store: Store, tmp_path: Path) -> None:
     sc = network(6)
     import_as(store, sc, "net", tmp_path)
     rows = stored_rows(store.engine)
-    svc.import_scenario(store, tmp_path / "net.yaml", "net")
-    fresh = svc.connect(store.engine.url.render_as_string(hide_password=False), "bob")
+    scenario_svc.import_scenario(store, tmp_path / "net.yaml", "net")
+    fresh = db_svc.connect(store.engine.url.render_as_string(hide_password=False), "bob")
     try:  # a new engine reads the rows, not this process's cache
         assert stored_rows(store.engine) == rows
-        assert svc.load_stored(fresh, "net", 2) == svc.load_stored(fresh, "net", 1)
-        assert svc.verify_audit(fresh).ok
+        assert scenario_svc.load_stored(fresh, "net", 2) == \
+            scenario_svc.load_stored(fresh, "net", 1)
+        assert audit_trail.verify_audit(fresh).ok
     finally:
         fresh.engine.dispose()
 
@@ -136,19 +138,19 @@ def test_rows_inserted_and_moved_keep_each_version_in_its_order(store: Store,
         uow.scenarios.add_version("net", replace(sc, demand=moved))
         uow.commit()
     url = store.engine.url.render_as_string(hide_password=False)
-    fresh = svc.connect(url, "bob")
+    fresh = db_svc.connect(url, "bob")
     try:
-        assert svc.load_stored(fresh, "net", 2).demand == moved
-        assert svc.load_stored(fresh, "net", 1).demand == sc.demand
-        assert svc.verify_audit(fresh).ok
+        assert scenario_svc.load_stored(fresh, "net", 2).demand == moved
+        assert scenario_svc.load_stored(fresh, "net", 1).demand == sc.demand
+        assert audit_trail.verify_audit(fresh).ok
     finally:
         fresh.engine.dispose()
 
 
 def test_a_login_goes_through_while_an_import_transaction_is_open(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    svc.init_store(url)
-    store = svc.connect(url, "admin")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "admin")
     accounts.create_user(store, "ann", "correct horse battery", Role.PLANNER)
     importing, release = threading.Event(), threading.Event()
     logins: list[accounts.Login | None] = []
@@ -174,7 +176,7 @@ def test_a_login_goes_through_while_an_import_transaction_is_open(tmp_path: Path
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert accounts.authenticate(store, "ann", "correct horse battery") is not None
-        assert svc.list_scenarios(store) == []  # the import is not committed yet
+        assert scenario_svc.list_scenarios(store) == []  # the import is not committed yet
         login = threading.Thread(target=sign_in)
         login.start()  # its write queues behind the import's transaction
         release.set()
@@ -183,7 +185,7 @@ def test_a_login_goes_through_while_an_import_transaction_is_open(tmp_path: Path
         release.set()
         t.join()
     assert len(logins) == 1 and logins[0].user.name == "ann"
-    assert [s.name for s in svc.list_scenarios(store)] == ["big"]
+    assert [s.name for s in scenario_svc.list_scenarios(store)] == ["big"]
     store.engine.dispose()
 
 

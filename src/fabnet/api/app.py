@@ -49,7 +49,7 @@ from fabnet.api.settings import Settings
 from fabnet.api.web_mount import mount_web
 from fabnet.services import idempotency
 from fabnet.services import jobs as job_svc
-from fabnet.services.store import connect
+from fabnet.services.database import connect
 from fabnet.store import Role, Store
 from fabnet.store.engine import check_writable
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import NodeKind
-from fabnet.services.editing import NAME_PATTERN
+from fabnet.services.scenarios import NAME_PATTERN
 from fabnet.services.scoping import VersionView
 from fabnet.store import ApiToken, Branch, Job, PlanRun, Role, ScenarioInfo, User, VersionInfo
 

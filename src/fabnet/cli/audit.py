@@ -30,7 +30,7 @@ def audit_verify_cmd(ctx: typer.Context, checkpoint: CheckpointOpt = None,
                      url: UrlHere = None) -> None:
     """Recompute the hash chain and its MACs, compare with a checkpoint, re-hash every
     version and replay the users; name the first entry or row that does not hold."""
-    from fabnet.services.store import verify_audit
+    from fabnet.services.audit_trail import verify_audit
 
     report = verify_audit(open_store(ctx, url), checkpoint)
     if not report.ok:
@@ -76,7 +76,7 @@ def audit_log_cmd(
     url: UrlHere = None,
 ) -> None:
     """Show audit entries: when, who, what, which entity."""
-    from fabnet.services.store import audit_entries
+    from fabnet.services.audit_trail import audit_entries
 
     entries = audit_entries(open_store(ctx, url), since, limit)
     print_table("Audit trail", ("#", "at", "who", "action", "entity"),

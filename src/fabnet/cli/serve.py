@@ -41,7 +41,7 @@ def serve_cmd(
     import uvicorn
 
     from fabnet.api import Settings, create_app
-    from fabnet.services.store import connect
+    from fabnet.services.database import connect
     from fabnet.store.engine import check_writable
 
     if demo:

@@ -88,7 +88,7 @@ def settings(ctx: typer.Context, url: str | None, actor: str | None) -> StoreSet
 
 def open_store(ctx: typer.Context, url: str | None = None, actor: str | None = None) -> Store:
     """The store a command works on."""
-    from fabnet.services.store import connect
+    from fabnet.services.database import connect
 
     s = settings(ctx, url, actor)
     return connect(s.url, s.actor)
@@ -107,7 +107,7 @@ def where(ctx: typer.Context, url: str | None = None) -> str:
 @db_app.command("init")
 def init_cmd(ctx: typer.Context, url: UrlHere = None, actor: ActorHere = None) -> None:
     """Create the store's tables in an empty database (a new SQLite file by default)."""
-    from fabnet.services.store import init_store
+    from fabnet.services.database import init_store
 
     before, after = init_store(settings(ctx, url, actor).url)
     if before == after:
@@ -119,7 +119,7 @@ def init_cmd(ctx: typer.Context, url: UrlHere = None, actor: ActorHere = None) -
 @db_app.command("upgrade")
 def upgrade_cmd(ctx: typer.Context, url: UrlHere = None, actor: ActorHere = None) -> None:
     """Migrate the store's tables to this fabnet's schema (creating them if needed)."""
-    from fabnet.services.store import upgrade_store
+    from fabnet.services.database import upgrade_store
 
     before, after = upgrade_store(settings(ctx, url, actor).url)
     if before == after:
@@ -144,7 +144,7 @@ def import_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Check a scenario and store it as the next version of NAME."""
-    from fabnet.services.store import import_scenario
+    from fabnet.services.scenarios import import_scenario
 
     info = import_scenario(open_store(ctx, url, actor), scenario, name, note)
     out_console.print(f"stored {scenario} as [bold]{info.scenario}[/bold] version {info.version} "
@@ -163,7 +163,7 @@ def export_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Write a stored version back to a scenario file, exactly as it was imported."""
-    from fabnet.services.store import export_scenario
+    from fabnet.services.scenarios import export_scenario
 
     info = export_scenario(open_store(ctx, url, actor), name, to, version, force=force)
     out_console.print(f"wrote {info.scenario} version {info.version} to {to}")
@@ -178,7 +178,7 @@ def list_cmd(
     actor: ActorHere = None,
 ) -> None:
     """List the stored scenarios, or the versions of one."""
-    from fabnet.services.store import list_scenarios, list_versions
+    from fabnet.services.scenarios import list_scenarios, list_versions
 
     store = open_store(ctx, url, actor)
     if name is None:
@@ -225,7 +225,7 @@ def plan_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Plan a stored version (or branch) and keep the plan, with its KPIs, in the store."""
-    from fabnet.services.store import plan_stored
+    from fabnet.services.plan_runs import plan_stored
 
     if name is None and branch is None:
         raise FabnetError("give a scenario NAME or --branch BRANCH (fix: see --help)")
@@ -266,7 +266,7 @@ def runs_cmd(
 ) -> None:
     """List stored plan runs, newest first."""
     from fabnet.plan.summary import format_kpi
-    from fabnet.services.store import list_plan_runs
+    from fabnet.services.plan_runs import list_plan_runs
 
     runs = list_plan_runs(open_store(ctx, url, actor), name)
     print_table("Plan runs", ("id", "scenario", "version", "branch", "status", "fill rate",
@@ -296,7 +296,7 @@ def branch_create_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Start a what-if branch of a stored version."""
-    from fabnet.services.store import create_branch
+    from fabnet.services.branches import create_branch
 
     b = create_branch(open_store(ctx, url, actor), branch, scenario, version, disrupt or [], note)
     out_console.print(f"created branch [bold]{b.name}[/bold] of {b.scenario} version "
@@ -313,7 +313,7 @@ def branch_disrupt_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Add disruptions to a branch."""
-    from fabnet.services.store import add_disruptions
+    from fabnet.services.branches import add_disruptions
 
     b = add_disruptions(open_store(ctx, url, actor), branch, spec)
     out_console.print(f"branch {b.name}: {len(b.changes)} changes")
@@ -388,7 +388,7 @@ def branch_set_cmd(
     """Add a row to a branch, or change fields of an existing one. The row is read first;
     if someone changes it (or adds it) before this edit is stored, the edit is refused."""
     from fabnet.services import editing
-    from fabnet.services.store import row_key
+    from fabnet.services.editing import row_key
 
     store = open_store(ctx, url, actor)
     row = parse_row(fields)
@@ -431,7 +431,7 @@ def branch_compare_cmd(ctx: typer.Context, branch: BranchArg,
                        json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")]
                        = False, url: UrlHere = None, actor: ActorHere = None) -> None:
     """List the rows a branch adds, removes or changes against its parent version."""
-    from fabnet.services.store import compare_branch
+    from fabnet.services.branches import compare_branch
     from fabnet.store.mapping import record_json
 
     c = compare_branch(open_store(ctx, url, actor), branch)
@@ -462,7 +462,7 @@ def branch_merge_cmd(ctx: typer.Context, branch: BranchArg,
                      note: Annotated[str, typer.Option(help="Note for the new version.")]
                      = "", url: UrlHere = None, actor: ActorHere = None) -> None:
     """Apply a branch's changes to its scenario's newest version, as a new version."""
-    from fabnet.services.store import merge_branch
+    from fabnet.services.branches import merge_branch
 
     info = merge_branch(open_store(ctx, url, actor), branch, note)
     out_console.print(f"merged branch {branch} into [bold]{info.scenario}[/bold] "
@@ -479,7 +479,7 @@ def branch_export_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Write the full scenario a branch stands for (base plus changes)."""
-    from fabnet.services.store import export_branch
+    from fabnet.services.branches import export_branch
 
     export_branch(open_store(ctx, url, actor), branch, to, force=force)
     out_console.print(f"wrote branch {branch} to {to}")
@@ -489,7 +489,7 @@ def branch_export_cmd(
 def branch_list_cmd(ctx: typer.Context, url: UrlHere = None,
                     actor: ActorHere = None) -> None:
     """List the branches."""
-    from fabnet.services.store import list_branches
+    from fabnet.services.branches import list_branches
 
     bs = list_branches(open_store(ctx, url, actor))
     print_table("Branches", ("branch", "scenario", "from version", "changes", "status", "by"),
@@ -516,7 +516,7 @@ def user_add_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Add an account (the password is asked for, or read from FABNET_NEW_PASSWORD)."""
-    from fabnet.services.store import add_user
+    from fabnet.services.accounts import create_user
     from fabnet.store import Role
 
     try:
@@ -524,7 +524,7 @@ def user_add_cmd(
     except ValueError:
         raise FabnetError(f"role {role!r} is unknown (fix: use one of "
                           f"{', '.join(x.value for x in Role)})") from None
-    u = add_user(open_store(ctx, url, actor), name, password, r, tuple(site or ()))
+    u = create_user(open_store(ctx, url, actor), name, password, r, tuple(site or ()))
     out_console.print(f"added user {u.name} ({u.role})")
 
 
@@ -537,7 +537,7 @@ def token_issue_cmd(
     actor: ActorHere = None,
 ) -> None:
     """Issue an API token; it is printed once, the store keeps only its hash."""
-    from fabnet.services.store import issue_token
+    from fabnet.services.accounts import issue_token
 
     token, rec = issue_token(open_store(ctx, url, actor), name, label)
     err_console.print(f"token {rec.id} for {rec.user} (shown once, keep it safe):")

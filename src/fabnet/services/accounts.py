@@ -1,31 +1,39 @@
-"""Accounts as the HTTP API manages them: argon2 password hashes, logins that hand out
-API tokens, and token look-ups, on top of the store's users and tokens repositories.
+"""Accounts, as the CLI (`fabnet db user-add`, `token-issue`) and the HTTP API both manage
+them: argon2 password hashes, logins that hand out API tokens, and token look-ups, on
+top of the store's users and tokens repositories.
 
 Passwords are hashed with argon2id (RFC 9106), the winner of the Password Hashing
 Competition; a hash carries its own parameters, so stronger settings later still verify
-old hashes. Accounts made by `fabnet db user-add` carry the store's scrypt hashes, and
-those verify too. A token is shown once; the store keeps only its SHA-256.
+old hashes. Accounts made by earlier releases may carry scrypt hashes, and those
+verify too. A token is shown once; the store keeps only its SHA-256.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from fabnet.model.errors import FabnetError
-from fabnet.services import store as store_svc
-from fabnet.services.editing import NAME_PATTERN
-from fabnet.store import ApiToken, Conflict, Role, Store, User
+from fabnet.services.scenarios import NAME_PATTERN
+from fabnet.store import ApiToken, Conflict, NotFound, Role, Store, User
 from fabnet.store.repository import now
 
 MIN_PASSWORD = 8
 
-DEFAULT_HASHER = store_svc.PASSWORD_HASHER
+#: argon2id with the library's defaults (RFC 9106 "low memory": t=3, m=64 MiB, p=4)
+DEFAULT_HASHER = PasswordHasher()
+_SCRYPT = "scrypt"
 
 #: what wraps each password check: e.g. a semaphore bounding the hashes run at once
 Gate = Callable[[], AbstractContextManager[object]]
@@ -43,12 +51,26 @@ class Lockout:
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     """An argon2id hash of `password` (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`)."""
-    return store_svc.hash_password(password, hasher)
+    return (hasher or DEFAULT_HASHER).hash(password)
 
 
 def verify_password(password: str, stored: str, hasher: PasswordHasher | None = None) -> bool:
-    """True when `password` matches `stored`, an argon2 or (older) scrypt hash."""
-    return store_svc.password_matches(password, stored, hasher)
+    """True when `password` matches `stored`: an argon2 hash, or an older
+    `scrypt$N$r$p$salt$hash` one (compared in constant time)."""
+    if stored.startswith("$argon2"):
+        try:
+            return (hasher or DEFAULT_HASHER).verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    try:
+        kind, n, r, p, salt, dk = stored.split("$")
+        if kind != _SCRYPT:
+            return False
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, base64.b64decode(dk))
 
 
 def check_user_name(name: str) -> None:
@@ -126,11 +148,26 @@ class Login:
     user: User
 
 
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash to verify when the user is unknown, so a sign-in takes as long either way."""
+    return hasher.hash("no such user")
+
+
 def authenticate(store: Store, name: str, password: str, hasher: PasswordHasher | None = None,
                  gate: Gate = nullcontext) -> User | None:
-    """The active user with this name and password, or None; unknown names take as long
-    (the store service's check, shared with `login`)."""
-    return store_svc.authenticate(store, name, password, hasher, gate)
+    """The active user with this name and password, or None. An unknown name costs one
+    hash check too, so timing does not tell which names exist; the check runs inside
+    `gate()` (e.g. a semaphore bounding how many hashes run at once)."""
+    with store.unit_of_work(read_only=True) as uow:
+        try:
+            user: User | None = uow.users.get(name)
+        except NotFound:
+            user = None
+    with gate():
+        stored = user.password_hash if user else _dummy_hash(hasher or DEFAULT_HASHER)
+        ok = verify_password(password, stored, hasher)
+    return user if user is not None and ok and user.active else None
 
 
 def login(store: Store, name: str, password: str, ttl: timedelta,
@@ -152,20 +189,36 @@ def login(store: Store, name: str, password: str, ttl: timedelta,
             return None
         uow.users.clear_failed_logins(name)
         uow.commit()
-    token, rec = store_svc.issue_token(store.acting_as(user.name), user.name, "login",
-                                       at + ttl)
+    token, rec = issue_token(store.acting_as(user.name), user.name, "login", at + ttl)
     return Login(token, rec, user)
 
 
 def issue_token(store: Store, user: str, label: str = "",
                 expires_at: datetime | None = None) -> tuple[str, ApiToken]:
     """A token for a script: the token itself (shown once) and its record (audited)."""
-    return store_svc.issue_token(store, user, label, expires_at)
+    token = secrets.token_urlsafe(32)
+    with store.unit_of_work() as uow:
+        rec = uow.tokens.add(user, token_sha256(token), label, expires_at)
+        uow.commit()
+    return token, rec
 
 
-def user_for_token(store: Store, token: str) -> User | None:
+def token_sha256(token: str) -> str:
+    """What the store keeps of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(store: Store, token: str, at: datetime | None = None) -> User | None:
     """The active user a bearer token belongs to; None if unknown, revoked or expired."""
-    return store_svc.user_for_token(store, token)
+    with store.unit_of_work(read_only=True) as uow:
+        found = uow.tokens.find(token_sha256(token))
+    if found is None:
+        return None
+    rec, user = found
+    t = at or now()
+    if rec.revoked_at is not None or (rec.expires_at is not None and rec.expires_at <= t):
+        return None
+    return user if user.active else None
 
 
 def list_tokens(store: Store, user: str | None = None) -> list[ApiToken]:
@@ -182,7 +235,10 @@ def get_token(store: Store, token_id: int) -> ApiToken:
 
 def revoke_token(store: Store, token_id: int) -> ApiToken:
     """Revoke a token (audited); it is refused from then on."""
-    return store_svc.revoke_token(store, token_id)
+    with store.unit_of_work() as uow:
+        rec = uow.tokens.revoke(token_id)
+        uow.commit()
+    return rec
 
 
 def token_lifetime(hours: float) -> timedelta:

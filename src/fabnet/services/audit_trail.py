@@ -25,6 +25,7 @@ from fabnet.store.audit import (
     CHECKPOINT_MAC,
     Action,
     StoredEntry,
+    read_entries,
     read_signed_head,
     read_stored,
     sign_empty_head,
@@ -39,6 +40,7 @@ from fabnet.store.audit_keys import (
     rotate_keyring,
 )
 from fabnet.store.mapping import canonical_json
+from fabnet.store.records import AuditEntry
 from fabnet.store.schema import users
 from fabnet.store.unit_of_work import UnitOfWork
 
@@ -332,3 +334,15 @@ def _check_users(conn: sa.Connection, entries: list[StoredEntry]) -> tuple[list[
         problems.append(_Problem(e.seq, f"entry {e.seq} records user {name!r}, who is not in "
                                  "the users table: the account was deleted outside fabnet"))
     return problems, len(rows)
+
+
+def verify_audit(store: Store, checkpoint: str | Path | None = None) -> TrailReport:
+    """Check the audit trail (hashes, MACs, head, the checkpoint if given) and the store
+    against it (versions, users); the first bad entry or row, if any."""
+    return verify_trail(store, checkpoint)
+
+
+def audit_entries(store: Store, since: int = 0, limit: int | None = 100) -> list[AuditEntry]:
+    """Audit entries after entry `since`, oldest first."""
+    with store.unit_of_work(read_only=True) as uow:
+        return list(read_entries(uow.connection, since, limit))

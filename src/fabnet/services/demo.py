@@ -18,7 +18,9 @@ from pathlib import Path
 import fabnet
 from fabnet.model.errors import FabnetError
 from fabnet.services import accounts
-from fabnet.services import store as store_svc
+from fabnet.services import database as db_svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.floor_demo import floor_story
 from fabnet.store import Role, Store
 
@@ -68,11 +70,11 @@ def make_demo_store(folder: str | Path, scenario: str | Path | None = None,
         raise FabnetError(f"{db}: a demo store is already there (fix: give an empty folder, "
                           "or remove the file to start afresh)")
     url = f"sqlite:///{db}"
-    store_svc.init_store(url)
-    store = store_svc.connect(url, "fabnet-demo")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "fabnet-demo")
     try:
-        store_svc.import_scenario(store, src, SCENARIO, note="the demo's example")
-        sites = {s.id for s in store_svc.load_stored(store, SCENARIO).sites}
+        scenario_svc.import_scenario(store, src, SCENARIO, note="the demo's example")
+        sites = {s.id for s in scenario_svc.load_stored(store, SCENARIO).sites}
         managed = (MANAGED_SITE,) if MANAGED_SITE in sites else tuple(sorted(sites)[:1])
         made: dict[str, tuple[Role, str]] = {}
         for role in Role:
@@ -80,7 +82,7 @@ def make_demo_store(folder: str | Path, scenario: str | Path | None = None,
             accounts.create_user(store, name, password, role,
                                  managed if role is Role.SITE_MANAGER else ())
             made[name] = (role, password)
-        run = store_svc.plan_stored(store.acting_as(user_name(Role.PLANNER)), SCENARIO)
+        run = plan_svc.plan_stored(store.acting_as(user_name(Role.PLANNER)), SCENARIO)
         (history or floor_story)(store, SCENARIO)  # the floor's first week, by default
     finally:
         store.engine.dispose()

@@ -25,27 +25,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
-
 from fabnet.io.tables import RawTables, build_scenario, scenario_tables
 from fabnet.model.errors import FabnetError, Issue, ScenarioError
 from fabnet.model.scenario import Scenario
-from fabnet.services.store import KEY_COLUMNS, row_key
+from fabnet.services.scenarios import check_name as _check_name
 from fabnet.store import BranchStatus, Change, ChangeOp, Conflict, NotFound, Store, VersionInfo
 from fabnet.store.branches import apply_changes
 from fabnet.store.digests import paused_gc, version_digests
 from fabnet.store.mapping import SECTIONS, key_of, section_records
-from fabnet.store.schema import branches, scenarios
 from fabnet.store.unit_of_work import UnitOfWork
 
 Row = dict[str, Any]
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 #: in `if_match`: any current row will do (HTTP `If-Match: *`), but there must be one
 ANY_ROW = "*"
 
@@ -82,6 +77,7 @@ class EditOp(StrEnum):
     CREATE = "create"  # add a row whose key is new
     REPLACE = "replace"  # the row with this key becomes the given row
     PATCH = "patch"  # the given fields of the row change, the others stay
+    PUT = "put"  # PATCH when a row has the key, else CREATE (one step, under the lock)
     DELETE = "delete"  # the row goes
 
 
@@ -127,6 +123,24 @@ class EditResult:
         return None if self.row is None else row_tag(self.row)
 
 
+# the columns that make a row's key in the scenario contract (see `key_of`)
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "boms": ("parent", "item"), "routings": ("item", "work_center"),
+    "work_centers": ("site", "type"), "offers": ("supplier", "item"),
+    "inventory": ("site", "item"), "lanes": ("from", "to"), "recovery": ("target",),
+}
+
+
+def row_key(section: str, row: Mapping[str, Any]) -> str:
+    """The key of a row written as in the scenario files (`{"from": A, "to": B}` -> `A>B`)."""
+    cols = KEY_COLUMNS.get(section, ("id",))
+    missing = [c for c in cols if row.get(c) in (None, "")]
+    if missing:
+        raise FabnetError(f"{section}: the row needs {', '.join(missing)} to say which row it "
+                          f"is (fix: give {' and '.join(cols)})")
+    return (">" if section == "lanes" else "/").join(str(row[c]).strip() for c in cols)
+
+
 def check_section(section: str) -> str:
     """`section` if it is one of the scenario contract's, else an error listing them."""
     if section not in SECTIONS:
@@ -137,9 +151,7 @@ def check_section(section: str) -> str:
 
 def check_name(name: str, what: str) -> None:
     """Scenario and branch names: letters, digits, '.', '_' or '-'."""
-    if not re.fullmatch(NAME_PATTERN, name):
-        raise FabnetError(f"{what} name {name!r}: use letters, digits, '.', '_' or '-' "
-                          "(fix: e.g. europe-2027)")
+    _check_name(name, what, "europe-2027")
 
 
 # ---------------------------------------------------------------- reading
@@ -245,6 +257,23 @@ def edit_row(store: Store, scenario: str | None, section: str, op: EditOp,
                                                if_match))
 
 
+def put_row(store: Store, branch: str, section: str, row: Mapping[str, Any],
+            if_match: Collection[str] | None = None) -> EditResult:
+    """Add a row to a branch, or change the given fields of the branch's row with its key
+    (`{"from": A, "to": B, "capacity": 0}` changes only that lane's capacity), decided
+    under the branch's lock, so concurrent puts of other fields all land."""
+    return edit_row(store, None, section, EditOp.PUT, row=row, branch=branch,
+                    if_match=if_match)
+
+
+def delete_row(store: Store, branch: str, section: str, key: str,
+               if_match: Collection[str] | None = None) -> EditResult:
+    """Delete one row (by its key, e.g. `SUP-TW` or `A>B`) from a branch; refused while
+    other rows refer to it."""
+    return edit_row(store, None, section, EditOp.DELETE, key, branch=branch,
+                    if_match=if_match)
+
+
 #: how often an edit is prepared outside the write transaction before it waits its turn
 #: under the lock instead (each try loses only to an edit that committed meanwhile)
 OPTIMISTIC_TRIES = 3
@@ -277,7 +306,7 @@ def _edit_version_optimistic(store: Store, scenario: str, section: str, op: Edit
     note = _note(op, section, key, before, after)
 
     def work(uow: UnitOfWork) -> EditResult | None:
-        _lock(uow, scenarios, scenario)
+        uow.scenarios.lock(scenario)
         if uow.scenarios.info(scenario).version != info.version:
             return None  # someone else's edit landed first: prepare it again
         made = uow.scenarios.add_version(scenario, new, note)
@@ -303,7 +332,7 @@ def _share_unchanged(current: Scenario, new: Scenario) -> Scenario:
 def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
                   key: str | None, row: Mapping[str, Any] | None, guard: Guard | None,
                   if_match: Collection[str] | None) -> EditResult:
-    _lock(uow, scenarios, scenario)
+    uow.scenarios.lock(scenario)
     info = uow.scenarios.info(scenario)
     current = uow.scenarios.get(scenario, info.version)
     now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
@@ -334,7 +363,7 @@ def _note(op: EditOp, section: str, key: str, before: Row | None, after: Row | N
 def _edit_branch(uow: UnitOfWork, scenario: str | None, section: str, op: EditOp,
                  key: str | None, row: Mapping[str, Any] | None, branch: str,
                  guard: Guard | None, if_match: Collection[str] | None) -> EditResult:
-    _lock(uow, branches, branch)
+    uow.branches.lock(branch)
     b = uow.branches.get(branch)
     _check_branch_of(b.scenario, branch, scenario)
     if b.status is not BranchStatus.OPEN:
@@ -358,17 +387,6 @@ def _edit_branch(uow: UnitOfWork, scenario: str | None, section: str, op: EditOp
                       _row_of(new, section, key), was, len(b.changes) + 1)
 
 
-def _lock(uow: UnitOfWork, table: sa.Table, name: str) -> None:
-    """Lock the scenario's or branch's row until the unit of work ends, so that concurrent
-    edits of it read what the one before wrote (SQLite already queues every writer)."""
-    found = uow.connection.execute(sa.select(table.c.id).where(table.c.name == name)
-                                   .with_for_update()).first()
-    if found is None and table is scenarios:
-        uow.scenarios.info(name)  # raises NotFound, listing the scenarios
-    elif found is None:
-        uow.branches.get(name)  # raises NotFound, listing the branches
-
-
 def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
            row: Mapping[str, Any] | None, source: str, guard: Guard | None = None,
            if_match: Collection[str] | None = None, now: str = ""
@@ -376,7 +394,7 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
     """The scenario with the edit applied and checked, and the key of the row edited."""
     tables = scenario_tables(current)
     rows = tables[section]
-    if op is EditOp.CREATE:
+    if op in (EditOp.CREATE, EditOp.PUT):
         if row is None:
             raise FabnetError(f"{section}: a new row needs its fields")
         key = row_key(section, row)
@@ -384,6 +402,9 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
         raise FabnetError(f"{section}: say which row to {op} by its key")
     at = next((i for i, r in enumerate(rows) if row_key(section, r) == key), None)
     before = None if at is None else rows[at]
+    put = op is EditOp.PUT
+    if put:
+        op = EditOp.CREATE if at is None else EditOp.PATCH
     after: Row | None = None
     if op is EditOp.CREATE:
         after = dict(row or {})
@@ -392,7 +413,7 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
         after = {**before, **given} if op is EditOp.PATCH else given
     if guard is not None:  # before saying whether the row exists
         guard(before, after)
-    if if_match is not None and op is not EditOp.CREATE:
+    if if_match is not None and (op is not EditOp.CREATE or put):
         _check_tag(section, key, before, if_match, now)
     if op is EditOp.CREATE and at is not None:
         raise Conflict(f"{section}[{key}] already exists (fix: replace or patch it, or "

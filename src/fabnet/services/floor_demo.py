@@ -19,9 +19,11 @@ from pathlib import Path
 from fabnet.model.errors import FabnetError
 from fabnet.model.licence import Licence
 from fabnet.model.scenario import Scenario, TestPlan
+from fabnet.services import database as db_svc
 from fabnet.services import eco as eco_svc
 from fabnet.services import floor as fl
-from fabnet.services import store as store_svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.licences import add_licence
 from fabnet.services.trace import trace_down
 from fabnet.shop.eco import EcoKind, EcoLine, EcoOp
@@ -80,7 +82,7 @@ def _value(p: TestPlan, good: bool) -> float | None:
 def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
     """Tell the floor story on a stored scenario with a stored plan (see the module)."""
     story = FloorStory()
-    sc = store_svc.load_stored(store, scenario)
+    sc = scenario_svc.load_stored(store, scenario)
     week = sc.horizon.start + timedelta(days=6)
     orders = fl.release(store, LEAD, scenario, until=week)
     story.say(f"released the week of {sc.horizon.start}: {len(orders)} work orders "
@@ -197,11 +199,11 @@ def run_floor_demo(scenario_file: str | Path, parent: str | Path) -> tuple[Path,
     the floor story on it; the store file and the story."""
     db = fresh_store_folder(parent) / "floor.sqlite"
     url = f"sqlite:///{db}"
-    store_svc.init_store(url)
-    store = store_svc.connect(url, "floor-demo")
+    db_svc.init_store(url)
+    store = db_svc.connect(url, "floor-demo")
     try:
-        store_svc.import_scenario(store, scenario_file, "europe")
-        store_svc.plan_stored(store, "europe")
+        scenario_svc.import_scenario(store, scenario_file, "europe")
+        plan_svc.plan_stored(store, "europe")
         return db, floor_story(store, "europe")
     finally:
         store.engine.dispose()

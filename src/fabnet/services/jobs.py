@@ -23,7 +23,7 @@ from typing import Any
 
 from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Disruption, NodeKind, Scenario
-from fabnet.services import store as store_svc
+from fabnet.services.plan_runs import plan_stored
 from fabnet.store import Conflict, Job, JobStatus, NotFound, Store
 from fabnet.store.branches import apply_changes
 
@@ -48,6 +48,33 @@ class Cancelled(FabnetError):
     """The job was cancelled while it ran."""
 
 
+def create_job(store: Store, kind: str, params: dict[str, Any] | None = None) -> Job:
+    """Register a job before starting it; its id is what a client polls."""
+    with store.unit_of_work() as uow:
+        job = uow.jobs.add(kind, params)
+        uow.commit()
+    return job
+
+
+def update_job(store: Store, job_id: str, status: JobStatus | None = None,
+               progress: float | None = None, result: Any = None,
+               error: str | None = None) -> Job:
+    """Record a job's progress, or its result (status DONE) or error (status FAILED)."""
+    with store.unit_of_work() as uow:
+        if result is not None:
+            job = uow.jobs.update(job_id, status, progress, result=result, error=error)
+        else:
+            job = uow.jobs.update(job_id, status, progress, error=error)
+        uow.commit()
+    return job
+
+
+def get_job(store: Store, job_id: str) -> Job:
+    """A job and where it is."""
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.jobs.get(job_id)
+
+
 def submit_job(store: Store, kind: JobKind, params: dict[str, Any]) -> Job:
     """Check that the job's scenario (version or branch) exists and its parameters make
     sense, then record it as queued; the caller hands its id to a worker."""
@@ -57,7 +84,7 @@ def submit_job(store: Store, kind: JobKind, params: dict[str, Any]) -> Job:
     if kind is JobKind.MONTECARLO and not sc.risks:
         raise FabnetError(f"scenario {params['scenario']!r}: risks: the scenario has no risks "
                           "to sample (fix: add rows to its risks section)")
-    return store_svc.create_job(store, kind.value, params)
+    return create_job(store, kind.value, params)
 
 
 def run_job(store: Store, job_id: str, cancel: threading.Event) -> Job:
@@ -66,18 +93,18 @@ def run_job(store: Store, job_id: str, cancel: threading.Event) -> Job:
     `store` acts for the job's creator, so the plan run and the job's outcome are
     audited in their name.
     """
-    job = store_svc.get_job(store, job_id)
+    job = get_job(store, job_id)
     if job.status is not JobStatus.QUEUED or cancel.is_set():
         return job
     try:
-        store_svc.update_job(store, job_id, JobStatus.RUNNING, 0.0)
+        update_job(store, job_id, JobStatus.RUNNING, 0.0)
         ticker = Ticker(store, job_id, cancel)
         result = RUNNERS[JobKind(job.kind)](store, job.params, ticker)
         if cancel.is_set():
             raise Cancelled(f"job {job_id} was cancelled")
-        return store_svc.update_job(store, job_id, JobStatus.DONE, 1.0, result=plain_json(result))
+        return update_job(store, job_id, JobStatus.DONE, 1.0, result=plain_json(result))
     except (Cancelled, Conflict):
-        job = store_svc.get_job(store, job_id)  # a client's cancel has marked it already
+        job = get_job(store, job_id)  # a client's cancel has marked it already
         if job.status.finished:
             return job
         return _fail(store, job_id, "cancelled: the server was stopping (fix: submit it again)")
@@ -93,9 +120,9 @@ def run_job(store: Store, job_id: str, cancel: threading.Event) -> Job:
 
 def _fail(store: Store, job_id: str, error: str) -> Job:
     try:
-        return store_svc.update_job(store, job_id, JobStatus.FAILED, error=error)
+        return update_job(store, job_id, JobStatus.FAILED, error=error)
     except Conflict:
-        return store_svc.get_job(store, job_id)
+        return get_job(store, job_id)
 
 
 def cancel_job(store: Store, job_id: str) -> Job:
@@ -104,10 +131,10 @@ def cancel_job(store: Store, job_id: str) -> Job:
     compare-and-set, so a cancel and a worker finishing can't both win: the job ends
     either cancelled, without a result, or done, and then the cancel is a 409."""
     try:
-        return store_svc.update_job(store, job_id, JobStatus.CANCELLED,
+        return update_job(store, job_id, JobStatus.CANCELLED,
                                     error=f"cancelled by {store.actor}")
     except Conflict:
-        job = store_svc.get_job(store, job_id)
+        job = get_job(store, job_id)
         raise Conflict(f"job {job_id} is already {job.status} (fix: nothing to cancel)"
                        ) from None
 
@@ -143,7 +170,7 @@ class Ticker:
         if t - self._last >= PROGRESS_EVERY_S or self.done >= self.total:
             self._last = t
             try:
-                store_svc.update_job(self.store, self.job_id,
+                update_job(self.store, self.job_id,
                                      progress=min(self.done / self.total, 0.99))
             except Conflict:
                 raise Cancelled(f"job {self.job_id} was cancelled") from None
@@ -191,7 +218,7 @@ def _disruptions(sc: Scenario, specs: list[str]) -> tuple[Disruption, ...]:
 def _plan(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     tick.check()
     branch = params.get("branch")
-    run = store_svc.plan_stored(store, params["scenario"], None if branch else
+    run = plan_stored(store, params["scenario"], None if branch else
                                 params.get("version"), branch,
                                 frozen=int(params.get("frozen") or 0))
     return {"plan_run": run.id, "scenario": run.scenario, "version": run.version,

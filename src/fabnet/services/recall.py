@@ -15,7 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from fabnet.services import store as store_svc
+from fabnet.services import branches as branch_svc
+from fabnet.services import editing
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.floor import _scenario_id
 from fabnet.services.trace import trace_down
 from fabnet.shop.errors import FloorError, NotPermitted
@@ -91,7 +94,7 @@ def recall(store: Store, caller: Caller, lot: str, scenario: str | None = None,
         raise FloorError(f"no delivered unit carries {lot} ({len(down.units)} units in all, "
                          "none shipped): there is nothing to replace (fix: `fabnet trace "
                          f"{lot} --down` lists them)")
-    sc = store_svc.load_stored(store, name)
+    sc = scenario_svc.load_stored(store, name)
     due = max(today or date.today(), sc.horizon.start)
     if due >= sc.horizon.end:
         raise FloorError(f"the horizon of {name!r} ends {sc.horizon.end}, before the "
@@ -110,21 +113,21 @@ def recall(store: Store, caller: Caller, lot: str, scenario: str | None = None,
             k += 1
         taken.add(rid)
         out.append(Replacement(rid, customer, item, n, due))
-    base = next((r for r in store_svc.list_plan_runs(store, name, 50)
+    base = next((r for r in plan_svc.list_plan_runs(store, name, 50)
                  if r.branch is None and r.status == "optimal"), None) \
-        or store_svc.plan_stored(store, name)
-    names = {b.name for b in store_svc.list_branches(store)}
+        or plan_svc.plan_stored(store, name)
+    names = {b.name for b in branch_svc.list_branches(store)}
     stem = branch or f"recall-{_slug(lot)}"
     chosen, n = stem, 1
     while branch is None and chosen in names:
         n += 1
         chosen = f"{stem}-{n}"
-    store_svc.create_branch(store, chosen, name, note=f"recall of lot {lot}: "
+    branch_svc.create_branch(store, chosen, name, note=f"recall of lot {lot}: "
                             f"{len(delivered)} delivered units replaced")
     for r in out:
-        store_svc.put_row(store, chosen, "demand", {
+        editing.put_row(store, chosen, "demand", {
             "id": r.id, "customer": r.customer, "item": r.item, "qty": r.qty,
             "due": r.due.isoformat(), "priority": 1})
-    run = store_svc.plan_stored(store, name, branch=chosen)
+    run = plan_svc.plan_stored(store, name, branch=chosen)
     return Recall(lot, name, chosen, delivered, tuple(out), base.id, run.id, run.status,
                   dict(base.kpis), dict(run.kpis))

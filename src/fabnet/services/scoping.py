@@ -376,14 +376,15 @@ class Sources:
 def job_result(store: Store, viewer: Viewer, job_id: str) -> tuple[Job, Any]:
     """A finished job and its result as `viewer` may see it (a plan's with its tables);
     `Conflict`-like refusals are the caller's: the job's status is returned as it is."""
-    from fabnet.services import store as store_svc
+    from fabnet.services import jobs as jobs_svc
+    from fabnet.services import plan_runs as plan_svc
 
-    job = store_svc.get_job(store, job_id)
+    job = jobs_svc.get_job(store, job_id)
     if job.status is not JobStatus.DONE:
         return job, None
     result: Any = job.result
     if job.kind == "plan" and isinstance(result, dict) and "plan_run" in result:
-        run = store_svc.get_plan_run(store, int(result["plan_run"]))
+        run = plan_svc.get_plan_run(store, int(result["plan_run"]))
         result = {**result, "plan": run.document}
     source = None if viewer.whole else Sources(store).of_job(job)
     return job, scope_result(job.kind, result, viewer, source)

@@ -192,6 +192,13 @@ class ScenarioRepository(Repository):
                                {s: sha256_text(t) for s, t in texts.items() if counts[s]},
                                dict(texts), next((p for p in problems.values() if p), ""))
 
+    def lock(self, name: str) -> None:
+        """Lock a scenario's row until the transaction ends, so that concurrent edits of
+        it read what the one before wrote (SQLite already queues every writer)."""
+        if self._conn.execute(sa.select(S.c.id).where(S.c.name == name)
+                              .with_for_update()).first() is None:
+            self.info(name)  # raises NotFound, listing the scenarios
+
     def info(self, name: str, version: int | None = None) -> VersionInfo:
         """What is known about a version without reading its rows."""
         _, row = self._version_row(name, version)

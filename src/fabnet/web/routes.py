@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from fabnet.model.target import KnownTargets
 from fabnet.services import jobs as job_svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services import scoping
-from fabnet.services import store as store_svc
 from fabnet.services.jobs import JobKind
 from fabnet.store import JobStatus, NotFound, Role, Store
 from fabnet.web import downloads, views
@@ -163,11 +164,11 @@ def make_router(wiring: Wiring) -> APIRouter:
     @router.get("/planner", response_class=HTMLResponse)
     @friendly
     def planner(request: Request, who: Who, scenario: str | None = None) -> Response:
-        found = store_svc.list_scenarios(who.store)
+        found = scenario_svc.list_scenarios(who.store)
         chosen = scenario or (found[0].name if found else None)
         versions = []
         if chosen is not None:
-            for v in reversed(store_svc.list_versions(who.store, chosen)):
+            for v in reversed(scenario_svc.list_versions(who.store, chosen)):
                 seen = scoping.version_view(who.store, who.viewer, v)
                 versions.append((v, seen))
         latest = views.latest_plan(who, chosen) if chosen else None
@@ -180,7 +181,7 @@ def make_router(wiring: Wiring) -> APIRouter:
     @router.get("/runs/{run_id}", response_class=HTMLResponse)
     @friendly
     def plan_run(request: Request, who: Who, run_id: int) -> Response:
-        run = store_svc.get_plan_run(who.store, run_id)
+        run = plan_svc.get_plan_run(who.store, run_id)
         return render(request, "run.html.j2", who, plan=views.plan_view(who, run),
                       may_plan=who.role in wiring.planners)
 
@@ -231,13 +232,13 @@ def make_router(wiring: Wiring) -> APIRouter:
     @friendly
     def continuity(request: Request, who: Who, scenario: str | None = None,
                    job: str | None = None) -> Response:
-        found = store_svc.list_scenarios(who.store)
+        found = scenario_svc.list_scenarios(who.store)
         chosen = scenario or (found[0].name if found else None)
         shown = views.job_result(who, _job_id(job)) if job else None
         targets: list[str] = []
         start = ""
         if chosen is not None and who.role in wiring.planners:
-            sc = store_svc.load_stored(who.store, chosen)
+            sc = scenario_svc.load_stored(who.store, chosen)
             known = KnownTargets.of(sc)
             countries = known.countries if who.viewer.cleared else frozenset()
             targets = sorted(known.nodes) + sorted(f"country:{c}" for c in countries) \

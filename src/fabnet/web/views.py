@@ -11,8 +11,11 @@ from typing import Any
 from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Scenario
 from fabnet.plan.summary import format_kpi, kpi_label, largest_remainder
+from fabnet.services import branches as branch_svc
+from fabnet.services import jobs as jobs_svc
 from fabnet.services import pages, scoping
-from fabnet.services import store as store_svc
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Job, JobStatus, NotFound, PlanRun
 from fabnet.web import charts
 from fabnet.web.session import WebUser
@@ -57,8 +60,8 @@ def scenario_of(who: WebUser, run: PlanRun) -> Scenario | None:
     """The scenario a plan run was made from (its branch as it stands now), if still there."""
     try:
         if run.branch is not None:
-            return store_svc.materialize(who.store, run.branch)
-        return store_svc.load_stored(who.store, run.scenario, run.version)
+            return branch_svc.materialize(who.store, run.branch)
+        return scenario_svc.load_stored(who.store, run.scenario, run.version)
     except NotFound:
         return None
 
@@ -103,7 +106,7 @@ def plan_view(who: WebUser, run: PlanRun, with_charts: bool = True) -> PlanView:
 
 def plan_document(who: WebUser, run_id: int) -> tuple[PlanRun, dict[str, Any]]:
     """A plan run's document (tables and KPIs) as `who` may see it (`ScopeRefused`)."""
-    run = store_svc.get_plan_run(who.store, run_id)
+    run = plan_svc.get_plan_run(who.store, run_id)
     _, doc, _ = scoping.plan_run_view(run, who.viewer, scoping.Sources(who.store),
                                       with_tables=True)
     return run, doc or {}
@@ -161,7 +164,7 @@ def jobs(who: WebUser, status: JobStatus | None = None, kind: str | None = None,
 
 def job_line(who: WebUser, job_id: str) -> JobLine:
     """One job as `who` may see it."""
-    j = store_svc.get_job(who.store, job_id)
+    j = jobs_svc.get_job(who.store, job_id)
     params, error = scoping.job_view(j, who.viewer, scoping.Sources(who.store))
     return JobLine(j, params, error)
 
@@ -189,7 +192,7 @@ def job_result(who: WebUser, job_id: str) -> ResultView:
     try:
         job, result = scoping.job_result(who.store, who.viewer, job_id)
     except scoping.ScopeRefused as e:
-        return ResultView(store_svc.get_job(who.store, job_id), None, str(e))
+        return ResultView(jobs_svc.get_job(who.store, job_id), None, str(e))
     view = ResultView(job, result if isinstance(result, dict) else None)
     if view.result is None:
         return view
@@ -213,8 +216,8 @@ def _horizon_days(who: WebUser, job: Job) -> float | None:
     """The horizon of a job's scenario in days (None when it is gone)."""
     try:
         p = job.params
-        sc = store_svc.materialize(who.store, p["branch"]) if p.get("branch") else \
-            store_svc.load_stored(who.store, p["scenario"], (job.result or {}).get("version"))
+        sc = branch_svc.materialize(who.store, p["branch"]) if p.get("branch") else \
+            scenario_svc.load_stored(who.store, p["scenario"], (job.result or {}).get("version"))
     except (NotFound, FabnetError):
         return None
     return float(sc.horizon.days)

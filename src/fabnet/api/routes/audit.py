@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 
 from fabnet.api.deps import AuditReader
 from fabnet.api.schemas import MAX_INT, AuditEntryPublic, AuditVerification, Page
-from fabnet.services import pages
-from fabnet.services import store as store_svc
+from fabnet.services import audit_trail, pages
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -33,6 +32,6 @@ def list_entries(who: AuditReader, limit: Annotated[int, Query(ge=1, le=1000)] =
 def verify(who: AuditReader) -> AuditVerification:
     """Recompute the hash chain from the first entry; the first entry that was edited,
     deleted or moved, if any. Keep `head_hash` elsewhere to catch a rewritten trail."""
-    r = store_svc.verify_audit(who.store)
+    r = audit_trail.verify_audit(who.store)
     return AuditVerification(ok=r.ok, entries=r.entries, head_hash=r.head_hash,
                              bad_seq=r.bad_seq, problem=r.problem)

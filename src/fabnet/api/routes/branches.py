@@ -23,8 +23,9 @@ from fabnet.api.schemas import (
     RowDiffPublic,
     VersionPublic,
 )
+from fabnet.services import branches as branch_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services import scoping
-from fabnet.services import store as store_svc
 from fabnet.store import Branch, BranchStatus
 from fabnet.store.mapping import key_of, record_json, section_records
 
@@ -48,7 +49,7 @@ def _known_rows(who: Principal, b: Branch, versions: Iterable[int] = ()) -> Know
     only a key, was about."""
     known: Known = defaultdict(list)
     for v in {b.base_version, *versions}:
-        sc = store_svc.load_stored(who.store, b.scenario, v)
+        sc = scenario_svc.load_stored(who.store, b.scenario, v)
         for section in policy.SITE_FIELD:
             for r in section_records(sc, section):
                 known[(section, key_of(section, r))].append(record_json(r))
@@ -76,7 +77,7 @@ def _note(who: Principal, b: Branch) -> str:
     viewer = policy.viewer(who.sites, who.cleared)
     if viewer.whole or not b.note:
         return b.note
-    source = scoping.Source.of(store_svc.load_stored(who.store, b.scenario, b.base_version))
+    source = scoping.Source.of(scenario_svc.load_stored(who.store, b.scenario, b.base_version))
     return scoping.redact_note(b.note, viewer, source)
 
 
@@ -103,7 +104,7 @@ def list_branches(who: Anyone, limit: Annotated[int, Query(ge=1, le=1000)] = 100
                   status_: Annotated[BranchStatus | None, Query(alias="status")] = None
                   ) -> Page[BranchPublic]:
     """Branches by name (filters: `scenario`, `status` open or merged)."""
-    found = [b for b in store_svc.list_branches(who.store)
+    found = [b for b in branch_svc.list_branches(who.store)
              if (scenario is None or b.scenario == scenario)
              and (status_ is None or b.status is status_)]
     return Page(data=[_public(who, b) for b in found[offset:offset + limit]], count=len(found))
@@ -113,7 +114,7 @@ def list_branches(who: Anyone, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 def create_branch(body: BranchCreate, who: BranchMaker) -> BranchPublic:
     """A what-if branch of a version (default: the newest), optionally with disruptions
     (`TARGET@DATE+BUCKETS[xFACTOR]`) as its first changes."""
-    b = store_svc.create_branch(who.store, body.name, body.scenario, body.version,
+    b = branch_svc.create_branch(who.store, body.name, body.scenario, body.version,
                                 body.disruptions or None, body.note)
     return _public(who, b)
 
@@ -121,14 +122,14 @@ def create_branch(body: BranchCreate, who: BranchMaker) -> BranchPublic:
 @router.get("/{branch}", response_model=BranchPublic)
 def get_branch(branch: BranchName, who: Anyone) -> BranchPublic:
     """A branch and its changes, in order."""
-    return _public(who, store_svc.get_branch(who.store, branch))
+    return _public(who, branch_svc.get_branch(who.store, branch))
 
 
 @router.get("/{branch}/compare", response_model=BranchComparison)
 def compare_branch(branch: BranchName, who: Anyone) -> BranchComparison:
     """The rows the branch adds, removes or changes against its base version, and the
     rows a merge would clash on because the parent changed them since."""
-    cmp = store_svc.compare_branch(who.store, branch)
+    cmp = branch_svc.compare_branch(who.store, branch)
     b = cmp.branch
     known = _known_rows(who, b, [cmp.parent_latest]) if _scoped(who) else None
     rows = []
@@ -160,4 +161,4 @@ def _clash(text: str) -> tuple[str, str]:
 def merge_branch(branch: BranchName, body: MergeRequest, who: Merger) -> VersionPublic:
     """Apply the branch's changes to its parent's newest version, as a new version; 409
     naming the clashing rows if the parent changed them since the branch was made."""
-    return VersionPublic.of(store_svc.merge_branch(who.store, branch, body.note))
+    return VersionPublic.of(branch_svc.merge_branch(who.store, branch, body.note))

@@ -31,7 +31,6 @@ from fabnet.api.schemas import (
     WhatIfJob,
 )
 from fabnet.services import jobs, pages, scoping
-from fabnet.services import store as store_svc
 from fabnet.services.jobs import JobKind
 from fabnet.store import Job, JobStatus, Role
 
@@ -104,14 +103,14 @@ def list_jobs(who: Anyone, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job_id: JobId, who: Anyone) -> JobPublic:
     """A job: its status (queued, running, done, failed) and progress from 0 to 1."""
-    return _public(who, store_svc.get_job(who.store, job_id))
+    return _public(who, jobs.get_job(who.store, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(job_id: JobId, who: JobCanceller, runner: RunnerDep) -> JobPublic:
     """Cancel your queued or running job (an admin: anyone's). It ends as cancelled,
     "cancelled by …" in its error; 409 if it has already ended."""
-    job = store_svc.get_job(who.store, job_id)
+    job = jobs.get_job(who.store, job_id)
     if job.created_by != who.name and who.role is not Role.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"job {job_id} is {job.created_by}'s to cancel (fix: ask them "

@@ -11,7 +11,7 @@ from fabnet.api import policy
 from fabnet.api.deps import Anyone
 from fabnet.api.schemas import MAX_INT, NAME, Page, PlanRunDocument, PlanRunPublic
 from fabnet.services import pages, scoping
-from fabnet.services import store as store_svc
+from fabnet.services import plan_runs as plan_svc
 
 router = APIRouter(prefix="/plan-runs", tags=["plan runs"])
 
@@ -40,7 +40,7 @@ def get_plan_run(run_id: Annotated[int, Path(ge=1, le=MAX_INT)], who: Anyone
                  ) -> PlanRunDocument:
     """One kept plan with every table of the plan contract (a site manager: their
     sites' rows; see "What each role sees of a result")."""
-    r = store_svc.get_plan_run(who.store, run_id)
+    r = plan_svc.get_plan_run(who.store, run_id)
     with policy.refused_as_403():
         kpis, doc, scope = scoping.plan_run_view(r, policy.viewer(who.sites, who.cleared),
                                                  scoping.Sources(who.store), with_tables=True)

@@ -23,7 +23,7 @@ from fabnet.api.schemas import MAX_INT, NAME, Name, Page, ScenarioPublic, Versio
 from fabnet.api.section_schemas import SECTION_SCHEMAS, ScenarioCreate, ScenarioDocument
 from fabnet.io.scenario_io import ScenarioFormat
 from fabnet.services import editing, scoping
-from fabnet.services import store as store_svc
+from fabnet.services import scenarios as scenario_svc
 from fabnet.store import VersionInfo
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
@@ -113,7 +113,7 @@ def list_scenarios(who: Anyone, limit: Annotated[int, Query(ge=1, le=1000)] = 10
                    updated_by: Annotated[str | None, Query(max_length=100)] = None
                    ) -> Page[ScenarioPublic]:
     """Stored scenarios with their newest version, by name (filters: `name`, `updated_by`)."""
-    found = [s for s in store_svc.list_scenarios(who.store)
+    found = [s for s in scenario_svc.list_scenarios(who.store)
              if (name is None or s.name == name)
              and (updated_by is None or s.updated_by == updated_by)]
     return Page(data=[ScenarioPublic.of(s) for s in found[offset:offset + limit]],
@@ -151,7 +151,7 @@ def import_file(request: Request, who: Importer, data: Annotated[bytes, Depends(
     """A YAML document or an XLSX workbook, read as `fabnet db import` reads the file."""
     fmt = _file_format(_media_type(request))
     assert fmt is not None  # ImportRoute sends only files here
-    return VersionPublic.of(store_svc.import_scenario_bytes(who.store, data, fmt, name,
+    return VersionPublic.of(scenario_svc.import_scenario_bytes(who.store, data, fmt, name,
                                                             note or ""))
 
 
@@ -168,9 +168,9 @@ router.add_api_route(
 @router.get("/{scenario}", response_model=ScenarioPublic)
 def get_scenario(scenario: ScenarioName, who: Anyone) -> ScenarioPublic:
     """One stored scenario and its newest version."""
-    found = [s for s in store_svc.list_scenarios(who.store) if s.name == scenario]
+    found = [s for s in scenario_svc.list_scenarios(who.store) if s.name == scenario]
     if not found:
-        store_svc.list_versions(who.store, scenario)  # raises NotFound with the names
+        scenario_svc.list_versions(who.store, scenario)  # raises NotFound with the names
     return ScenarioPublic.of(found[0])
 
 
@@ -183,7 +183,7 @@ def list_versions(scenario: ScenarioName, who: Anyone,
     """Every version of a scenario, oldest first (filter: `created_by`). Roles that may
     not see a whole version get the hash of what they may see (`hash_of: "your view"`)
     and notes without restricted field names or other sites' ids."""
-    found = [v for v in store_svc.list_versions(who.store, scenario)
+    found = [v for v in scenario_svc.list_versions(who.store, scenario)
              if created_by is None or v.created_by == created_by]
     return Page(data=[_version(who, v) for v in found[offset:offset + limit]],
                 count=len(found))
@@ -193,7 +193,7 @@ def list_versions(scenario: ScenarioName, who: Anyone,
 def get_version(scenario: ScenarioName, version: Annotated[int, Path(ge=1, le=MAX_INT)],
                 who: Anyone) -> VersionPublic:
     """One version of a scenario (its hash and note as for the list)."""
-    found = [v for v in store_svc.list_versions(who.store, scenario) if v.version == version]
+    found = [v for v in scenario_svc.list_versions(who.store, scenario) if v.version == version]
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"scenario {scenario!r} has no version {version} (fix: list "

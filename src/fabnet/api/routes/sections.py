@@ -31,8 +31,7 @@ from fabnet.api.deps import AllowEdit, Anyone, Principal, SettingsDep
 from fabnet.api.schemas import MAX_INT, NAME, Page
 from fabnet.api.section_schemas import SECTION_SCHEMAS, SectionSchemas
 from fabnet.services import editing
-from fabnet.services.editing import ANY_ROW, EditOp, EditResult, Row, row_tag
-from fabnet.services.store import row_key
+from fabnet.services.editing import ANY_ROW, EditOp, EditResult, Row, row_key, row_tag
 
 T = TypeVar("T")
 
