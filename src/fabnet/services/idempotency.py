@@ -10,7 +10,9 @@ belong to one user and one request: the same key with another method, path or bo
 refused (422). Claims are kept for `KEEP_FOR` and purged at server start.
 
 The keys live in a table of their own, `api_idempotency_keys` (store revision 0003; it
-is the API's cache of answers, not master data, so it carries no audit entries).
+is the API's cache of answers, not master data, so it carries no audit entries); they
+are read and written through the unit of work's `uow.idempotency` repository
+(`fabnet.store.idempotency`), one short transaction per step.
 """
 
 from __future__ import annotations
@@ -21,16 +23,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-import sqlalchemy as sa
-
 from fabnet.model.errors import FabnetError
 from fabnet.store import Conflict, Store, StoreError
-from fabnet.store.engine import db_detail
 from fabnet.store.repository import now
-from fabnet.store.schema import idempotency_keys
+from fabnet.store.unit_of_work import Collision
 
 KEEP_FOR = timedelta(days=1)
 MAX_KEY = 200
+
 
 class KeyMisuse(FabnetError):
     """The key was used before for a different request."""
@@ -63,28 +63,25 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 def claim(store: Store, key: str, fp: str) -> tuple[Claim, KeptResponse | None]:
     """Claim `key` for this request of `store.actor`, or find its kept response."""
-    t = idempotency_keys
-    where = (t.c.actor == store.actor) & (t.c.key == key)
     try:
-        with store.engine.begin() as conn:
-            row = conn.execute(sa.select(t).where(where)).first()
+        with store.unit_of_work() as uow:
+            row = uow.idempotency.get(key)
             if row is None:
-                conn.execute(sa.insert(t).values(actor=store.actor, key=key, fingerprint=fp,
-                                                 status=None, headers=None, body=None,
-                                                 created_at=now()))
+                uow.idempotency.claim(key, fp, now())
+                uow.commit()
                 return Claim.NEW, None
-    except sa.exc.IntegrityError:  # another request claimed it a moment ago
+    except Collision:  # another request claimed it a moment ago
         raise _running(key) from None
-    except sa.exc.SQLAlchemyError as e:
-        raise StoreError(f"idempotency key look-up failed: {db_detail(e)} "
-                         "(fix: retry the request)") from None
+    except StoreError as e:
+        raise StoreError(f"idempotency key look-up failed: {e} (fix: retry the request)"
+                         ) from None
     if row.fingerprint != fp:
         raise KeyMisuse(f"Idempotency-Key {key!r} was used for a different request "
                         "(fix: use a new key for each new request)")
     if row.status is None:
         raise _running(key)
     headers = [(str(k), str(v)) for k, v in json.loads(row.headers or "[]")]
-    return Claim.REPLAY, KeptResponse(int(row.status), headers, bytes(row.body or b""))
+    return Claim.REPLAY, KeptResponse(row.status, headers, row.body or b"")
 
 
 def _running(key: str) -> Conflict:
@@ -94,23 +91,22 @@ def _running(key: str) -> Conflict:
 
 def remember(store: Store, key: str, response: KeptResponse) -> None:
     """Keep the response of the request that claimed `key`."""
-    t = idempotency_keys
-    with store.engine.begin() as conn:
-        conn.execute(sa.update(t).where((t.c.actor == store.actor) & (t.c.key == key))
-                     .values(status=response.status, headers=json.dumps(response.headers),
-                             body=response.body))
+    with store.unit_of_work() as uow:
+        uow.idempotency.remember(key, response.status, json.dumps(response.headers),
+                                 response.body)
+        uow.commit()
 
 
 def release(store: Store, key: str) -> None:
     """Give up a claim (the request failed and did nothing), so a retry can run."""
-    t = idempotency_keys
-    with store.engine.begin() as conn:
-        conn.execute(sa.delete(t).where((t.c.actor == store.actor) & (t.c.key == key)
-                                        & t.c.status.is_(None)))
+    with store.unit_of_work() as uow:
+        uow.idempotency.release(key)
+        uow.commit()
 
 
 def purge(store: Store, older_than: timedelta = KEEP_FOR) -> int:
     """Forget keys claimed more than `older_than` ago; how many went."""
-    t = idempotency_keys
-    with store.engine.begin() as conn:
-        return conn.execute(sa.delete(t).where(t.c.created_at < now() - older_than)).rowcount
+    with store.unit_of_work() as uow:
+        gone = uow.idempotency.purge(now() - older_than)
+        uow.commit()
+    return gone

@@ -166,6 +166,27 @@ class AuditLog:
                            .values(hash=h, key_id=kid, mac=head_mac))
         return AuditEntry(seq, at, self.actor, action.value, entity, before_j, after_j, prev, h)
 
+    def page(self, limit: int, offset: int = 0, actor: str | None = None,
+             action: str | None = None, entity: str | None = None
+             ) -> tuple[list[AuditEntry], int]:
+        """Entries in chain order, optionally of one actor or action, or of entities
+        starting with `entity` (e.g. `scenario:europe`): `limit` of them from `offset`,
+        and how many match in all."""
+        q = sa.select(audit)
+        if actor is not None:
+            q = q.where(audit.c.actor == actor)
+        if action is not None:
+            q = q.where(audit.c.action == action)
+        if entity is not None:
+            q = q.where(sa.func.substr(audit.c.entity, 1, len(entity)) == entity)
+        rows = self._conn.execute(q.order_by(audit.c.seq).limit(limit).offset(offset)).all()
+        entries = [AuditEntry(int(r.seq), r.at, r.actor, r.action, r.entity,
+                              None if r.before is None else json.loads(r.before),
+                              None if r.after is None else json.loads(r.after),
+                              r.prev_hash, r.hash) for r in rows]
+        count = self._conn.execute(sa.select(sa.func.count()).select_from(q.subquery()))
+        return entries, int(count.scalar_one())
+
     def _signing_key(self, head_kid: str | None, action: Action) -> str | None:
         """The key to sign with; None for a store that is not signed (yet)."""
         if self.keys is None:

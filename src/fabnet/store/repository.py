@@ -7,6 +7,7 @@ made it does, once, for everything done through it (audit entries included).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,6 +27,11 @@ def as_utc(dt: datetime) -> datetime:
 def as_utc_or_none(dt: datetime | None) -> datetime | None:
     """`as_utc` that lets None through."""
     return None if dt is None else as_utc(dt)
+
+
+def count_of(conn: sa.Connection, q: sa.Select[Any]) -> int:
+    """How many rows `q` matches, counted by the database (for a page's total)."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one())
 
 
 class Repository:

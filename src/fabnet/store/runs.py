@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fabnet.store.audit import Action
 from fabnet.store.errors import Conflict, NotFound
 from fabnet.store.records import Job, JobStatus, PlanRun
-from fabnet.store.repository import Repository, as_utc, now
+from fabnet.store.repository import Repository, as_utc, count_of, now
 from fabnet.store.schema import branches, jobs, plan_runs, scenario_versions, scenarios
 
 P, J, V, S, B = plan_runs, jobs, scenario_versions, scenarios, branches
@@ -63,6 +63,23 @@ class PlanRunRepository(Repository):
         return [PlanRun(int(r.id), r.scenario, int(r.version), r.branch, r.status, r.kpis,
                         r.document, as_utc(r.created_at), r.created_by)
                 for r in self._conn.execute(q)]
+
+
+    def page(self, limit: int, offset: int = 0, scenario: str | None = None,
+             branch: str | None = None) -> tuple[list[PlanRun], int]:
+        """Plan runs, newest first, optionally of one scenario or branch: `limit` of
+        them from `offset`, and how many match in all."""
+        q = (sa.select(plan_runs.c.id)
+             .join(scenario_versions, scenario_versions.c.id == plan_runs.c.version_id)
+             .join(scenarios, scenarios.c.id == scenario_versions.c.scenario_id)
+             .outerjoin(branches, branches.c.id == plan_runs.c.branch_id))
+        if scenario is not None:
+            q = q.where(scenarios.c.name == scenario)
+        if branch is not None:
+            q = q.where(branches.c.name == branch)
+        ids = self._conn.execute(q.order_by(plan_runs.c.id.desc()).limit(limit)
+                                 .offset(offset)).scalars().all()
+        return [self.get(int(i)) for i in ids], count_of(self._conn, q)
 
 
 class JobRepository(Repository):
@@ -135,6 +152,20 @@ class JobRepository(Repository):
         if status is not None:
             q = q.where(J.c.status == status.value)
         return [_job(r) for r in self._conn.execute(q)]
+
+    def page(self, limit: int, offset: int = 0, status: str | None = None,
+             kind: str | None = None, created_by: str | None = None
+             ) -> tuple[list[Job], int]:
+        """Jobs, newest first, optionally of one status, kind or creator: `limit` of them
+        from `offset`, and how many match in all."""
+        q = sa.select(jobs.c.id)
+        for col, value in ((jobs.c.status, status), (jobs.c.kind, kind),
+                           (jobs.c.created_by, created_by)):
+            if value is not None:
+                q = q.where(col == value)
+        ids = self._conn.execute(q.order_by(jobs.c.created_at.desc(), jobs.c.id)
+                                 .limit(limit).offset(offset)).scalars().all()
+        return [self.get(str(i)) for i in ids], count_of(self._conn, q)
 
 
 _UNFINISHED = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})

@@ -33,6 +33,7 @@ from fabnet.store.audit_keys import Keyring
 from fabnet.store.branches import BranchRepository
 from fabnet.store.engine import READ_ONLY, db_detail, display_url
 from fabnet.store.errors import Conflict, StoreError
+from fabnet.store.idempotency import IdempotencyRepository
 from fabnet.store.runs import JobRepository, PlanRunRepository
 from fabnet.store.scenarios import ScenarioRepository
 
@@ -65,6 +66,7 @@ class UnitOfWork:
     jobs: JobRepository
     users: UserRepository
     tokens: TokenRepository
+    idempotency: IdempotencyRepository
     audit: AuditLog
 
     def __init__(self, engine: sa.Engine, actor: str, read_only: bool = False,
@@ -102,6 +104,7 @@ class UnitOfWork:
         self.jobs = JobRepository(conn, self.audit)
         self.users = UserRepository(conn, self.audit)
         self.tokens = TokenRepository(conn, self.audit)
+        self.idempotency = IdempotencyRepository(conn, self.actor)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
