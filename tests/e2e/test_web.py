@@ -252,3 +252,31 @@ def test_whatif_from_the_form_shows_only_what_changes(page: Any, demo: Demo) -> 
                                      "rs => rs.map(r => [...r.cells].map(c => c.innerText))")
     assert rows and all(len(r) == 4 for r in rows), rows
     assert all(r[1] != r[2] for r in rows), rows  # only KPIs that move are listed
+
+
+def test_exposure_by_country_is_shown_to_continuity_and_refused_to_scoped_roles(
+        page: Any, demo: Demo) -> None:
+    sign_in(page, demo, "continuity")
+    page.goto("/web/continuity")
+    with page.expect_navigation(timeout=180_000):
+        page.click("#exposure-link")
+    assert page.inner_text("h1") == "Exposure by country of origin"
+    page.wait_for_selector(".chart[data-figure=fig-exposure] .main-svg")
+    fig = page.evaluate("JSON.parse(document.getElementById('fig-exposure').textContent)")
+    countries = {t["name"] for t in fig["data"]}
+    assert {"CN", "FR", "UA"} <= countries
+    assert {p for t in fig["data"] for p in t["y"]} == {"RECON-Q", "STRIKE-FPV", "LR-FW"}
+    rows = {r.split("\t")[0]: r.split("\t")[1] for r in
+            page.inner_text("#embargo-table tbody").splitlines()}
+    assert "13 buckets" in page.inner_text("#embargo h2")
+    assert float(rows["CN"].replace(",", "")) > 0  # the example's parts come from CN
+    assert set(rows) >= {"CN", "FR", "UA", "GB"}
+    for user in ("quality", "site-manager"):
+        page.context.clear_cookies()
+        sign_in(page, demo, user)
+        page.goto("/web/continuity")
+        assert page.query_selector("#exposure-link") is None, user
+        answer = page.goto("/web/continuity/exposure?scenario=europe")
+        assert answer is not None and answer.status == 403, user
+        assert page.query_selector("#embargo-table") is None, user
+        assert "shown whole only to roles that see every site" in page.inner_text("main"), user

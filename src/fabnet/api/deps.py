@@ -22,6 +22,7 @@ from fabnet.api.schemas import NAME
 from fabnet.api.settings import Settings
 from fabnet.api.throttle import LoginGuard
 from fabnet.services import accounts
+from fabnet.services.signed_in import SignedIn
 from fabnet.store import Role, Store, User
 
 bearer = HTTPBearer(auto_error=False, description="An API token from POST /auth/login or "
@@ -66,26 +67,11 @@ LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
 
 
 @dataclass(frozen=True)
-class Principal:
+class Principal(SignedIn):
     """The signed-in user, and the store acting as them (their name signs every change)."""
 
     user: User
     store: Store
-
-    @property
-    def name(self) -> str:
-        """The user's name."""
-        return self.user.name
-
-    @property
-    def role(self) -> Role:
-        """The user's role."""
-        return self.user.role
-
-    @property
-    def sites(self) -> frozenset[str] | None:
-        """The sites a site manager is limited to; None for every other role."""
-        return frozenset(self.user.sites) if self.role is Role.SITE_MANAGER else None
 
     @property
     def cleared(self) -> bool:

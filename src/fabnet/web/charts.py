@@ -166,3 +166,18 @@ def horizon_days(doc_or_dates: Sequence[str]) -> float | None:
     first, second = date.fromisoformat(doc_or_dates[0]), date.fromisoformat(doc_or_dates[1])
     last = date.fromisoformat(doc_or_dates[-1])
     return float((last - first).days + (second - first).days)
+
+
+def exposure_shares(value_share: Mapping[str, Mapping[str, float]]) -> str:
+    """Per product, the bought-in BOM value by country of origin, as stacked % bars."""
+    products = list(value_share)
+    countries = sorted({c for sh in value_share.values() for c in sh},
+                       key=lambda c: -sum(sh.get(c, 0.0) for sh in value_share.values()))
+    fig = go.Figure([go.Bar(name=c, y=products, orientation="h",
+                            x=[100.0 * value_share[p].get(c, 0.0) for p in products],
+                            hovertemplate="%{y}: %{x:.1f} % from " + c + "<extra></extra>")
+                     for c in countries])
+    fig.update_layout(barmode="stack", title="Bought-in BOM value by country of origin",
+                      xaxis_title="share of bought-in value (%)", xaxis={"range": [0, 100]},
+                      legend_title="country")
+    return figure_json(fig, height=max(300, 120 + 40 * len(products)))

@@ -252,7 +252,24 @@ def make_router(wiring: Wiring) -> APIRouter:
                       targets=targets, start=start,
                       jobs=views.jobs(who, limit=10),
                       may_whatif=who.role in wiring.planners,
+                      may_exposure=who.viewer.whole,
                       may_stress=who.role in wiring.stress_testers)
+
+    @router.get("/continuity/exposure", response_class=HTMLResponse)
+    @friendly
+    def exposure(request: Request, who: Who, scenario: str | None = None,
+                 buckets: str = "13") -> Response:
+        found = scenario_svc.list_scenarios(who.store)
+        chosen = scenario or (found[0].name if found else None)
+        n = _int(buckets, "buckets", 1, 520)
+        try:
+            view = views.exposure_view(who, chosen, n) if chosen else None
+        except scoping.ScopeRefused as e:
+            raise WebError(403, f"{e} (role {who.role.value}; allowed: "
+                           f"{', '.join(r.value for r in Role if r in wiring.cleared)}, "
+                           "without a site limit)") from None
+        return render(request, "exposure.html.j2", who, scenarios=found, chosen=chosen,
+                      exposure=view, buckets=n)
 
     @router.post("/whatif")
     @friendly

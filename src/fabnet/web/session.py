@@ -22,7 +22,8 @@ from fastapi import Request, Response
 
 from fabnet.services import accounts
 from fabnet.services.scoping import Viewer
-from fabnet.store import Role, Store, User
+from fabnet.services.signed_in import SignedIn, limited_to
+from fabnet.store import Store, User
 from fabnet.web.wiring import Wiring
 
 SESSION_COOKIE = "fabnet_session"
@@ -72,7 +73,7 @@ def keep_signin_token(response: Response, request: Request, token: str) -> None:
 
 
 @dataclass(frozen=True)
-class WebUser:
+class WebUser(SignedIn):
     """The signed-in user of a page: their account, the store acting as them, their
     session (token id and secret), its CSRF token, and how they see results."""
 
@@ -83,24 +84,9 @@ class WebUser:
     viewer: Viewer
 
     @property
-    def name(self) -> str:
-        """The user's name."""
-        return self.user.name
-
-    @property
-    def role(self) -> Role:
-        """The user's role."""
-        return self.user.role
-
-    @property
     def csrf(self) -> str:
         """The token every form of this session must carry."""
         return csrf_for(self.token)
-
-    @property
-    def sites(self) -> frozenset[str] | None:
-        """The sites a site manager is limited to; None for every other role."""
-        return self.viewer.sites
 
 
 def current_user(request: Request, store: Store, wiring: Wiring) -> WebUser | None:
@@ -113,10 +99,9 @@ def current_user(request: Request, store: Store, wiring: Wiring) -> WebUser | No
     user = accounts.user_for_token(store, token)
     if user is None:
         return None
-    sites = frozenset(user.sites) if user.role is Role.SITE_MANAGER else None
     request.state.user_name = user.name  # for the access log
     return WebUser(user, store.acting_as(user.name), int(tid), token,
-                   wiring.viewer(sites, user.role in wiring.cleared))
+                   wiring.viewer(limited_to(user), user.role in wiring.cleared))
 
 
 def end_session(who: WebUser) -> None:

@@ -5,6 +5,7 @@ caller's API answers would not: no other site's rows, no restricted field.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Scenario
 from fabnet.plan.summary import format_kpi, kpi_label, largest_remainder
 from fabnet.services import branches as branch_svc
+from fabnet.services import continuity as continuity_svc
 from fabnet.services import jobs as jobs_svc
 from fabnet.services import pages, scoping
 from fabnet.services import plan_runs as plan_svc
@@ -229,3 +231,57 @@ def exposed_nodes(view: ResultView) -> list[dict[str, Any]]:
     out = [n for n in nodes if n.get("exposed")]
     out.sort(key=lambda n: -float(n.get("pi_units") or 0.0))
     return out
+
+
+@dataclass
+class ExposureView:
+    """Country-of-origin exposure of one scenario version, for a viewer who sees it whole."""
+
+    scenario: str
+    version: int
+    buckets: int
+    embargo: list[tuple[str, float]]
+    base_lost: float
+    chart: str
+
+
+#: computed exposures by (store, scenario, version, its content hash, buckets): the
+#: embargo what-ifs re-plan once per country, so each scenario version is done once
+_EXPOSURES: dict[tuple[str, str, int, str, int], ExposureView] = {}
+_EXPOSURE_LOCKS: dict[tuple[str, str, int, str, int], threading.Lock] = {}
+_EXPOSURE_GUARD = threading.Lock()
+#: the most exposures kept (the oldest is dropped first)
+EXPOSURE_CACHE = 32
+
+
+def exposure_view(who: WebUser, scenario: str, buckets: int = 13) -> ExposureView:
+    """The exposure of `scenario`'s newest version, as `fabnet exposure` computes it
+    (`services.continuity.exposure`), once per version and embargo length.
+
+    Only a viewer who sees every result whole gets it (`ScopeRefused` otherwise): the
+    embargo what-if stops site countries too, so its rows tell where sites are."""
+    if not who.viewer.whole:
+        raise scoping.ScopeRefused("results of kind 'exposure' are shown whole only to "
+                                   "roles that see every site")
+    versions = scenario_svc.list_versions(who.store, scenario)
+    if not versions:
+        raise NotFound(f"scenario {scenario!r} has no versions (fix: import it first)")
+    v = versions[-1]
+    key = (str(who.store.engine.url), scenario, v.version, v.content_sha256, buckets)
+    with _EXPOSURE_GUARD:
+        lock = _EXPOSURE_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # a second caller waits for the first one's result
+        have = _EXPOSURES.get(key)
+        if have is not None:
+            return have
+        sc = scenario_svc.load_stored(who.store, scenario, v.version)
+        ex = continuity_svc.exposure(sc, buckets)
+        view = ExposureView(scenario, v.version, buckets, list(ex.embargo_lost.items()),
+                            ex.base_lost, charts.exposure_shares(ex.value_share))
+        with _EXPOSURE_GUARD:
+            _EXPOSURES[key] = view
+            while len(_EXPOSURES) > EXPOSURE_CACHE:
+                old = next(iter(_EXPOSURES))
+                del _EXPOSURES[old]
+                _EXPOSURE_LOCKS.pop(old, None)
+    return view
