@@ -41,7 +41,8 @@ def wiring() -> web.Wiring:
     return web.Wiring(viewer=policy.viewer, cleared=policy.CLEARED,
                       planners=policy.PLANNERS, stress_testers=policy.STRESS_TESTERS,
                       sign_in=sign_in, run_job=run_job,
-                      session_hours=lambda request: get_settings(request).token_hours)
+                      session_hours=lambda request: get_settings(request).token_hours,
+                      section_editors=policy.SECTION_EDITORS)
 
 
 def mount_web(app: FastAPI) -> None:

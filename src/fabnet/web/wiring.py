@@ -8,8 +8,8 @@ and the pages follow exactly the rules the API's endpoints follow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -47,3 +47,6 @@ class Wiring:
     run_job: Callable[[Request, Job], None]
     #: how long a session lasts, in hours (the API's login token lifetime)
     session_hours: Callable[[Request], float]
+    #: who may add, change or delete the rows of each master-data section (the API's
+    #: `SECTION_EDITORS`); a section missing here is edited by no one from the pages
+    section_editors: Mapping[str, frozenset[Role]] = field(default_factory=dict)
