@@ -85,6 +85,10 @@ class Action(StrEnum):
     LICENCE_ADD = "licence.add"
     LICENCE_CHANGE = "licence.change"
     LICENCE_DRAW = "licence.draw"
+    # purchase orders (revision 0012)
+    PO_RELEASE = "floor.po.release"
+    PO_RECEIVE = "floor.po.receive"
+    PO_CANCEL = "floor.po.cancel"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
