@@ -273,7 +273,12 @@ def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str,
     return {"version": version, "summary": res.summary(),
             "critical_nodes": res.critical_counts,
             "units_lost_mean_by_item": res.units_lost_mean_by_item(),
-            "failed_futures": res.failed_by_status}
+            "failed_futures": res.failed_by_status,
+            # one value per solved future, for the distributions (histograms)
+            "futures": {"fill": res.solved_fill.tolist(),
+                        "units_lost": [float(sum(v)) for v in zip(
+                            *(res.solved_lost(k) for k in res.lost_by_item),
+                            strict=True)] if res.lost_by_item else []}}
 
 
 Runner = Callable[[Store, dict[str, Any], Ticker], dict[str, Any]]
