@@ -42,7 +42,7 @@ from fabnet.model.scenario import Scenario
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "production": ("site", "item", "bucket", "qty", "bucket_start", "firm"),
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
-                  "order_start", "arrival_start"),
+                  "order_start", "arrival_start", "firm"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
                   "depart_start", "arrival_start"),
     "deliveries": ("demand", "site", "customer", "item", "depart_bucket", "arrival_bucket",
@@ -390,6 +390,10 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
     for i, r in enumerate(tb["purchases"]):
         v, s, item, t, a, q = (r["supplier"], r["site"], r["item"], r["order_bucket"],
                                r["arrival_bucket"], r["qty"])
+        firm = r.get("firm", 0.0)  # plans written before purchase orders have none
+        if not 0 <= firm or _over(firm, q):
+            bad.append(f"purchases[{i}].firm = {firm!r}: the firm part of {q!r} "
+                       "units must be between 0 and the quantity")
         off, lane = c.offers.get((v, item)), c.lanes.get((v, s))
         if off is None or lane is None or s not in c.sites:
             bad.append(f"purchases[{i}]: no offer of {item} by {v} or no lane {v}>{s}")

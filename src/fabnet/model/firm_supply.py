@@ -6,7 +6,10 @@ keep (the remaining quantity, at their site, in their due bucket), and stock cou
 the floor (lots received, units built and not yet shipped) replaces the opening
 inventory of the (site, item) pairs the floor keeps. A released work order of 30 drones
 in week 2 means the plan makes at least 30 drones there in week 2: a plan that needs
-50 makes 20 more, never 30 + 50.
+50 makes 20 more, never 30 + 50. Open purchase orders are scheduled receipts: what is
+still to come of each is a purchase the plan keeps, from its supplier to its site,
+ordered in `order_bucket` and arriving in `arrival_bucket` (`order_bucket` + the offer's
+lead time + the lane's transit), so the plan buys only what they do not bring.
 
 The value is plain data: `fabnet.services.firm_supply` reads it from the store,
 `fabnet.model.network.compile_network` lays it over the network's arrays.
@@ -37,15 +40,32 @@ class OpeningStock:
 
 
 @dataclass(frozen=True)
+class ScheduledReceipt:
+    """`qty` units of `item` still to come from `supplier` to `site` on purchase order
+    `ref`: ordered in bucket `order_bucket`, arriving in `arrival_bucket`."""
+
+    ref: str
+    supplier: str
+    site: str
+    item: str
+    order_bucket: int
+    arrival_bucket: int
+    qty: float
+
+
+@dataclass(frozen=True)
 class FirmSupply:
-    """Production the plan must keep, and the opening stock the floor counted."""
+    """Production and purchases the plan must keep, and the opening stock the floor
+    counted."""
 
     production: tuple[FixedProduction, ...] = ()
     stock: tuple[OpeningStock, ...] = ()
+    #: open purchase orders, as purchases the plan keeps
+    receipts: tuple[ScheduledReceipt, ...] = ()
     #: what the floor could not say, for the plan's notes (e.g. no arrival of shipments)
     notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        """True when there is neither fixed production nor counted stock."""
-        return not self.production and not self.stock
+        """True when there is no fixed production, counted stock or scheduled receipt."""
+        return not self.production and not self.stock and not self.receipts

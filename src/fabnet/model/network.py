@@ -19,7 +19,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.model.errors import Issue, ScenarioError, split_issues
-from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock
+from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock, ScheduledReceipt
 from fabnet.model.scenario import Disruption, Scenario
 from fabnet.model.target import KnownTargets, Target, TargetKind, check_target
 
@@ -107,6 +107,10 @@ class Network:
     firm_make: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     firm_bucket: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     firm_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # open purchase orders: purchase arc, order bucket and quantity still to come
+    firm_pur: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_pur_bucket: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_pur_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def licence_arrays(self) -> LicenceArrays:
@@ -421,8 +425,14 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
           if (si[lanes[lidx].origin], int(dem_item[d])) in key]
 
     holding = np.array([it.holding_cost or 0.0 for it in sc.items])
+    offer_lead_of = np.array([o.lead_time for o in sc.offers], dtype=np.int64)
     arr = np.asarray
     firm_make, firm_bucket, firm_qty = _firm_production(firm, si, ii, ms, mi, nS, nI)
+    arc_of = {(suppliers[offer_supplier[o]], sites[s], items[offer_item[o]]): p
+              for p, (o, _, s) in enumerate(pur)}
+    arrive_of = [int(offer_lead_of[o]) + int(lane_transit[lidx]) for o, lidx, _ in pur]
+    firm_pur, firm_pur_bucket, firm_pur_qty = _firm_purchases(
+        firm.receipts if firm is not None else (), arc_of, arrive_of, T)
     return Network(
         scenario=sc, buckets=T, items=items, sites=sites, suppliers=suppliers,
         customers=customers,
@@ -465,6 +475,7 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
         licences=compile_licences(sc, customers, items, dem_cust, dem_item,
                                   arr([x[0] for x in dl], dtype=np.int64)),
         firm_make=firm_make, firm_bucket=firm_bucket, firm_qty=firm_qty,
+        firm_pur=firm_pur, firm_pur_bucket=firm_pur_bucket, firm_pur_qty=firm_pur_qty,
     )
 
 
@@ -517,6 +528,51 @@ def _firm_production(firm: FirmSupply | None, si: dict[str, int], ii: dict[str, 
     t = np.array([x.bucket for x in firm.production], dtype=np.int64)
     q = np.array([x.qty for x in firm.production], dtype=float)
     pairs, inv = np.unique(np.stack([m, t], axis=1), axis=0, return_inverse=True)
+    qty = np.bincount(inv.ravel(), weights=q, minlength=len(pairs))
+    keep = qty > 0
+    return (pairs[keep, 0].astype(np.int64), pairs[keep, 1].astype(np.int64),
+            qty[keep].astype(float))
+
+
+def _firm_purchases(receipts: tuple[ScheduledReceipt, ...],
+                    arc_of: dict[tuple[str, str, str], int], lead_transit: list[int],
+                    T: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Open purchase orders as (purchase arc, order bucket, qty) arrays, summed per arc and
+    bucket; an order the network has no purchase for, or one arriving otherwise than its
+    offer's lead time and lane's transit say, is an error naming the fix."""
+    z = np.zeros(0, dtype=np.int64)
+    if not receipts:
+        return z, z.copy(), np.zeros(0)
+    bad: list[Issue] = []
+    arcs = []
+    for x in receipts:
+        p = arc_of.get((x.supplier, x.site, x.item), -1)
+        where = f"purchase order {x.ref} ({x.supplier}>{x.site}/{x.item})"
+        if p < 0:
+            bad.append(Issue("firm_supply", where, "supplier",
+                             f"the scenario has no purchase of {x.item} from {x.supplier} for "
+                             f"{x.site} (no such offer or lane, or {x.site} no longer uses "
+                             f"{x.item}), but {x.qty:g} are still to come",
+                             f"add the offer and lane back, or cancel {x.ref} (`fabnet floor "
+                             f"po cancel {x.ref}`)"))
+        elif (x.order_bucket < 0 or x.arrival_bucket >= T
+              or x.order_bucket + lead_transit[p] != x.arrival_bucket):
+            bad.append(Issue("firm_supply", where, "arrival_bucket",
+                             f"ordered in bucket {x.order_bucket}, arriving in "
+                             f"{x.arrival_bucket}: lead time and transit are "
+                             f"{lead_transit[p]} buckets, the horizon 0..{T - 1}",
+                             "place the receipt in the horizon at order bucket + lead time "
+                             "+ transit"))
+        elif not x.qty >= 0:
+            bad.append(Issue("firm_supply", where, "qty", f"must be >= 0, got {x.qty}",
+                             "a receipt is what is still to come"))
+        arcs.append(p)
+    if bad:
+        raise ScenarioError(bad, [])
+    a = np.array(arcs, dtype=np.int64)
+    t = np.array([x.order_bucket for x in receipts], dtype=np.int64)
+    q = np.array([x.qty for x in receipts], dtype=float)
+    pairs, inv = np.unique(np.stack([a, t], axis=1), axis=0, return_inverse=True)
     qty = np.bincount(inv.ravel(), weights=q, minlength=len(pairs))
     keep = qty > 0
     return (pairs[keep, 0].astype(np.int64), pairs[keep, 1].astype(np.int64),

@@ -305,6 +305,18 @@ def define_firm_production(net: Network, lp: PlanningLP) -> None:
     lp.firm_qty = np.asarray(net.firm_qty, dtype=float)
 
 
+def define_firm_purchases(net: Network, lp: PlanningLP) -> None:
+    """What an open purchase order still brings is a floor under its purchase column, as
+    firm production is: the plan buys only what the order does not bring, and the firm
+    level gets as much of it as the supplier and lane can still carry."""
+    if net.firm_pur.size == 0:
+        return
+    cols = lp.cols["purchase"].at(net.firm_pur, net.firm_pur_bucket)
+    lp.col_lower[cols] = np.maximum(lp.col_lower[cols], net.firm_pur_qty)
+    lp.firm_cols = np.concatenate([lp.firm_cols, cols]).astype(np.int64)
+    lp.firm_qty = np.concatenate([lp.firm_qty, net.firm_pur_qty]).astype(float)
+
+
 def define_capacities(net: Network, lp: PlanningLP) -> None:
     """Right-hand sides of work-center, supplier, lane and demand rows."""
     rows, cap = capacity_rows(net, lp)
@@ -336,6 +348,7 @@ def build_lp(net: Network) -> PlanningLP:
     define_stock(net, lp, e)
     define_licences(net, lp, e)
     define_firm_production(net, lp)
+    define_firm_purchases(net, lp)
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
     return lp

@@ -32,7 +32,7 @@ _PASSES = 25
 PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "production": ("site", "item", "bucket", "qty", "bucket_start", "firm"),
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
-                  "order_start", "arrival_start"),
+                  "order_start", "arrival_start", "firm"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
                   "depart_start", "arrival_start"),
     "deliveries": ("demand", "site", "customer", "item", "depart_bucket", "arrival_bucket",
@@ -215,9 +215,13 @@ def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
     arr = lp.arrival.get("purchase", np.zeros((0, T), dtype=np.int64))[a, t]
     sup = np.array(net.suppliers, dtype=object)
     o = net.pur_offer[a]
+    firm = np.zeros((net.pur_offer.size, T))
+    np.add.at(firm, (net.firm_pur, net.firm_pur_bucket), net.firm_pur_qty)
+    # the firm part of a purchase row is what open purchase orders bring of it
     out["purchases"] = _rows(sup[net.offer_supplier[o]], sites[net.pur_site[a]],
                              items[net.offer_item[o]], t.tolist(), arr.tolist(), q,
-                             day[t], day[arr])
+                             day[t], day[arr],
+                             np.minimum(firm[a, t], np.asarray(q, dtype=float)).tolist())
     a, t, q = grid("transfer")
     arr = lp.arrival.get("transfer", np.zeros((0, T), dtype=np.int64))[a, t]
     out["transfers"] = _rows(sites[net.tr_from[a]], sites[net.tr_to[a]],
