@@ -106,6 +106,8 @@ Qty = Annotated[float, Field(ge=0), BeforeValidator(_blank_none)]
 PosQty = Annotated[float, Field(gt=0), BeforeValidator(_blank_none)]
 OptQty = Annotated[float | None, Field(ge=0), BeforeValidator(_blank_none)]
 Buckets = Annotated[int, Field(ge=0), BeforeValidator(_blank_none)]
+#: a pack or batch size: a whole number of units, at least 1 (blank: none)
+OptCount = Annotated[int | None, Field(ge=1), BeforeValidator(_blank_none)]
 Day = Annotated[date, BeforeValidator(_as_date)]
 OptDay = Annotated[date | None, BeforeValidator(_as_date)]
 IdList = Annotated[list[Id], BeforeValidator(_split_list)]
@@ -171,6 +173,7 @@ class WorkCenterRow(Row):
     hours: Qty
     from_: Annotated[OptDay, Field(alias="from")] = None
     ramp: Factors = []
+    batch: OptCount = None
 
 
 class SupplierRow(Row):
@@ -185,6 +188,8 @@ class OfferRow(Row):
     price: Qty
     lead_time: Buckets
     capacity: OptQty = None
+    moq: Annotated[float | None, Field(gt=0), BeforeValidator(_blank_none)] = None
+    multiple: OptCount = None
 
 
 class CustomerRow(Row):

@@ -303,11 +303,13 @@ def build_scenario(raw: RawTables) -> Scenario:
                        for r in v["routings"] if isinstance(r, RoutingRow)),
         sites=tuple(Site(r.id, r.country, r.name, tuple(r.makes), r.location) for r in v["sites"]
                     if isinstance(r, SiteRow)),
-        work_centers=tuple(WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp))
+        work_centers=tuple(WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp),
+                                      r.batch)
                            for r in v["work_centers"] if isinstance(r, WorkCenterRow)),
         suppliers=tuple(Supplier(r.id, r.country, r.name) for r in v["suppliers"]
                         if isinstance(r, SupplierRow)),
-        offers=tuple(Offer(r.supplier, r.item, r.price, r.lead_time, r.capacity)
+        offers=tuple(Offer(r.supplier, r.item, r.price, r.lead_time, r.capacity, r.moq,
+                           r.multiple)
                      for r in v["offers"] if isinstance(r, OfferRow)),
         customers=tuple(Customer(r.id, r.country, r.name, r.approved) for r in v["customers"]
                         if isinstance(r, CustomerRow)),
@@ -370,12 +372,14 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
         "sites": [{"id": s.id, "name": s.name, "country": s.country, "makes": list(s.makes),
                    "location": s.location} for s in sc.sites],
         "work_centers": [{"site": w.site, "type": w.type, "hours": _num(w.hours),
-                          "from": w.start, "ramp": [_num(f) for f in w.ramp]}
+                          "from": w.start, "ramp": [_num(f) for f in w.ramp],
+                          "batch": w.batch}
                          for w in sc.work_centers],
         "suppliers": [{"id": s.id, "name": s.name, "country": s.country}
                       for s in sc.suppliers],
         "offers": [{"supplier": o.supplier, "item": o.item, "price": _num(o.price),
-                    "lead_time": o.lead_time, "capacity": _num(o.capacity)}
+                    "lead_time": o.lead_time, "capacity": _num(o.capacity),
+                    "moq": _num(o.moq), "multiple": o.multiple}
                    for o in sc.offers],
         "customers": [{"id": c.id, "name": c.name, "country": c.country,
                        "approved": c.approved} for c in sc.customers],

@@ -83,6 +83,9 @@ class WorkCenter:
     hours: float
     start: date | None = None
     ramp: tuple[float, ...] = ()
+    #: a whole-unit plan makes every item on it in multiples of `batch` per bucket
+    #: (None: any whole number); continuous plans ignore it
+    batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ class Offer:
     price: float
     lead_time: int
     capacity: float | None = None
+    #: a whole-unit plan orders 0 or at least `moq` units per order (None: no minimum)
+    moq: float | None = None
+    #: a whole-unit plan orders in packs of `multiple` units (None: any whole number)
+    multiple: int | None = None
 
 
 @dataclass(frozen=True)

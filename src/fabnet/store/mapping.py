@@ -68,6 +68,8 @@ LATER_FIELDS: dict[str, dict[str, Any]] = {
     "boms": {"start": None, "until": None},
     "routings": {"start": None, "until": None},
     "disruptions": {"work_center": None},
+    "work_centers": {"batch": None},
+    "offers": {"moq": None, "multiple": None},
 }
 #: sections added after versions were first hashed: left out of a hash while empty
 LATER_SECTIONS = frozenset({"test_plans", "licences"})

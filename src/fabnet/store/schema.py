@@ -97,10 +97,13 @@ SECTION_TABLES: dict[str, sa.Table] = {
                       # added in revision 0002: rows from before hold ""
                       sa.Column("location", S, nullable=False, server_default="")),
     "work_centers": _section("work_centers", _col("site", S), _col("type", S),
-                             _col("hours", F), _col("start", D, True), _col("ramp", sa.JSON)),
+                             _col("hours", F), _col("start", D, True), _col("ramp", sa.JSON),
+                             _col("batch", N, True)),  # added in revision 0013
     "suppliers": _section("suppliers", _col("id", S), _col("country", S), _col("name", S)),
     "offers": _section("offers", _col("supplier", S), _col("item", S), _col("price", F),
-                       _col("lead_time", N), _col("capacity", F, True)),
+                       _col("lead_time", N), _col("capacity", F, True),
+                       # added in revision 0013: rows from before have no order sizes
+                       _col("moq", F, True), _col("multiple", N, True)),
     "customers": _section("customers", _col("id", S), _col("country", S), _col("name", S),
                           _col("approved", sa.Boolean)),
     "lanes": _section("lanes", _col("origin", S), _col("destination", S), _col("transit", N),
