@@ -42,7 +42,8 @@ def wiring() -> web.Wiring:
                       planners=policy.PLANNERS, stress_testers=policy.STRESS_TESTERS,
                       sign_in=sign_in, run_job=run_job,
                       session_hours=lambda request: get_settings(request).token_hours,
-                      section_editors=policy.SECTION_EDITORS)
+                      section_editors=policy.SECTION_EDITORS,
+                      audit_readers=policy.AUDIT_READERS)
 
 
 def mount_web(app: FastAPI) -> None:

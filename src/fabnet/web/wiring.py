@@ -50,3 +50,6 @@ class Wiring:
     #: who may add, change or delete the rows of each master-data section (the API's
     #: `SECTION_EDITORS`); a section missing here is edited by no one from the pages
     section_editors: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    #: who may read the audit trail and its verify status (the API's `AUDIT_READERS`);
+    #: no one from the pages when not given
+    audit_readers: frozenset[Role] = frozenset()
