@@ -118,14 +118,28 @@ def orders_cmd(ctx: typer.Context, site: Annotated[str | None, typer.Option()] =
 
 
 @floor_app.command("receive")
-def receive_cmd(ctx: typer.Context, site: Annotated[str, typer.Option()],
-                item: Annotated[str, typer.Option()], lot: Annotated[str, typer.Option()],
+def receive_cmd(ctx: typer.Context, lot: Annotated[str, typer.Option()],
                 qty: Annotated[float, typer.Option()],
+                site: Annotated[str | None, typer.Option(help="Required without --po.")]
+                = None,
+                item: Annotated[str | None, typer.Option(help="Required without --po.")]
+                = None,
                 supplier: Annotated[str | None, typer.Option()] = None,
+                po: Annotated[str | None, typer.Option(
+                    "--po", help="Receive against this purchase order (PO-12): its site, "
+                    "item and supplier; it closes when all of it came.")] = None,
                 scenario: ScenarioOpt = None, as_json: JsonOpt = False) -> None:
-    """Book a supplier's lot into a site's stock."""
+    """Book a supplier's lot into a site's stock (against a purchase order with --po)."""
     from fabnet.services.floor import receive
 
+    if po is not None:
+        from fabnet.cli.floor_po import receive_against_po
+
+        receive_against_po(ctx, po, lot, qty, site, item, supplier, as_json)
+        return
+    if site is None or item is None:
+        raise FabnetError("--site and --item: both are needed without --po (fix: name them, "
+                          "or receive against a purchase order with --po PO-12)")
     store, caller = _ctx(ctx)
     x = receive(store, caller, site, item, lot, qty, supplier, scenario)
     show(as_json, "lot received", ["lot", "site", "item", "qty", "supplier"],
@@ -240,3 +254,8 @@ def demo_cmd(out: Annotated[str, typer.Option(
     out_console.print(f"floor story on {db}:")
     for line in story.lines:
         out_console.print(f"  {line}", markup=False)
+
+
+from fabnet.cli.floor_po import po_app  # noqa: E402 - `fabnet floor po …`
+
+floor_app.add_typer(po_app, name="po")

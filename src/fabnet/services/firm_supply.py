@@ -7,10 +7,13 @@ remaining quantity of every lot that is not held (suppliers' lots and lots built
 floor); and the units built or complete, not held, not installed and not shipped, where
 they are now. Stock counted this way replaces the scenario's opening inventory of the
 (site, item) pairs the floor keeps records of; other pairs keep the scenario's figure.
+A fourth query gives what open purchase orders still bring (qty − received): each is a
+scheduled receipt from its supplier to its site, arriving in the bucket of its due date,
+ordered the offer's lead time and the lane's transit before (see `_receipt`).
 
-Not read: shipments record no arrival, so units on their way to a customer are not
-counted as in transit (they left the site's stock when they shipped); transfers between
-sites move a unit at once.
+In transit: what is on its way from suppliers is the open purchase orders. Nothing is in
+transit between sites: a transfer moves a unit to the other site at once, and shipments
+go to customers, out of the network (they left the site's stock when they shipped).
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock
-from fabnet.model.horizon import Horizon
+from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock, ScheduledReceipt
 from fabnet.model.scenario import Scenario
+from fabnet.shop.purchase_order import PurchaseOrderStatus, purchase_order_code
 from fabnet.shop.unit import UnitStatus
 from fabnet.shop.work_order import WorkOrderStatus
 from fabnet.store import Store
 from fabnet.store.floor_schema import lots, units, work_orders
+from fabnet.store.po_schema import purchase_orders
 from fabnet.store.schema import scenarios
 
 #: work orders whose remaining quantity is still to be made
@@ -33,17 +37,19 @@ OPEN_ORDERS = (WorkOrderStatus.RELEASED.value, WorkOrderStatus.IN_PROGRESS.value
 #: units that are on hand at their site (built units awaiting tests count: they are
 #: no longer in their work order's remaining quantity)
 ON_HAND = (UnitStatus.BUILT.value, UnitStatus.COMPLETE.value)
-#: why in-transit units are not part of the firm supply
-NO_TRANSIT = ("shipments record no arrival: shipped units are not counted as in transit, "
-              "they left their site's stock when they shipped")
+#: what is in transit, and what is not
+NO_TRANSIT = ("in transit: open purchase orders are what is on its way from suppliers; "
+              "nothing is in transit between sites (a transfer moves a unit at once) and "
+              "shipped units left their site's stock when they shipped")
 
 
-def read_firm_supply(conn: sa.Connection, scenario_id: int, horizon: Horizon) -> FirmSupply:
-    """The firm supply of one stored scenario's floor, bucketed over `horizon`.
+def read_firm_supply(conn: sa.Connection, scenario_id: int, sc: Scenario) -> FirmSupply:
+    """The firm supply of one stored scenario's floor, bucketed over the horizon of `sc`.
 
     A work order due before the horizon is still being made: it falls in bucket 0. One
     due after the horizon's end is outside the plan and is left out (with a note).
     """
+    horizon = sc.horizon
     wo = work_orders.c
     open_rows = conn.execute(
         sa.select(wo.site, wo.item, wo.due_date, sa.func.sum(wo.qty - wo.qty_done).label("q"))
@@ -76,10 +82,57 @@ def read_firm_supply(conn: sa.Connection, scenario_id: int, horizon: Horizon) ->
     if late:
         notes.append(f"{late} groups of work orders are due after the horizon ends and are "
                      "not in this plan")
+    receipts, po_notes = read_receipts(conn, scenario_id, sc)
     return FirmSupply(
         production=tuple(FixedProduction(s, i, t, q) for (s, i, t), q in sorted(fixed.items())),
         stock=tuple(OpeningStock(s, i, q) for (s, i), q in sorted(stock.items())),
-        notes=tuple(notes))
+        receipts=receipts, notes=tuple(notes + po_notes))
+
+
+def read_receipts(conn: sa.Connection, scenario_id: int, sc: Scenario
+                  ) -> tuple[tuple[ScheduledReceipt, ...], list[str]]:
+    """What the open purchase orders of a stored scenario still bring, as scheduled
+    receipts over the horizon of `sc`, and notes on those it moved or left out."""
+    po = purchase_orders.c
+    rows = conn.execute(
+        sa.select(po.id, po.supplier, po.site, po.item, po.due_date,
+                  (po.qty - po.qty_received).label("q"))
+        .where(po.scenario_id == scenario_id, po.status == PurchaseOrderStatus.OPEN.value)
+        .order_by(po.id)).all()
+    lead = {(o.supplier, o.item): o.lead_time for o in sc.offers}
+    transit = {(ln.origin, ln.destination): ln.transit for ln in sc.lanes}
+    out: list[ScheduledReceipt] = []
+    moved: list[str] = []
+    outside: list[str] = []
+    for r in rows:
+        if float(r.q) <= 0:
+            continue
+        ref = purchase_order_code(int(r.id))
+        due = sc.horizon.bucket_of(r.due_date)
+        # lead time and transit of its purchase now (an unknown one: the network says so)
+        way = lead.get((r.supplier, r.item), 0) + transit.get((r.supplier, r.site), 0)
+        order = due - way
+        if order < 0:  # ordered before this horizon, or overdue: the earliest arrival
+            order = 0
+            moved.append(ref)
+        if order + way >= sc.horizon.buckets:
+            outside.append(ref)
+            continue
+        out.append(ScheduledReceipt(ref, str(r.supplier), str(r.site), str(r.item), order,
+                                    order + way, float(r.q)))
+    notes = []
+    if moved:
+        notes.append(f"{len(moved)} purchase orders ({_first(moved)}) were ordered before "
+                     "this horizon starts, or are overdue: the plan has them arrive at the "
+                     "earliest, their lead time and transit after its first bucket")
+    if outside:
+        notes.append(f"{len(outside)} purchase orders ({_first(outside)}) arrive after the "
+                     "horizon ends and are not in this plan")
+    return tuple(out), notes
+
+
+def _first(refs: list[str]) -> str:
+    return ", ".join(refs[:5]) + (", …" if len(refs) > 5 else "")
 
 
 def firm_supply(store: Store, scenario: str, sc: Scenario | None = None) -> FirmSupply:
@@ -93,5 +146,5 @@ def firm_supply(store: Store, scenario: str, sc: Scenario | None = None) -> Firm
             return FirmSupply()
         if sc is None:
             sc = uow.scenarios.get(scenario)
-        firm = read_firm_supply(uow.connection, int(sid), sc.horizon)
+        firm = read_firm_supply(uow.connection, int(sid), sc)
     return firm if not firm.empty else FirmSupply()
