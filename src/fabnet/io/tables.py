@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,24 +19,8 @@ from fabnet.io import limits
 from fabnet.io.limits import short_repr, short_text
 from fabnet.io.records import (
     SECTIONS,
-    BomRow,
-    CustomerRow,
-    DemandRow,
-    DisruptionRow,
-    InventoryRow,
-    ItemRow,
-    LaneRow,
-    LicenceRow,
-    OfferRow,
-    RecoveryRow,
-    RiskRow,
-    RoutingRow,
     Row,
     ScenarioRow,
-    SiteRow,
-    SupplierRow,
-    TestPlanRow,
-    WorkCenterRow,
     columns,
     required_columns,
 )
@@ -274,6 +259,40 @@ def collapse_alike(issues: list[Issue]) -> list[Issue]:
     return out
 
 
+#: how each section's checked row becomes its record (the row's schema is `SECTIONS`)
+RECORDS: dict[str, Callable[[Any], Any]] = {
+    "items": lambda r: Item(r.id, r.name, r.kind, r.unit_cost, r.origin, r.holding_cost,
+                            r.serialized, r.serial_pattern, r.revision),
+    "boms": lambda r: BomLine(r.parent, r.item, r.qty, r.from_, r.until),
+    "routings": lambda r: RoutingStep(r.item, r.work_center, r.hours, r.from_, r.until),
+    "sites": lambda r: Site(r.id, r.country, r.name, tuple(r.makes), r.location),
+    "work_centers": lambda r: WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp),
+                                         r.batch),
+    "suppliers": lambda r: Supplier(r.id, r.country, r.name),
+    "offers": lambda r: Offer(r.supplier, r.item, r.price, r.lead_time, r.capacity, r.moq,
+                              r.multiple),
+    "customers": lambda r: Customer(r.id, r.country, r.name, r.approved),
+    "lanes": lambda r: Lane(r.from_, r.to, r.transit, r.cost, r.capacity),
+    "inventory": lambda r: InventoryRecord(r.site, r.item, r.qty),
+    "demand": lambda r: Demand(r.id, r.customer, r.item, r.qty, r.due, r.priority),
+    "disruptions": lambda r: Disruption(r.id, r.target, r.from_, r.buckets, r.capacity,
+                                        r.work_center),
+    "recovery": lambda r: Recovery(r.target, r.days),
+    "risks": lambda r: Risk(r.id, r.target, r.rate, r.duration, r.dist, r.duration_max,
+                            r.capacity),
+    "test_plans": lambda r: TestPlan(r.item, r.step, r.required, r.min, r.max),
+    "licences": lambda r: Licence(r.id, r.customer, r.country, tuple(r.items), r.qty,
+                                  r.from_, r.until, r.euc, r.status, r.authority),
+}
+
+
+def record_of(section: str, values: dict[str, Any]) -> Any:
+    """One row of `section` (columns as in the scenario files) checked against its schema
+    and made its record, as `build_scenario` makes each; a bad field raises pydantic's
+    `ValidationError`."""
+    return RECORDS[section](SECTIONS[section].model_validate(values))
+
+
 def build_scenario(raw: RawTables) -> Scenario:
     """Check every row and every cross-reference; raise `ScenarioError` with all issues."""
     if raw.full:  # over a limit: say so before spending minutes validating the rest
@@ -291,47 +310,8 @@ def build_scenario(raw: RawTables) -> Scenario:
         raise ScenarioError(errors, warnings)
     m = meta[0]
     assert isinstance(m, ScenarioRow)
-    sc = Scenario(
-        name=m.scenario,
-        horizon=Horizon(m.start, m.bucket, m.buckets),
-        items=tuple(Item(r.id, r.name, r.kind, r.unit_cost, r.origin, r.holding_cost,
-                         r.serialized, r.serial_pattern, r.revision)
-                    for r in v["items"] if isinstance(r, ItemRow)),
-        boms=tuple(BomLine(r.parent, r.item, r.qty, r.from_, r.until) for r in v["boms"]
-                   if isinstance(r, BomRow)),
-        routings=tuple(RoutingStep(r.item, r.work_center, r.hours, r.from_, r.until)
-                       for r in v["routings"] if isinstance(r, RoutingRow)),
-        sites=tuple(Site(r.id, r.country, r.name, tuple(r.makes), r.location) for r in v["sites"]
-                    if isinstance(r, SiteRow)),
-        work_centers=tuple(WorkCenter(r.site, r.type, r.hours, r.from_, tuple(r.ramp),
-                                      r.batch)
-                           for r in v["work_centers"] if isinstance(r, WorkCenterRow)),
-        suppliers=tuple(Supplier(r.id, r.country, r.name) for r in v["suppliers"]
-                        if isinstance(r, SupplierRow)),
-        offers=tuple(Offer(r.supplier, r.item, r.price, r.lead_time, r.capacity, r.moq,
-                           r.multiple)
-                     for r in v["offers"] if isinstance(r, OfferRow)),
-        customers=tuple(Customer(r.id, r.country, r.name, r.approved) for r in v["customers"]
-                        if isinstance(r, CustomerRow)),
-        lanes=tuple(Lane(r.from_, r.to, r.transit, r.cost, r.capacity) for r in v["lanes"]
-                    if isinstance(r, LaneRow)),
-        inventory=tuple(InventoryRecord(r.site, r.item, r.qty) for r in v["inventory"]
-                        if isinstance(r, InventoryRow)),
-        demand=tuple(Demand(r.id, r.customer, r.item, r.qty, r.due, r.priority)
-                     for r in v["demand"] if isinstance(r, DemandRow)),
-        disruptions=tuple(Disruption(r.id, r.target, r.from_, r.buckets, r.capacity,
-                                     r.work_center)
-                          for r in v["disruptions"] if isinstance(r, DisruptionRow)),
-        recovery=tuple(Recovery(r.target, r.days) for r in v["recovery"]
-                       if isinstance(r, RecoveryRow)),
-        risks=tuple(Risk(r.id, r.target, r.rate, r.duration, r.dist, r.duration_max, r.capacity)
-                    for r in v["risks"] if isinstance(r, RiskRow)),
-        test_plans=tuple(TestPlan(r.item, r.step, r.required, r.min, r.max)
-                         for r in v["test_plans"] if isinstance(r, TestPlanRow)),
-        licences=tuple(Licence(r.id, r.customer, r.country, tuple(r.items), r.qty, r.from_,
-                               r.until, r.euc, r.status, r.authority)
-                       for r in v["licences"] if isinstance(r, LicenceRow)),
-    )
+    sc = Scenario(name=m.scenario, horizon=Horizon(m.start, m.bucket, m.buckets),
+                  **{s: tuple(make(r) for r in v[s]) for s, make in RECORDS.items()})
     # cross-record rules run on the sound rows too, so every problem is listed at once;
     # an id whose own row was rejected is not reported again as unknown
     flagged = {i.record for i in raw.issues if not i.is_warning}
