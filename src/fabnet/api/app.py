@@ -39,6 +39,7 @@ from fabnet.api.routes import (
     jobs,
     licences,
     plan_runs,
+    purchase_orders,
     scenarios,
     tokens,
     users,
@@ -113,7 +114,8 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               floor.router, floor_more.router, licences.router, ecos.router, audit.router)
+               floor.router, floor_more.router, purchase_orders.router, licences.router,
+               ecos.router, audit.router)
     for r in routers:
         document_roles(r)
     return routers
