@@ -302,6 +302,12 @@ class PlanJob(JobTarget):
 
     frozen: Annotated[int, Field(ge=0, le=10_000, description="keep the last stored plan "
                                  "run's first N buckets as they are (a frozen horizon)")] = 0
+    whole_units: bool = Field(default=False, description="plan in whole units with the "
+                              "offers' moq/multiple and the work centers' batch (a MIP; no "
+                              "reference level, no frozen horizon)")
+    mip_time_limit: Annotated[float | None, Field(
+        gt=0, le=3600, description="seconds for the whole-unit MIP, all levels together "
+        "(default 60; only with whole_units)")] = None
 
 
 class WhatIfJob(JobTarget):

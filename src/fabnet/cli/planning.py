@@ -34,6 +34,13 @@ def plan(
     frozen: Annotated[int, typer.Option(
         min=0, help="Keep the --reference plan's first N buckets as they are (a frozen "
                     "horizon).")] = 0,
+    whole_units: Annotated[bool, typer.Option(
+        "--whole-units", help="Plan production, purchases, transfers and deliveries in "
+        "whole units, with the offers' moq/multiple and the work centers' batch (a MIP; "
+        "the KPIs say what it gave up against the continuous plan).")] = False,
+    mip_time_limit: Annotated[float | None, typer.Option(
+        "--mip-time-limit", metavar="SECONDS", help="Time limit of the whole-unit MIP, "
+        "all levels together (default 60).")] = None,
     force: ForceOpt = False,
 ) -> None:
     """Plan a scenario: most units delivered by priority, then least lateness, then cost."""
@@ -46,6 +53,12 @@ def plan(
     if reference is not None and (continuity or strike):
         raise FabnetError("--reference and --frozen plan one scenario; the continuity "
                           "headline does not take them (fix: drop --continuity/--strike)")
+    from fabnet.services.planning import check_whole_units
+
+    check_whole_units(whole_units, mip_time_limit, reference, frozen)
+    if whole_units and (continuity or strike):
+        raise FabnetError("--whole-units plans one scenario; the continuity headline "
+                          "does not take it (fix: drop --continuity/--strike)")
     headline = None
     if continuity or strike:
         from fabnet.io.scenario_io import load_scenario
@@ -62,9 +75,11 @@ def plan(
         if not json_:
             with err_console.status("planning…"):
                 run = plan_scenario(scenario, out, reference=reference, frozen=frozen,
-                                    force=force)
+                                    force=force, whole_units=whole_units,
+                                    mip_time_limit=mip_time_limit)
         else:
-            run = plan_scenario(scenario, out, reference=reference, frozen=frozen, force=force)
+            run = plan_scenario(scenario, out, reference=reference, frozen=frozen, force=force,
+                                whole_units=whole_units, mip_time_limit=mip_time_limit)
         print_warnings(run.scenario.warnings)
     if json_:
         sys.stdout.write(json.dumps(run.plan.kpis, indent=1) + "\n")
@@ -78,7 +93,14 @@ def plan(
 
 def print_summary(run: object, top: int) -> None:
     """Units per product and month, KPIs and the top shortfalls, as rich tables."""
-    from fabnet.plan.summary import displayed_months, kpi_summary, monthly_summary, top_shortfalls
+    from fabnet.plan.summary import (
+        displayed_months,
+        kpi_summary,
+        monthly_summary,
+        top_shortfalls,
+        whole_unit_lines,
+        whole_unit_note,
+    )
     from fabnet.services.planning import PlanRun
 
     assert isinstance(run, PlanRun)
@@ -100,6 +122,14 @@ def print_summary(run: object, top: int) -> None:
                                         "cost_total", "cost_purchase", "cost_transport"]):
         kt.add_row(label, value)
     out_console.print(kt)
+    if whole_unit_lines(k):
+        wt = Table(title="Whole units against the continuous plan")
+        for c in ("level", "continuous (LP)", "whole units", "difference", "MIP gap"):
+            wt.add_column(c, justify="left" if c == "level" else "right")
+        for line in whole_unit_lines(k):
+            wt.add_row(*line)
+        out_console.print(wt)
+        out_console.print(whole_unit_note(k))
     rows = top_shortfalls(plan, sc, top)
     if rows:
         st = Table(title=f"Top shortfalls ({len(plan.tables['shortfalls'])} in all)")

@@ -221,6 +221,12 @@ def plan_cmd(
     actual_rates: Annotated[bool, typer.Option(
         "--actual-rates", help="Routing hours as the floor recorded them (db actuals).")]
     = False,
+    whole_units: Annotated[bool, typer.Option(
+        "--whole-units", help="Plan in whole units with order sizes (moq, multiple, "
+        "batch): a MIP, no reference level.")] = False,
+    mip_time_limit: Annotated[float | None, typer.Option(
+        "--mip-time-limit", metavar="SECONDS", help="Time limit of the whole-unit MIP, "
+        "all levels together (default 60).")] = None,
     url: UrlHere = None,
     actor: ActorHere = None,
 ) -> None:
@@ -231,7 +237,8 @@ def plan_cmd(
         raise FabnetError("give a scenario NAME or --branch BRANCH (fix: see --help)")
     with err_console.status("planning…"):
         run = plan_stored(open_store(ctx, url, actor), name or "", version, branch,
-                          actual_rates=actual_rates)
+                          actual_rates=actual_rates, whole_units=whole_units,
+                          mip_time_limit=mip_time_limit)
     what = f"branch {run.branch} of " if run.branch else ""
     rows = [(k, f"{v:,.4g}" if isinstance(v, float) else str(v)) for k, v in run.kpis.items()]
     print_table(f"Plan run {run.id}: {what}{run.scenario} version {run.version} ({run.status})",

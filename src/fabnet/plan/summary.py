@@ -38,6 +38,13 @@ KPI_LABELS: dict[str, str] = {
     "readback_seconds": "read-back time (s)",
     "lp_columns": "LP columns",
     "lp_rows": "LP rows",
+    "whole_units": "whole units",
+    "mip_gap": "MIP gap (largest of the levels)",
+    "mip_time_limit_reached": "MIP time limit reached",
+    "mip_time_limit_seconds": "MIP time limit (s)",
+    "mip_seconds": "MIP time (s)",
+    "mip_columns": "MIP columns",
+    "mip_rows": "MIP rows",
 }
 
 
@@ -58,7 +65,64 @@ def format_kpi(name: str, value: float | str) -> str:
         return f"€{value:,.0f}"
     if name.endswith("_seconds"):
         return f"{value:.2f}"
+    if name == "mip_gap" or name.startswith("mip_gap_"):
+        return _gap(value)
+    if name in ("whole_units", "mip_time_limit_reached"):
+        return "yes" if value else "no"
     return f"{value:,.0f}"
+
+
+def _gap(value: float) -> str:
+    """A MIP gap: 0 only when proved, else in % with enough digits never to read as 0."""
+    if value == 0:
+        return "0 (proved optimal)"
+    return f"{100 * value:.2g} %"
+
+
+def _level_label(level: str) -> str:
+    if level.startswith("delivered_p"):
+        return f"units delivered, priority {level[11:]}"
+    return {"lateness": "lateness (units × buckets late)", "cost": "cost",
+            "firm": "firm work made"}.get(level, level)
+
+
+def _num(v: float | str | None, money: bool, signed: bool = False) -> str:
+    if not isinstance(v, float | int):
+        return "—"
+    text = f"{v:+,.2f}" if signed else f"{v:,.2f}"
+    return ("€" + text) if money else text
+
+
+def whole_unit_lines(kpis: Mapping[str, float | str]) -> list[tuple[str, str, str, str, str]]:
+    """Per level of a whole-unit plan: (level, LP optimum, whole-unit value, difference,
+    MIP gap), as a person reads them; empty for a continuous plan."""
+    if not kpis.get("whole_units"):
+        return []
+    out = []
+    for name in kpis:
+        if not name.startswith("mip_gap_"):
+            continue
+        level = name[8:]
+        whole, lp = kpis.get(f"mip_{level}"), kpis.get(f"lp_{level}")
+        money = level == "cost"
+        diff = kpis.get(f"whole_minus_lp_{level}")
+        gap = kpis[name]
+        out.append((_level_label(level), _num(lp, money), _num(whole, money),
+                    _num(diff, False, signed=True),
+                    gap if isinstance(gap, str) else _gap(float(gap))))
+    return out
+
+
+def whole_unit_note(kpis: Mapping[str, float | str]) -> str:
+    """One line on how the whole-unit MIP ended: proved, or stopped by its time limit."""
+    limit = kpis.get("mip_time_limit_seconds", "?")
+    secs = kpis.get("mip_seconds", "?")
+    if kpis.get("mip_time_limit_reached"):
+        gap = kpis.get("mip_gap")
+        shown = gap if isinstance(gap, str) else _gap(float(gap or 0))
+        return (f"MIP time limit reached ({limit} s): the plan is in whole units and feasible, "
+                f"but not proved optimal; largest MIP gap {shown}")
+    return f"MIP: every level proved optimal in {secs} s (limit {limit} s)"
 
 
 def kpi_summary(kpis: Mapping[str, float | str],

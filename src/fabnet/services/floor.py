@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from fabnet.model.scenario import RoutingStep, Scenario, TestPlan, in_effect
+from fabnet.plan.whole_units import batch_on, is_whole_unit, release_quantity
 from fabnet.shop.errors import FloorError, ShipRefused, Shortage
 from fabnet.shop.hold import Hold
 from fabnet.shop.licence_gate import LicenceRepository, check_licence
@@ -103,7 +104,10 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
             until: date | None = None) -> list[WorkOrder]:
     """Turn a stored plan run's production (default: the scenario's newest run) into
     released work orders, up to the bucket that contains `until`, each with the item's
-    routing as operations; a site manager releases their own sites' production only."""
+    routing as operations; a site manager releases their own sites' production only.
+
+    A whole-unit run is released as planned; a continuous run's quantities are rounded
+    up to whole units and whole batches (`whole_units.release_quantity`)."""
     caller.check(FloorAction.RELEASE)
 
     def work(uow: UnitOfWork, floor: FloorRepository) -> list[WorkOrder]:
@@ -114,7 +118,9 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
             raise NotFound(f"no plan run {run_id or ''} of {scenario!r} in the store (fix: "
                            f"`fabnet db plan {scenario}`, then `fabnet db runs`)")
         run = runs[0]
-        if run.status != "optimal":
+        # a whole-unit plan stopped by its MIP time limit is feasible: it can be released
+        whole = is_whole_unit(run.kpis)
+        if run.status != "optimal" and not (whole and run.status == "time_limit"):
             raise FloorError(f"plan run {run.id} is {run.status}, not optimal: there is no "
                              "production to release (fix: plan again)")
         if done := floor.released_from(run.id):
@@ -138,7 +144,9 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
             if not caller.sees(row["site"]):
                 continue
             made.append(floor.add_work_order(sid, vid, run.id, row["site"], row["item"],
-                                             math.ceil(qty - 1e-6), bucket, start,
+                                             release_quantity(qty, whole, batch_on(
+                                                 sc, row["site"], row["item"], start)),
+                                             bucket, start,
                                              [(r.work_center, r.hours)  # steps in effect
                                               for r in routing.get(row["item"], [])
                                               if in_effect(r.start, r.until, start)]))

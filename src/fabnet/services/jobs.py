@@ -220,7 +220,9 @@ def _plan(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     branch = params.get("branch")
     run = plan_stored(store, params["scenario"], None if branch else
                                 params.get("version"), branch,
-                                frozen=int(params.get("frozen") or 0))
+                                frozen=int(params.get("frozen") or 0),
+                                whole_units=bool(params.get("whole_units")),
+                                mip_time_limit=params.get("mip_time_limit"))
     return {"plan_run": run.id, "scenario": run.scenario, "version": run.version,
             "branch": run.branch, "status": run.status, "kpis": run.kpis}
 

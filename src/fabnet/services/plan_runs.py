@@ -14,14 +14,20 @@ from fabnet.store import PlanRun, Store
 
 def plan_stored(store: Store, name: str, version: int | None = None,
                 branch: str | None = None, frozen: int = 0, from_floor: bool = True,
-                actual_rates: bool = False) -> PlanRun:
+                actual_rates: bool = False, whole_units: bool = False,
+                mip_time_limit: float | None = None) -> PlanRun:
     """Plan a stored version (or a branch) and keep the plan in the store; with
     `from_floor`, the floor's work orders and stock are its firm supply (firm_supply.py);
     with `actual_rates`, routing hours are the floor's recorded ones (actuals.py).
 
     The last optimal plan kept for the scenario (and branch) is the reference: among the
     optimal plans, the one closest to it; `frozen` keeps its first buckets as they were.
+    `whole_units` plans in whole units with order sizes (`plan/whole_units.py`), without
+    the reference level, under `mip_time_limit` seconds.
     """
+    from fabnet.services.planning import check_whole_units
+
+    check_whole_units(whole_units, mip_time_limit, None, frozen)
     from fabnet.model.network import compile_network
     from fabnet.plan import PLAN_COLUMNS, make_plan
 
@@ -45,8 +51,12 @@ def plan_stored(store: Store, name: str, version: int | None = None,
         from fabnet.services.actuals import actual_rates as rates_of
         from fabnet.services.actuals import apply_actual_rates
         net = apply_actual_rates(net, rates_of(store, name))
-    plan = make_plan(net, reference=last.document if last else None,
-                     frozen=frozen)
+    if whole_units:
+        from fabnet.plan.whole_units import DEFAULT_TIME_LIMIT, make_whole_unit_plan
+        plan = make_whole_unit_plan(net, time_limit=mip_time_limit or DEFAULT_TIME_LIMIT)
+    else:
+        plan = make_plan(net, reference=last.document if last else None,
+                         frozen=frozen)
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))
     with store.unit_of_work() as uow:

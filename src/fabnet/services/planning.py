@@ -14,6 +14,7 @@ from fabnet.model.errors import FabnetError
 from fabnet.model.network import Network, compile_network
 from fabnet.model.scenario import Scenario
 from fabnet.plan import PLAN_COLUMNS, Plan, make_plan
+from fabnet.plan.whole_units import DEFAULT_TIME_LIMIT, make_whole_unit_plan
 from fabnet.report import render_plan_report
 
 
@@ -47,12 +48,16 @@ def read_reference(src: str | Path) -> dict[str, Any]:
 
 def plan_scenario(path: str | Path, out: str | Path | None = None, report: bool = True,
                   reference: str | Path | Mapping[str, Any] | None = None,
-                  frozen: int = 0, force: bool = False) -> PlanRun:
+                  frozen: int = 0, force: bool = False, whole_units: bool = False,
+                  mip_time_limit: float | None = None) -> PlanRun:
     """Plan the scenario at `path`; with `out`, write the plan tables, plan.json and report.
 
     `reference` (a plan document, or a plan folder / plan.json to read one from) makes the
     plan the optimal one closest to it; `frozen` keeps its flows in buckets 0 … frozen-1.
+    `whole_units` plans in whole units with order sizes (a MIP, `plan/whole_units.py`)
+    under `mip_time_limit` seconds; it takes no reference plan.
     """
+    check_whole_units(whole_units, mip_time_limit, reference, frozen)
     if frozen < 0:
         raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
     if frozen and reference is None:
@@ -61,12 +66,30 @@ def plan_scenario(path: str | Path, out: str | Path | None = None, report: bool 
     doc = read_reference(reference) if isinstance(reference, str | Path) else reference
     sc = load_scenario(path)
     net = compile_network(sc)
-    plan = make_plan(net, reference=doc, frozen=frozen)
+    if whole_units:
+        plan = make_whole_unit_plan(net, time_limit=mip_time_limit or DEFAULT_TIME_LIMIT)
+    else:
+        plan = make_plan(net, reference=doc, frozen=frozen)
     run = PlanRun(sc, net, plan)
     if out is not None:
         write_plan(run, Path(out), report, force=force)
         run.out = Path(out)
     return run
+
+
+def check_whole_units(whole_units: bool, mip_time_limit: float | None,
+                      reference: object = None, frozen: int = 0) -> None:
+    """One clear line for options a whole-unit plan can't take."""
+    if mip_time_limit is not None and not whole_units:
+        raise FabnetError("mip time limit: only a whole-unit plan solves a MIP "
+                          "(fix: add --whole-units, or drop --mip-time-limit)")
+    if mip_time_limit is not None and not mip_time_limit > 0:
+        raise FabnetError(f"mip time limit: must be > 0 seconds, got {mip_time_limit} "
+                          "(fix: give a number of seconds, e.g. 60)")
+    if whole_units and (reference is not None or frozen):
+        raise FabnetError("whole units: a whole-unit plan has no reference level and no "
+                          "frozen horizon (fix: drop --reference/--frozen, or plan without "
+                          "--whole-units)")
 
 
 def write_plan(run: PlanRun, out: Path, report: bool = True,
