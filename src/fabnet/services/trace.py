@@ -37,20 +37,20 @@ class TraceUp:
 
 def trace_down(store: Store, caller: Caller, ref: str, scenario: str | None = None
                ) -> TraceDown:
-    """Every unit that contains the lot (every lot with that code) or unit, at any depth."""
+    """Every unit that contains the lot (every lot with that code) or unit, at any depth;
+    a caller limited to some sites gets theirs, the others only counted (in SQL)."""
     caller.check(FloorAction.TRACE)
     with store.unit_of_work(read_only=True) as uow:
         floor = _floor(uow)
-        units = floor.units_by_serial([ref])
+        unit_ids = list(floor.unit_ids([ref]).values())
         lot_ids: list[int] = []
-        if ref not in units:
+        if not unit_ids:
             sid, _ = _scenario_id(uow, scenario)
-            lot_ids = [x.id for x in floor.lots(sid, code=ref)]
+            lot_ids = floor.lot_ids(sid, ref)
             if not lot_ids:
                 raise NotFound(f"no lot or serial {ref!r} (fix: check the code)")
-        found = floor.down(lot_ids, [units[ref].id] if ref in units else [])
-    seen = tuple(c for c in found if caller.sees(c.site))
-    return TraceDown(ref, seen, len(found) - len(seen))
+        seen, hidden = floor.contained_in(lot_ids, unit_ids, caller.sites)
+    return TraceDown(ref, tuple(seen), hidden)
 
 
 def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
@@ -60,8 +60,7 @@ def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
         floor = _floor(uow)
         unit = floor.unit(serial)
         caller.check(FloorAction.TRACE, unit.site)
-        parts = floor.up(unit.id)
-        tree = [unit.id] + [u.id for u in floor.units_by_serial(
-            [c.serial for c in parts if c.serial]).values()]
+        parts, part_ids = floor.made_of(unit.id)
+        tree = [unit.id, *part_ids]
         return TraceUp(serial, unit.item, tuple(parts), tuple(floor.operations_of(tree)),
                        tuple(floor.tests_of(tree)))

@@ -9,17 +9,19 @@ Every change appends its audit entry in the same transaction. Stock moves with
 compare-and-set updates (`remaining = remaining - q WHERE remaining >= q`), so two builds
 drawing on one lot at once never take more than it holds: the second one's update finds
 the lot changed, and the build is refused (`LotChanged`) and run again on what is left.
-Genealogy is walked with recursive SQL on its two-way indexes.
+Genealogy is walked with the recursive SQL of `fabnet.shop.genealogy_sql`, on its
+covering indexes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from fabnet.shop import genealogy_sql as gq
 from fabnet.shop.genealogy import Component, Contained, OperationRecord
 from fabnet.shop.hold import Hold
 from fabnet.shop.lot import Lot
@@ -222,6 +224,11 @@ class FloorRepository(Repository):
         rows = self._conn.execute(sa.select(UN).where(UN.c.serial.in_(list(serials))))
         return {r.serial: _unit(r) for r in rows}
 
+    def unit_ids(self, serials: Iterable[str]) -> dict[str, int]:
+        """serial -> id of the units with these serials (missing ones are left out)."""
+        return {s: int(i) for s, i in self._conn.execute(
+            sa.select(UN.c.serial, UN.c.id).where(UN.c.serial.in_(list(serials))))}
+
     def free_units(self, work_order_scenario: int, site: str, item: str
                    ) -> list[tuple[int, str]]:
         """(id, serial) of complete, unheld units of `item` at `site`, oldest first."""
@@ -279,7 +286,7 @@ class FloorRepository(Repository):
         (`lot L (reason)`, `unit S (reason)`); units without any are left out."""
         if not unit_ids:
             return {}
-        tree = _tree_up(list(unit_ids))
+        tree = gq.tree_up(False)
         lot_holds = (sa.select(tree.c.root, sa.literal("lot ").concat(L.c.code)
                                .label("what"), H.c.reason)
                      .join(L, L.c.id == tree.c.lot_id)
@@ -289,76 +296,61 @@ class FloorRepository(Repository):
                       .join(UN, UN.c.id == tree.c.unit_id)
                       .join(H, (H.c.unit_id == UN.c.id) & H.c.released_at.is_(None)))
         out: dict[int, list[str]] = {}
-        for root, what, reason in self._conn.execute(sa.union_all(lot_holds, unit_holds)):
+        for root, what, reason in self._conn.execute(sa.union_all(lot_holds, unit_holds),
+                                                     {"roots": list(unit_ids)}):
             out.setdefault(int(root), []).append(f"{what} ({reason})")
         return out
 
+    def lot_ids(self, scenario_id: int, code: str) -> list[int]:
+        """Ids of the scenario's lots with this code (one per site and item)."""
+        return [int(i) for i in self._conn.execute(
+            sa.select(L.c.id).where(L.c.scenario_id == scenario_id, L.c.code == code))
+            .scalars()]
+
     def down(self, lot_ids: Sequence[int], unit_ids: Sequence[int]) -> list[Contained]:
         """Every unit that contains one of the lots or units, at any depth, with its latest
-        shipment and customer (one recursive query)."""
-        anchors = []
-        if lot_ids:
-            anchors.append(sa.select(sa.cast(sa.null(), sa.Integer).label("unit_id"),
-                                     L.c.id.label("lot_id"), sa.literal(0).label("depth"))
-                           .where(L.c.id.in_(list(lot_ids))))
-        if unit_ids:
-            anchors.append(sa.select(UN.c.id.label("unit_id"),
-                                     sa.cast(sa.null(), sa.Integer).label("lot_id"),
-                                     sa.literal(0).label("depth"))
-                           .where(UN.c.id.in_(list(unit_ids))))
-        if not anchors:
-            return []
-        seed = anchors[0] if len(anchors) == 1 else sa.union_all(*anchors)
-        d = (seed.cte("down", recursive=True) if isinstance(seed, sa.Select)
-             else sa.select(seed.subquery()).cte("down", recursive=True))
-        by_unit, by_lot = _edges("child")
-        frm, live = _step(d, by_unit, by_lot, "child")
-        d = d.union(sa.select(sa.func.coalesce(by_unit.c.parent_unit_id,
-                                               by_lot.c.parent_unit_id),
-                              sa.func.coalesce(by_unit.c.parent_lot_id,
-                                               by_lot.c.parent_lot_id), d.c.depth + 1)
-                    .select_from(frm).where(live))
-        found = (sa.select(d.c.unit_id, sa.func.min(d.c.depth).label("depth"))
-                 .where(d.c.unit_id.is_not(None), d.c.depth > 0)
-                 .group_by(d.c.unit_id).subquery())
-        last_ship = (sa.select(sa.func.max(SU.c.shipment_id)).where(SU.c.unit_id == UN.c.id)
-                     .correlate(UN).scalar_subquery())  # per found unit, on its index
-        q = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
-                       SH.c.id.label("shipment"), SH.c.customer, SH.c.shipped_at)
-             .join(found, found.c.unit_id == UN.c.id)
-             .outerjoin(SH, SH.c.id == last_ship)
-             .order_by(found.c.depth, UN.c.serial))
-        return [Contained(r.serial, r.item, r.site, r.status, int(r.depth), r.shipment,
-                          r.customer, as_utc_or_none(r.shipped_at))
-                for r in self._conn.execute(q)]
+        shipment and customer."""
+        return self.contained_in(lot_ids, unit_ids)[0]
+
+    def contained_in(self, lot_ids: Sequence[int], unit_ids: Sequence[int],
+                     sites: Collection[str] | None = None) -> tuple[list[Contained], int]:
+        """Every unit that contains one of the lots or units, at any depth, with its latest
+        shipment and customer (one recursive query, then the few shipments it names),
+        and how many more there are at sites other than `sites` (None: every site)."""
+        if not lot_ids and not unit_ids:
+            return [], 0
+        params: dict[str, Any] = {"lots": list(lot_ids), "units": list(unit_ids)}
+        if sites is not None:
+            params["sites"] = sorted(sites)
+        rows = self._conn.execute(gq.down_query(sites is not None), params).all()
+        hidden = int(rows[0][6]) if sites is not None and rows else 0
+        if rows and rows[0][0] is None:  # scoped, and none of them visible
+            rows = []
+        ships: dict[int | None, tuple[str | None, datetime | None]] = {None: (None, None)}
+        ids = list({r[5] for r in rows} - {None})
+        if ids:
+            for i, customer, at in self._conn.execute(gq.shipments_query(), {"ids": ids}):
+                ships[i] = (customer, as_utc(at))
+        return [Contained(r[0], r[1], r[2], r[3], r[4], r[5], *ships[r[5]])
+                for r in rows], hidden
 
     def up(self, unit_id: int) -> list[Component]:
+        """Everything a unit is made of, at any depth, down to the suppliers' lots."""
+        return self.made_of(unit_id)[0]
+
+    def made_of(self, unit_id: int) -> tuple[list[Component], list[int]]:
         """Everything a unit is made of, at any depth, down to the suppliers' lots (one
-        recursive query; parts swapped out in repairs are left out)."""
-        t = _tree_up([unit_id], with_edges=True)
-        pu, cu = UN.alias("pu"), UN.alias("cu")
-        pl, cl = L.alias("pl"), L.alias("cl")
-        q = (sa.select(t.c.depth, sa.func.coalesce(pu.c.serial, pl.c.code).label("parent"),
-                       t.c.item, t.c.qty, cu.c.serial, cl.c.code.label("lot"),
-                       cl.c.supplier, sa.func.coalesce(cu.c.site, cl.c.site).label("site"),
-                       sa.func.coalesce(cu.c.held, cl.c.held).label("held"), t.c.added_at)
-             .outerjoin(pu, pu.c.id == t.c.parent_unit_id)
-             .outerjoin(pl, pl.c.id == t.c.parent_lot_id)
-             .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id)
-             .where(t.c.depth > 0).order_by(t.c.depth, t.c.item, cu.c.serial, cl.c.code))
-        return [Component(int(r.depth), r.parent, r.item, float(r.qty), r.serial, r.lot,
-                          r.supplier, r.site, bool(r.held), as_utc_or_none(r.added_at))
-                for r in self._conn.execute(q)]
+        recursive query; parts swapped out in repairs are left out), and the ids of the
+        units among them."""
+        rows = self._conn.execute(gq.up_query(), {"roots": [unit_id]}).all()
+        return ([Component(int(r[0]), r[1], r[2], float(r[3]), r[4], r[5], r[6], r[7],
+                           bool(r[8]), as_utc_or_none(r[9])) for r in rows],
+                [int(r[10]) for r in rows if r[10] is not None])
 
     def operations_of(self, unit_ids: Sequence[int]) -> list[OperationRecord]:
         """Operation records of units, by unit and step."""
-        R = operation_records
-        q = (sa.select(UN.c.serial, R.c.seq, R.c.work_center, R.c.operator, R.c.started_at,
-                       R.c.ended_at).join(UN, UN.c.id == R.c.unit_id)
-             .where(R.c.unit_id.in_(list(unit_ids))).order_by(UN.c.serial, R.c.seq))
-        return [OperationRecord(r.serial, int(r.seq), r.work_center, r.operator,
-                                as_utc(r.started_at), as_utc(r.ended_at))
-                for r in self._conn.execute(q)]
+        return [OperationRecord(r[0], int(r[1]), r[2], r[3], as_utc(r[4]), as_utc(r[5]))
+                for r in self._conn.execute(gq.operations_query(), {"ids": list(unit_ids)})]
 
     # ------------------------------------------------------------ tests
 
@@ -378,10 +370,8 @@ class FloorRepository(Repository):
 
     def tests_of(self, unit_ids: Sequence[int]) -> list[TestResult]:
         """Test results of units, in the order they were recorded."""
-        q = (sa.select(TR, UN.c.serial).join(UN, UN.c.id == TR.c.unit_id)
-             .where(TR.c.unit_id.in_(list(unit_ids))).order_by(TR.c.id))
-        return [TestResult(int(r.id), r.serial, r.step, bool(r.passed), r.value, r.station,
-                           r.operator, as_utc(r.at)) for r in self._conn.execute(q)]
+        return [TestResult(int(r[0]), r[1], r[2], bool(r[3]), r[4], r[5], r[6], as_utc(r[7]))
+                for r in self._conn.execute(gq.tests_query(), {"ids": list(unit_ids)})]
 
     def yields(self, scenario_id: int, sites: Iterable[str] | None
                ) -> tuple[list[YieldRow], list[FailureRow]]:
@@ -454,51 +444,6 @@ class FloorRepository(Repository):
         self._conn.execute(sa.insert(SU), [{"shipment_id": sid, "unit_id": u}
                                            for u in unit_ids])
         return sid, t
-
-
-def _tree_up(unit_ids: list[int], with_edges: bool = False) -> Any:
-    """A recursive CTE of every node (unit or lot) in the units' trees: root, unit_id,
-    lot_id, depth (and, `with_edges`, the edge into each node)."""
-    cols: list[Any] = [UN.c.id.label("root"), UN.c.id.label("unit_id"),
-                       sa.cast(sa.null(), sa.Integer).label("lot_id"),
-                       sa.literal(0).label("depth")]
-    if with_edges:
-        cols += [sa.cast(sa.null(), sa.Integer).label("parent_unit_id"),
-                 sa.cast(sa.null(), sa.Integer).label("parent_lot_id"),
-                 sa.cast(sa.null(), sa.String).label("item"),
-                 sa.cast(sa.null(), sa.Double).label("qty"),
-                 sa.cast(sa.null(), sa.DateTime(timezone=True)).label("added_at")]
-    t = sa.select(*cols).where(UN.c.id.in_(unit_ids)).cte("tree", recursive=True)
-    by_unit, by_lot = _edges("parent")
-
-    def either(col: str) -> Any:
-        return sa.func.coalesce(by_unit.c[col], by_lot.c[col])
-    step: list[Any] = [t.c.root, either("child_unit_id"), either("child_lot_id"),
-                       t.c.depth + 1]
-    if with_edges:
-        step += [either(c) for c in ("parent_unit_id", "parent_lot_id", "item", "qty",
-                                     "added_at")]
-    frm, live = _step(t, by_unit, by_lot, "parent")
-    return t.union_all(sa.select(*step).select_from(frm).where(live))
-
-
-def _edges(end: str) -> tuple[Any, Any]:
-    """Two aliases of the genealogy: one joined on the `end` (parent or child) unit, one
-    on the `end` lot."""
-    return G.alias(f"g_{end}_unit"), G.alias(f"g_{end}_lot")
-
-
-def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
-    """The recursive step's FROM and WHERE: the node rows of `t` with their live edges,
-    found by unit on one index and by lot on the other. Two outer joins instead of one
-    join on `unit = … OR lot = …`, which SQLite may answer by scanning the whole
-    genealogy; a node is a unit or a lot, so only one of the two joins matches, and a
-    node without edges (a supplier's lot, a unit with nothing in it) drops out."""
-    j = (t.outerjoin(by_unit, (by_unit.c[f"{end}_unit_id"] == t.c.unit_id)
-                     & by_unit.c.removed_at.is_(None))
-         .outerjoin(by_lot, (by_lot.c[f"{end}_lot_id"] == t.c.lot_id)
-                    & by_lot.c.removed_at.is_(None)))
-    return j, by_unit.c.id.is_not(None) | by_lot.c.id.is_not(None)
 
 
 def _iso_week(dialect: str, col: Any) -> Any:

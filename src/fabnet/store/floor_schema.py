@@ -10,7 +10,7 @@ Genealogy is one edge per component put into a unit (or into a lot a non-seriali
 build made): the parent is a unit or a lot, the child a unit or a supplier's lot, with
 the quantity, when it went in and, after a repair, when it came out. It is indexed both
 ways, so "what is this unit made of" and "what contains this lot" are recursive queries
-on an index, never a scan.
+on an index, never a scan; the down indexes cover the step (revision 0014).
 """
 
 from __future__ import annotations
@@ -123,8 +123,12 @@ genealogy = sa.Table(
     sa.CheckConstraint("(child_unit_id IS NULL) <> (child_lot_id IS NULL)", name="one_child"),
     sa.Index("ix_genealogy_parent_unit", "parent_unit_id"),
     sa.Index("ix_genealogy_parent_lot", "parent_lot_id"),
-    sa.Index("ix_genealogy_child_unit", "child_unit_id"),
-    sa.Index("ix_genealogy_child_lot", "child_lot_id"),
+    # the down step's edges out of a unit or a lot, live ones first, with their parents:
+    # a trace down reads them from the index alone (revision 0014)
+    sa.Index("ix_genealogy_down_unit", "child_unit_id", "removed_at", "parent_unit_id",
+             "parent_lot_id"),
+    sa.Index("ix_genealogy_down_lot", "child_lot_id", "removed_at", "parent_unit_id",
+             "parent_lot_id"),
 )
 
 operation_records = sa.Table(
@@ -176,7 +180,9 @@ shipment_units = sa.Table(
     "shipment_units", metadata,
     sa.Column("shipment_id", sa.ForeignKey("shipments.id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("unit_id", sa.ForeignKey("units.id"), primary_key=True, index=True),
+    sa.Column("unit_id", sa.ForeignKey("units.id"), primary_key=True),
+    # a unit's latest shipment is the last entry of its run (revision 0014)
+    sa.Index("ix_shipment_units_unit", "unit_id", "shipment_id"),
 )
 
 service_records = sa.Table(

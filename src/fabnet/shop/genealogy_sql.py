@@ -1,0 +1,165 @@
+"""The genealogy's recursive queries, built once and run with bound parameters.
+
+A trace is one recursive walk of the genealogy, like following a family tree from one
+ancestor to every descendant: down from a lot or a unit to every unit that contains it,
+up from a unit to everything it is made of. Each walk is a single SQL statement built
+here once per process (`functools.cache`), so a trace neither rebuilds it nor pays
+SQLAlchemy to compile it again; the values come in as bound parameters (`lots`,
+`units`, `roots`, `sites`, `ids`, expanded into `IN` lists).
+
+Each step of a walk finds a node's live edges on one covering index per kind of node
+(`ix_genealogy_down_unit`, `ix_genealogy_down_lot` for down; the parent indexes for
+up), with two outer joins rather than one join on `unit = … OR lot = …`, which SQLite
+may answer by scanning the whole genealogy. A node is a unit or a lot, so only one of
+the two joins matches, and a node without edges drops out.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from fabnet.store.floor_schema import (
+    genealogy,
+    lots,
+    operation_records,
+    shipment_units,
+    shipments,
+    test_results,
+    units,
+)
+
+G, L, UN, SU, SH = genealogy, lots, units, shipment_units, shipments
+NULL_ID = sa.cast(sa.null(), sa.Integer)
+
+
+def _ids(name: str) -> Any:
+    return sa.bindparam(name, expanding=True)
+
+
+def _edges(end: str) -> tuple[Any, Any]:
+    """Two aliases of the genealogy: one joined on the `end` (parent or child) unit, one
+    on the `end` lot."""
+    return G.alias(f"g_{end}_unit"), G.alias(f"g_{end}_lot")
+
+
+def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
+    """The recursive step's FROM and WHERE: the node rows of `t` with their live edges
+    (not swapped out in a repair), by unit on one index and by lot on the other; an edge
+    matched has exactly one of its two far-end columns set."""
+    far = "child" if end == "parent" else "parent"
+    j = (t.outerjoin(by_unit, (by_unit.c[f"{end}_unit_id"] == t.c.unit_id)
+                     & by_unit.c.removed_at.is_(None))
+         .outerjoin(by_lot, (by_lot.c[f"{end}_lot_id"] == t.c.lot_id)
+                    & by_lot.c.removed_at.is_(None)))
+    live = sa.func.coalesce(by_unit.c[f"{far}_unit_id"], by_lot.c[f"{far}_unit_id"],
+                            by_unit.c[f"{far}_lot_id"], by_lot.c[f"{far}_lot_id"]).is_not(None)
+    return j, live
+
+
+@cache
+def down_query(scoped: bool) -> sa.Select[Any]:
+    """Every unit containing one of the lots (`lots`) or units (`units`) at any depth:
+    serial, item, site, status, depth (the shortest path) and its latest shipment's id,
+    by depth and serial. `scoped`: only the units at `sites`, each row also carrying
+    `hidden`, how many others there are (one row of NULLs and `hidden` when none is
+    visible)."""
+    seed = sa.union_all(
+        sa.select(NULL_ID.label("unit_id"), L.c.id.label("lot_id"),
+                  sa.literal(0).label("depth")).where(L.c.id.in_(_ids("lots"))),
+        sa.select(UN.c.id.label("unit_id"), NULL_ID.label("lot_id"),
+                  sa.literal(0).label("depth")).where(UN.c.id.in_(_ids("units"))))
+    d = sa.select(seed.subquery("seed")).cte("down", recursive=True)
+    by_unit, by_lot = _edges("child")
+    frm, live = _step(d, by_unit, by_lot, "child")
+    d = d.union(sa.select(sa.func.coalesce(by_unit.c.parent_unit_id, by_lot.c.parent_unit_id),
+                          sa.func.coalesce(by_unit.c.parent_lot_id, by_lot.c.parent_lot_id),
+                          d.c.depth + 1).select_from(frm).where(live))
+    found = (sa.select(d.c.unit_id, sa.func.min(d.c.depth).label("depth"))
+             .where(d.c.unit_id.is_not(None), d.c.depth > 0)
+             .group_by(d.c.unit_id).cte("found"))
+    last_ship = (sa.select(sa.func.max(SU.c.shipment_id)).where(SU.c.unit_id == UN.c.id)
+                 .correlate(UN).scalar_subquery())  # one seek per unit, on its index
+    rows = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
+                      last_ship.label("shipment"))
+            .join(found, found.c.unit_id == UN.c.id))
+    if not scoped:
+        return rows.order_by(found.c.depth, UN.c.serial)
+    seen = rows.where(UN.c.site.in_(_ids("sites"))).subquery("seen")
+    hidden = (sa.select(sa.func.count().label("hidden")).select_from(found)
+              .join(UN, UN.c.id == found.c.unit_id)
+              .where(UN.c.site.not_in(_ids("sites"))).subquery("hidden"))
+    return (sa.select(*seen.c, hidden.c.hidden)
+            .select_from(hidden.outerjoin(seen, sa.true()))
+            .order_by(seen.c.depth, seen.c.serial))
+
+
+@cache
+def shipments_query() -> sa.Select[Any]:
+    """Customer and time of the shipments `ids`."""
+    return sa.select(SH.c.id, SH.c.customer, SH.c.shipped_at).where(SH.c.id.in_(_ids("ids")))
+
+
+@cache
+def tree_up(with_edges: bool) -> Any:
+    """A recursive CTE of every node (unit or lot) in the trees of the units `roots`:
+    root, unit_id, lot_id, depth (and, `with_edges`, the edge into each node)."""
+    cols: list[Any] = [UN.c.id.label("root"), UN.c.id.label("unit_id"),
+                       NULL_ID.label("lot_id"), sa.literal(0).label("depth")]
+    if with_edges:
+        cols += [NULL_ID.label("parent_unit_id"), NULL_ID.label("parent_lot_id"),
+                 sa.cast(sa.null(), sa.String).label("item"),
+                 sa.cast(sa.null(), sa.Double).label("qty"),
+                 sa.cast(sa.null(), sa.DateTime(timezone=True)).label("added_at")]
+    t = sa.select(*cols).where(UN.c.id.in_(_ids("roots"))).cte("tree", recursive=True)
+    by_unit, by_lot = _edges("parent")
+
+    def either(col: str) -> Any:
+        return sa.func.coalesce(by_unit.c[col], by_lot.c[col])
+    step: list[Any] = [t.c.root, either("child_unit_id"), either("child_lot_id"),
+                       t.c.depth + 1]
+    if with_edges:
+        step += [either(c) for c in ("parent_unit_id", "parent_lot_id", "item", "qty",
+                                     "added_at")]
+    frm, live = _step(t, by_unit, by_lot, "parent")
+    return t.union_all(sa.select(*step).select_from(frm).where(live))
+
+
+@cache
+def up_query() -> sa.Select[Any]:
+    """Everything the unit `roots` is made of: depth, parent (serial or lot code), item,
+    qty, serial, lot, supplier, site, held, added_at and the part's unit id, by depth,
+    item, serial and lot."""
+    t = tree_up(True)
+    pu, cu = UN.alias("pu"), UN.alias("cu")
+    pl, cl = L.alias("pl"), L.alias("cl")
+    return (sa.select(t.c.depth, sa.func.coalesce(pu.c.serial, pl.c.code).label("parent"),
+                      t.c.item, t.c.qty, cu.c.serial, cl.c.code.label("lot"),
+                      cl.c.supplier, sa.func.coalesce(cu.c.site, cl.c.site).label("site"),
+                      sa.func.coalesce(cu.c.held, cl.c.held).label("held"), t.c.added_at,
+                      t.c.unit_id)
+            .outerjoin(pu, pu.c.id == t.c.parent_unit_id)
+            .outerjoin(pl, pl.c.id == t.c.parent_lot_id)
+            .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id)
+            .where(t.c.depth > 0).order_by(t.c.depth, t.c.item, cu.c.serial, cl.c.code))
+
+
+@cache
+def operations_query() -> sa.Select[Any]:
+    """Operation records of the units `ids`, by serial and step."""
+    R = operation_records
+    return (sa.select(UN.c.serial, R.c.seq, R.c.work_center, R.c.operator, R.c.started_at,
+                      R.c.ended_at).join(UN, UN.c.id == R.c.unit_id)
+            .where(R.c.unit_id.in_(_ids("ids"))).order_by(UN.c.serial, R.c.seq))
+
+
+@cache
+def tests_query() -> sa.Select[Any]:
+    """Test results of the units `ids`, in the order they were recorded."""
+    TR = test_results
+    return (sa.select(TR.c.id, UN.c.serial, TR.c.step, TR.c.passed, TR.c.value,
+                      TR.c.station, TR.c.operator, TR.c.at)
+            .join(UN, UN.c.id == TR.c.unit_id)
+            .where(TR.c.unit_id.in_(_ids("ids"))).order_by(TR.c.id))
