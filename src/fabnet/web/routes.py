@@ -306,6 +306,9 @@ def make_router(wiring: Wiring) -> APIRouter:
         wiring.run_job(request, job)
         return RedirectResponse(f"{PREFIX}/jobs/{job.id}", status_code=303)
 
+    from fabnet.web import desk_views, floor_views  # they build on this module's doors
+    floor_views.add_routes(router, wiring)
+    desk_views.add_routes(router, wiring)
     return router
 
 
