@@ -174,6 +174,8 @@ class LexicographicSolver:
         self._all = np.arange(lp.num_cols, dtype=np.int32)
         self._hold_rows: list[int] = []
         self._first_basis: highspy.HighsBasis | None = None
+        #: optimal basis of the combined LP of `solve(crash=True)`, per `levels_upto`
+        self._crash_basis: dict[str | None, highspy.HighsBasis] = {}
 
     def _set_objective(self, c: FloatArray, maximize: bool) -> None:
         self.highs.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
@@ -214,6 +216,10 @@ class LexicographicSolver:
         """True once a first solve has left the basis that re-solves start from."""
         return self._first_basis is not None
 
+    def has_crash_basis(self, levels_upto: str | None) -> bool:
+        """True once a `solve(levels_upto, crash=True)` has kept its combined basis."""
+        return levels_upto in self._crash_basis
+
     def release_holds(self) -> None:
         """Drop the rows added by earlier solves, to re-solve after a change."""
         if self._hold_rows:
@@ -250,7 +256,7 @@ class LexicographicSolver:
         return out
 
     def solve(self, levels_upto: str | None = None, reference: FloatArray | None = None,
-              frozen: int = 0) -> PlanResult:
+              frozen: int = 0, crash: bool = False) -> PlanResult:
         """Solve every level in order; the result carries the last level's solution.
 
         `levels_upto="delivered"` stops after the delivery levels: enough for units
@@ -259,6 +265,7 @@ class LexicographicSolver:
         columns are read) adds the reference level after cost; `frozen` fixes the flows
         of buckets 0 … frozen-1 at the reference's values for every level. The kept
         model is the same afterwards: the level's own rows, columns and bounds go.
+        `crash=True` starts the levels from one combined LP (`_crash`): the same optima.
         """
         if levels_upto is not None and levels_upto not in LEVELS_UPTO:
             raise ValueError(f"levels_upto={levels_upto!r}: expected one of {LEVELS_UPTO}")
@@ -273,7 +280,7 @@ class LexicographicSolver:
             firm = self._firm_level()
             if firm is not None and not firm.status.solved:
                 return firm
-            result = self._solve_levels(levels_upto, reference)
+            result = self._solve_levels(levels_upto, reference, crash)
             if firm is not None:
                 result.levels.insert(0, firm.levels[0])
                 result.firm_short = firm.firm_short
@@ -331,23 +338,50 @@ class LexicographicSolver:
                                         self.lp.col_lower[cols].astype(np.float64),
                                         up.astype(np.float64))
 
-    def _solve_levels(self, levels_upto: str | None, reference: FloatArray | None
-                      ) -> PlanResult:
+    def _crash(self, objectives: list[tuple[str, FloatArray, bool]],
+               levels_upto: str | None) -> bool:
+        """Solve one LP whose objective weighs the levels 100:1 in order, as a start.
+
+        Its optimum is only where the levels start (each is still solved to its own
+        optimum, from there, by primal simplex), so the weights need not be right for the
+        answer to be exact; when they are, every level is optimal at once. The first call
+        per `levels_upto` keeps its optimal basis, and later calls (a bound change leaves
+        it dual feasible) start dual simplex from it, the same start every time.
+        """
+        c = np.zeros(self.lp.num_cols)
+        for k, (_, obj, maximize) in enumerate(objectives):
+            scale = float(np.abs(obj).max()) if obj.size else 0.0
+            if scale > 0:
+                c += (100.0 ** (len(objectives) - 1 - k) / scale) * (obj if maximize else -obj)
+        self._set_objective(c, True)
+        kept = self._crash_basis.get(levels_upto)
+        start = kept if kept is not None else self._first_basis
+        if start is not None:
+            self.highs.setBasis(start)
+        if self._run(primal=kept is None and start is not None) is not PlanStatus.OPTIMAL:
+            return False
+        if kept is None:
+            self._crash_basis[levels_upto] = self.highs.getBasis()
+        return True
+
+    def _solve_levels(self, levels_upto: str | None, reference: FloatArray | None,
+                      crash: bool = False) -> PlanResult:
         levels: list[Level] = []
         t_all = time.perf_counter()
         status = PlanStatus.OPTIMAL
         objectives = self.objectives()
         if levels_upto == "delivered":
             objectives = [o for o in objectives if o[0].startswith("delivered")]
+        crashed = crash and self._crash(objectives, levels_upto)
         for i, (name, c, maximize) in enumerate(objectives):
             t0 = time.perf_counter()
             self._set_objective(c, maximize)
-            if i == 0 and self._first_basis is not None:
+            if i == 0 and self._first_basis is not None and not crashed:
                 # re-solves start from the first level's optimal basis of the first solve:
                 # still dual feasible after a bound change, and the same start every time,
                 # so a re-plan's answer does not depend on what was solved before it
                 self.highs.setBasis(self._first_basis)
-            status = self._run(primal=i > 0)
+            status = self._run(primal=i > 0 or crashed)
             if i == 0 and status is PlanStatus.OPTIMAL and self._first_basis is None:
                 self._first_basis = self.highs.getBasis()
             if status is not PlanStatus.OPTIMAL:
