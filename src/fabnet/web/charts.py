@@ -181,3 +181,32 @@ def exposure_shares(value_share: Mapping[str, Mapping[str, float]]) -> str:
                       xaxis_title="share of bought-in value (%)", xaxis={"range": [0, 100]},
                       legend_title="country")
     return figure_json(fig, height=max(300, 120 + 40 * len(products)))
+
+
+def site_timeline(doc: Mapping[str, Any], site: str, rows: Iterable[Row]) -> str:
+    """What one site makes when: units made per bucket, stacked by item, dates along x."""
+    dates = bucket_dates(doc)
+    series: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(dates))
+    for r in rows:
+        b = int(r["bucket"])
+        if b < len(dates):
+            series[str(r["item"])][b] += float(r["qty"])
+    fig = go.Figure()
+    for item in sorted(series):
+        fig.add_bar(x=dates, y=[round(v, 2) for v in series[item]], name=item,
+                    hovertemplate=item + ": %{y:,.0f} units in the bucket from %{x}"
+                                         "<extra></extra>")
+    fig.update_layout(title=f"{site}: units made per bucket", barmode="stack",
+                      xaxis_title="bucket starting", yaxis_title="units")
+    fig.update_xaxes(type="date", tickformat="%d %b %Y")
+    return figure_json(fig, height=320)
+
+
+def histogram(title: str, values: Sequence[float], x_title: str, percent: bool = False
+              ) -> str:
+    """The distribution of one number over the futures of a stress test."""
+    xs = [100.0 * v for v in values] if percent else list(values)
+    fig = go.Figure(go.Histogram(x=xs, nbinsx=min(40, max(5, len(xs) // 2)),
+                                 hovertemplate="%{x}: %{y} futures<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="futures", bargap=0.05)
+    return figure_json(fig, height=320)

@@ -207,6 +207,15 @@ def job_result(who: WebUser, job_id: str) -> ResultView:
             view.charts["critical"] = charts.bars(
                 "Nodes most often critical (futures)", [n for n, _ in crit],
                 [float(c) for _, c in crit], "futures", horizontal=True)
+        futures = view.result.get("futures") or {}
+        fill = [float(v) for v in futures.get("fill") or [] if v is not None]
+        if fill:
+            view.charts["fill"] = charts.histogram(
+                f"Fill rate over {len(fill)} futures", fill, "fill rate (%)", percent=True)
+        gone = [float(v) for v in futures.get("units_lost") or [] if v is not None]
+        if gone:
+            view.charts["units_lost"] = charts.histogram(
+                f"Units lost over {len(gone)} futures", gone, "units lost")
         lost = view.result.get("units_lost_mean_by_item") or {}
         if lost:
             view.charts["lost"] = charts.bars("Mean units lost per product", list(lost),
@@ -285,3 +294,31 @@ def exposure_view(who: WebUser, scenario: str, buckets: int = 13) -> ExposureVie
                 del _EXPOSURES[old]
                 _EXPOSURE_LOCKS.pop(old, None)
     return view
+
+
+@dataclass
+class SiteTimeline:
+    """What one site makes when, in a plan run: the chart and the units per item."""
+
+    site: str
+    chart: str
+    totals: list[tuple[str, float]]
+
+
+def timeline(who: WebUser, run_id: int) -> tuple[PlanRun, list[SiteTimeline]]:
+    """Per site the caller may see, the plan run's production over time (the scoped
+    plan's rows: a site manager's sites only; `ScopeRefused` when it is withheld)."""
+    run, doc = plan_document(who, run_id)
+    rows = (doc.get("tables") or {}).get("production", [])
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if float(r.get("qty") or 0.0) > 1e-9:
+            by_site.setdefault(str(r["site"]), []).append(r)
+    out = []
+    for site in sorted(by_site):
+        totals: dict[str, float] = {}
+        for r in by_site[site]:
+            totals[str(r["item"])] = totals.get(str(r["item"]), 0.0) + float(r["qty"])
+        out.append(SiteTimeline(site, charts.site_timeline(doc, site, by_site[site]),
+                                sorted(totals.items())))
+    return run, out

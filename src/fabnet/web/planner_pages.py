@@ -1,0 +1,96 @@
+"""The planner's working pages, under `/web`: master data edited in place, a plan run's
+timeline per site and its pegging, and two plan runs compared.
+
+- master data, GET `/web/scenarios/{scenario}/data?section=S`: everyone signed in
+  (their sites' rows, the fields they are cleared for);
+- save a row, POST `/web/scenarios/{scenario}/data/{section}`: the section's editors
+  (the API's `SECTION_EDITORS`), a site manager on their sites' rows only;
+- timeline, GET `/web/runs/{id}/timeline`: everyone signed in (their sites);
+- pegging, GET `/web/runs/{id}/pegging?demand=D`: everyone signed in (the demands their
+  sites serve, the flows at their sites);
+- compare, GET `/web/compare?a=ID&b=ID`: everyone signed in (KPIs and rows of their sites).
+
+A saved row is the API's row PATCH with `If-Match` (`services.editing.edit_row`): the
+edit is checked, audited and becomes the next version, as through the API.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fabnet.services import compare_runs, pegging
+from fabnet.services import plan_runs as plan_svc
+from fabnet.services import scenarios as scenario_svc
+from fabnet.store import Role
+from fabnet.web import masterdata, views
+from fabnet.web.routes import PREFIX, Posted, Who
+from fabnet.web.templating import WebError, friendly, render
+from fabnet.web.wiring import Wiring
+
+
+def make_router(wiring: Wiring) -> APIRouter:
+    """The planner's working pages, following `wiring`'s rules."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    editors = wiring.section_editors
+
+    @router.get("/scenarios/{scenario}/data", response_class=HTMLResponse)
+    @friendly
+    def master_data(request: Request, who: Who, scenario: str, section: str = "work_centers",
+                    saved: str | None = None, version: str | None = None) -> Response:
+        data = masterdata.master_data(who, scenario, section, editors, saved=saved)
+        return render(request, "masterdata.html.j2", who, data=data,
+                      sections=masterdata.EDITABLE, saved_version=version,
+                      may_plan=who.role in wiring.planners)
+
+    @router.post("/scenarios/{scenario}/data/{section}")
+    @friendly
+    def save_row(request: Request, post: Posted, scenario: str, section: str) -> Response:
+        who, form = post
+        masterdata.check_section(section)
+        if not masterdata.may_edit(who, section, editors):
+            allowed = ", ".join(r.value for r in Role if r in editors.get(section, ()))
+            raise WebError(403, f"role {who.role.value} may not change {section} (allowed: "
+                           f"{allowed or 'nobody'})")
+        done, failed = masterdata.save_row(who, scenario, section, form, editors)
+        if failed is not None:
+            data = masterdata.master_data(who, scenario, section, editors, failed=failed)
+            return render(request, "masterdata.html.j2", who, data=data,
+                          sections=masterdata.EDITABLE, saved_version=None,
+                          may_plan=who.role in wiring.planners, status=failed.status)
+        assert done is not None
+        where = (f"{PREFIX}/scenarios/{quote(scenario)}/data?section={quote(section)}"
+                 f"&saved={quote(done.key)}&version={done.version}")
+        return RedirectResponse(where, status_code=303)
+
+    @router.get("/runs/{run_id}/timeline", response_class=HTMLResponse)
+    @friendly
+    def timeline(request: Request, who: Who, run_id: int) -> Response:
+        run, sites = views.timeline(who, run_id)
+        return render(request, "timeline.html.j2", who, run=run, sites=sites)
+
+    @router.get("/runs/{run_id}/pegging", response_class=HTMLResponse)
+    @friendly
+    def pegging_page(request: Request, who: Who, run_id: int, demand: str | None = None
+                     ) -> Response:
+        run = plan_svc.get_plan_run(who.store, run_id)
+        demands = pegging.pegged_demands(who.store, who.viewer, run)
+        if demand is None:
+            short = views.plan_view(who, run, with_charts=False).shortfalls
+            demand = str(short[0]["demand"]) if short else (demands[0] if demands else None)
+        pegged = pegging.demand_pegging(who.store, who.viewer, run_id, demand) \
+            if demand is not None else None
+        return render(request, "pegging.html.j2", who, run=run, demands=demands,
+                      chosen=demand, pegged=pegged)
+
+    @router.get("/compare", response_class=HTMLResponse)
+    @friendly
+    def compare(request: Request, who: Who, a: int, b: int) -> Response:
+        cmp = compare_runs.compare_runs(who.store, who.viewer, a, b)
+        runs = views.plan_runs(who, cmp.a.scenario)
+        return render(request, "compare.html.j2", who, cmp=cmp, runs=runs,
+                      scenarios=scenario_svc.list_scenarios(who.store))
+
+    return router
