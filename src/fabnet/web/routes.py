@@ -17,14 +17,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from fabnet.model.target import KnownTargets
 from fabnet.services import jobs as job_svc
 from fabnet.services import plan_runs as plan_svc
 from fabnet.services import scenarios as scenario_svc
 from fabnet.services import scoping
 from fabnet.services.jobs import JobKind
 from fabnet.store import JobStatus, NotFound, Role, Store
-from fabnet.web import downloads, views
+from fabnet.web import downloads, views, whatif_form
 from fabnet.web.session import (
     CSRF_FIELD,
     SIGNIN_COOKIE,
@@ -228,10 +227,9 @@ def make_router(wiring: Wiring) -> APIRouter:
                              "error": line.error, "next": nxt},
                             headers={"Cache-Control": "no-store"})
 
-    @router.get("/continuity", response_class=HTMLResponse)
-    @friendly
-    def continuity(request: Request, who: Who, scenario: str | None = None,
-                   job: str | None = None) -> Response:
+    def continuity_page(request: Request, who: WebUser, scenario: str | None,
+                        job: str | None, whatif: whatif_form.WhatIfForm | None = None,
+                        status: int = 200) -> Response:
         found = scenario_svc.list_scenarios(who.store)
         chosen = scenario or (found[0].name if found else None)
         shown = views.job_result(who, _job_id(job)) if job else None
@@ -239,10 +237,7 @@ def make_router(wiring: Wiring) -> APIRouter:
         start = ""
         if chosen is not None and who.role in wiring.planners:
             sc = scenario_svc.load_stored(who.store, chosen)
-            known = KnownTargets.of(sc)
-            countries = known.countries if who.viewer.cleared else frozenset()
-            targets = sorted(known.nodes) + sorted(f"country:{c}" for c in countries) \
-                + sorted(f"lane:{ln}" for ln in known.lanes)
+            targets = whatif_form.targets(sc, who.viewer.cleared)
             start = sc.horizon.start.isoformat()
         return render(request, "continuity.html.j2", who, scenarios=found, chosen=chosen,
                       tts=views.latest_result(who, "tts"),
@@ -250,10 +245,18 @@ def make_router(wiring: Wiring) -> APIRouter:
                       whatif=shown if shown and shown.job and shown.job.kind == "whatif"
                       else views.latest_result(who, "whatif"),
                       targets=targets, start=start,
+                      form=whatif.values if whatif else {},
+                      form_errors=whatif.errors if whatif else {},
                       jobs=views.jobs(who, limit=10),
                       may_whatif=who.role in wiring.planners,
                       may_exposure=who.viewer.whole,
-                      may_stress=who.role in wiring.stress_testers)
+                      may_stress=who.role in wiring.stress_testers, status=status)
+
+    @router.get("/continuity", response_class=HTMLResponse)
+    @friendly
+    def continuity(request: Request, who: Who, scenario: str | None = None,
+                   job: str | None = None) -> Response:
+        return continuity_page(request, who, scenario, job)
 
     @router.get("/continuity/exposure", response_class=HTMLResponse)
     @friendly
@@ -276,11 +279,13 @@ def make_router(wiring: Wiring) -> APIRouter:
     def submit_whatif(request: Request, post: Posted) -> Response:
         who, form = post
         need(who, wiring.planners, "run a what-if")
-        target = form.get("target", "").strip()
-        start, weeks = form.get("from", "").strip(), form.get("buckets", "").strip()
-        factor = form.get("capacity", "").strip() or "0"
-        spec = f"{target}@{start}+{weeks}" + (f"x{factor}" if factor not in ("0", "") else "")
-        return _submit(request, who, JobKind.WHATIF, {**_target(form), "disruptions": [spec]})
+        chosen = _target(form)
+        checked = whatif_form.check(
+            form, scenario_svc.load_stored(who.store, chosen["scenario"], chosen["version"]),
+            who.viewer.cleared)
+        if checked.spec is None:  # each bad field's message next to it; nothing started
+            return continuity_page(request, who, chosen["scenario"], None, checked, 422)
+        return _submit(request, who, JobKind.WHATIF, {**chosen, "disruptions": [checked.spec]})
 
     @router.post("/tts")
     @friendly
