@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fabnet.cli.floor import JsonOpt, ScenarioOpt, _ctx, show
+from fabnet.cli.floor import JsonOpt, ScenarioOpt, _ctx, _plain, show
 from fabnet.model.errors import FabnetError
 
 po_app = typer.Typer(no_args_is_help=True, help="Purchase orders: a stored plan's purchases "
@@ -27,6 +27,11 @@ def po_rows(orders: list[Any]) -> list[list[Any]]:
     """Table rows of purchase orders."""
     return [[o.code, o.supplier, o.site, o.item, f"{o.qty:g}", f"{o.qty_received:g}",
              o.order_date, o.due_date, o.status.value] for o in orders]
+
+
+def po_doc(o: Any) -> dict[str, Any]:
+    """A purchase order as `--json` gives it: its fields, code and what is still to come."""
+    return {"code": o.code, **_plain(o), "remaining": o.remaining}
 
 
 def _day(text: str) -> date:
@@ -50,7 +55,7 @@ def release_cmd(ctx: typer.Context, scenario: str,
     store, caller = _ctx(ctx)
     orders = release_purchases(store, caller, scenario, run, _day(until) if until else None)
     show(as_json, f"{len(orders)} purchase orders released", _PO_COLS, po_rows(orders),
-         orders)
+         [po_doc(o) for o in orders])
 
 
 @po_app.command("list")
@@ -69,7 +74,8 @@ def list_cmd(ctx: typer.Context, site: Annotated[str | None, typer.Option()] = N
                           ) from None
     store, caller = _ctx(ctx)
     orders = list_purchase_orders(store, caller, scenario, site, statuses)
-    show(as_json, f"{len(orders)} purchase orders", _PO_COLS, po_rows(orders), orders)
+    show(as_json, f"{len(orders)} purchase orders", _PO_COLS, po_rows(orders),
+         [po_doc(o) for o in orders])
 
 
 @po_app.command("cancel")
@@ -81,7 +87,7 @@ def cancel_cmd(ctx: typer.Context, purchase_order: str,
 
     store, caller = _ctx(ctx)
     o = cancel(store, caller, parse_purchase_order(purchase_order), reason)
-    show(as_json, f"{o.code} cancelled", _PO_COLS, po_rows([o]), o)
+    show(as_json, f"{o.code} cancelled", _PO_COLS, po_rows([o]), po_doc(o))
 
 
 def receive_against_po(ctx: typer.Context, po: str, lot: str, qty: float, site: str | None,
@@ -97,4 +103,4 @@ def receive_against_po(ctx: typer.Context, po: str, lot: str, qty: float, site: 
     show(as_json, f"lot received against {o.code} ({o.status.value})",
          ["lot", "site", "item", "qty", "supplier", "purchase order", "still to come"],
          [[x.code, x.site, x.item, f"{x.qty_received:g}", x.supplier, o.code,
-           f"{o.remaining:g}"]], r)
+           f"{o.remaining:g}"]], {"lot": _plain(x), "purchase_order": po_doc(o)})
