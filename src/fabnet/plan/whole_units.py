@@ -348,17 +348,22 @@ class WholeUnitSolver:
         h.setOptionValue("time_limit", max(seconds, 0.05))
         h.setOptionValue("mip_rel_gap", 0.0 if integral else COST_GAP)
         h.setOptionValue("mip_abs_gap", 0.5 if integral else 1e-6)
-        sol = highspy.HighsSolution()
-        sol.col_value = self._full(start).tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
+        full = self._full(start)
+        h.setSolution(full.size, np.arange(full.size, dtype=np.int32), full)
         h.run()
+        got = self._solution(c)
+        if got is None:
+            # HiGHS 1.16 may hand back the start's values with a better optimum's objective
+            # (seen when presolve solves the level); solved again without a start, it
+            # gives the optimum's values
+            h.clearSolver()
+            h.setOptionValue("time_limit", max(seconds - (time.perf_counter() - t0), 0.05))
+            h.run()
+            got = self._solution(c)
         status = h.getModelStatus()
         info = h.getInfo()
-        found = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = start
-        if found:
-            got = np.asarray(h.getSolution().col_value, dtype=float)[: self.lp.num_cols]
+        if got is not None:
             x = self.rounding(np.where(self.sizes.integer, np.round(got), got),
                               self._bounds[1])
             if (c @ x < c @ start) if maximize else (c @ x > c @ start):
@@ -379,8 +384,22 @@ class WholeUnitSolver:
             bound = math.floor(bound + 1e-6) if maximize else math.ceil(bound - 1e-6)
         if bound is not None:
             bound = max(bound, value) if maximize else min(bound, value)
-        level = MipLevel(name, maximize, value, bound, time.perf_counter() - t0, not optimal)
+        level = MipLevel(name, maximize, value, bound, time.perf_counter() - t0, False)
+        # stopped by the limit and not proved by its bound either (a bound that meets the
+        # value proves the level, whatever stopped the search)
+        level.time_limited = not optimal and level.gap != 0
         return level, x
+
+    def _solution(self, c: FloatArray) -> FloatArray | None:
+        """The LP columns of HiGHS' solution, if it has one whose values give its objective."""
+        info = self.highs.getInfo()
+        if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+            return None
+        got = np.asarray(self.highs.getSolution().col_value, dtype=float)[: self.lp.num_cols]
+        obj = float(info.objective_function_value)
+        if abs(float(c @ got) - obj) > 1e-6 * (1.0 + abs(obj)):
+            return None
+        return got
 
     def _hold(self, c: FloatArray, value: float, maximize: bool) -> None:
         """Keep a solved level at its value while later levels are solved."""
