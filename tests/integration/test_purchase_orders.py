@@ -275,12 +275,24 @@ def test_an_order_the_network_cannot_buy_any_more_names_the_fix(tmp_path: Path) 
     p.write_text(NET)
     sc = load_scenario(p)
     stray = ScheduledReceipt("PO-7", "SUP", "S1", "DRONE", 0, 0, 3.0)
-    with pytest.raises(ScenarioError, match="no purchase of DRONE from SUP for S1") as e:
+    with pytest.raises(ScenarioError, match="no offer of DRONE by SUP or no lane SUP>S1") \
+            as e:
         compile_network(sc, firm=FirmSupply(receipts=(stray,)))
     assert "fabnet floor po cancel PO-7" in str(e.value)
     late = ScheduledReceipt("PO-8", "SUP", "S1", "CELL", 0, 0, 3.0)  # lead time is 1
     with pytest.raises(ScenarioError, match="lead time and transit are 1"):
         compile_network(sc, firm=FirmSupply(receipts=(late,)))
+
+
+def test_an_order_of_a_part_no_longer_used_is_left_out(tmp_path: Path) -> None:
+    p = tmp_path / "no-frame.yaml"  # an ECO took the frame out of the drone
+    p.write_text(NET.replace("DRONE: [{item: FRAME, qty: 1}, {item: PACK, qty: 1}]",
+                             "DRONE: [{item: PACK, qty: 1}]"))
+    sc = load_scenario(p)
+    frames = ScheduledReceipt("PO-3", "SUP", "S1", "FRAME", 1, 1, 4.0)
+    net = compile_network(sc, firm=FirmSupply(receipts=(frames,)))
+    assert net.firm_pur.size == 0
+    assert make_plan(net).kpis["units_delivered"] == pytest.approx(6.0)
 
 
 def test_an_order_the_supplier_cannot_ship_is_firm_short_not_infeasible(

@@ -428,11 +428,18 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
     offer_lead_of = np.array([o.lead_time for o in sc.offers], dtype=np.int64)
     arr = np.asarray
     firm_make, firm_bucket, firm_qty = _firm_production(firm, si, ii, ms, mi, nS, nI)
+    receipts = firm.receipts if firm is not None else ()
+    # (only with open purchase orders: a plain plan pays nothing for them)
     arc_of = {(suppliers[offer_supplier[o]], sites[s], items[offer_item[o]]): p
-              for p, (o, _, s) in enumerate(pur)}
-    arrive_of = [int(offer_lead_of[o]) + int(lane_transit[lidx]) for o, lidx, _ in pur]
-    firm_pur, firm_pur_bucket, firm_pur_qty = _firm_purchases(
-        firm.receipts if firm is not None else (), arc_of, arrive_of, T)
+              for p, (o, _, s) in enumerate(pur)} if receipts else {}
+    arrive_of = [int(offer_lead_of[o]) + int(lane_transit[lidx])
+                 for o, lidx, _ in pur] if receipts else []
+    offered = {(o.supplier, o.item) for o in sc.offers} if receipts else set()
+    laned = {(ln.origin, ln.destination) for ln in lanes} if receipts else set()
+    buyable = {(x.supplier, x.site, x.item) for x in receipts if x.site in si
+               and (x.supplier, x.item) in offered and (x.supplier, x.site) in laned}
+    firm_pur, firm_pur_bucket, firm_pur_qty = _firm_purchases(receipts, arc_of, arrive_of,
+                                                              buyable, T)
     return Network(
         scenario=sc, buckets=T, items=items, sites=sites, suppliers=suppliers,
         customers=customers,
@@ -536,23 +543,27 @@ def _firm_production(firm: FirmSupply | None, si: dict[str, int], ii: dict[str, 
 
 def _firm_purchases(receipts: tuple[ScheduledReceipt, ...],
                     arc_of: dict[tuple[str, str, str], int], lead_transit: list[int],
-                    T: int) -> tuple[IntArray, IntArray, FloatArray]:
+                    buyable: set[tuple[str, str, str]], T: int
+                    ) -> tuple[IntArray, IntArray, FloatArray]:
     """Open purchase orders as (purchase arc, order bucket, qty) arrays, summed per arc and
-    bucket; an order the network has no purchase for, or one arriving otherwise than its
-    offer's lead time and lane's transit say, is an error naming the fix."""
+    bucket. An order of an item its site no longer uses (an offer and a lane, but no
+    purchase arc: nothing there takes it, e.g. after an ECO removed it) brings nothing the
+    plan can use and is left out; one without an offer or a lane any more, or arriving
+    otherwise than its offer's lead time and lane's transit say, is an error naming the
+    fix."""
     z = np.zeros(0, dtype=np.int64)
-    if not receipts:
-        return z, z.copy(), np.zeros(0)
     bad: list[Issue] = []
-    arcs = []
+    arcs, kept = [], []
     for x in receipts:
         p = arc_of.get((x.supplier, x.site, x.item), -1)
         where = f"purchase order {x.ref} ({x.supplier}>{x.site}/{x.item})"
+        if p < 0 and (x.supplier, x.site, x.item) in buyable:
+            continue
         if p < 0:
             bad.append(Issue("firm_supply", where, "supplier",
-                             f"the scenario has no purchase of {x.item} from {x.supplier} for "
-                             f"{x.site} (no such offer or lane, or {x.site} no longer uses "
-                             f"{x.item}), but {x.qty:g} are still to come",
+                             f"the scenario has no offer of {x.item} by {x.supplier} or no "
+                             f"lane {x.supplier}>{x.site}, but {x.qty:g} are still to come "
+                             "on this order",
                              f"add the offer and lane back, or cancel {x.ref} (`fabnet floor "
                              f"po cancel {x.ref}`)"))
         elif (x.order_bucket < 0 or x.arrival_bucket >= T
@@ -567,11 +578,14 @@ def _firm_purchases(receipts: tuple[ScheduledReceipt, ...],
             bad.append(Issue("firm_supply", where, "qty", f"must be >= 0, got {x.qty}",
                              "a receipt is what is still to come"))
         arcs.append(p)
+        kept.append(x)
     if bad:
         raise ScenarioError(bad, [])
+    if not kept:
+        return z, z.copy(), np.zeros(0)
     a = np.array(arcs, dtype=np.int64)
-    t = np.array([x.order_bucket for x in receipts], dtype=np.int64)
-    q = np.array([x.qty for x in receipts], dtype=float)
+    t = np.array([x.order_bucket for x in kept], dtype=np.int64)
+    q = np.array([x.qty for x in kept], dtype=float)
     pairs, inv = np.unique(np.stack([a, t], axis=1), axis=0, return_inverse=True)
     qty = np.bincount(inv.ravel(), weights=q, minlength=len(pairs))
     keep = qty > 0
