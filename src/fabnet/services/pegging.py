@@ -89,6 +89,11 @@ def plan_pegging(store: Store, run: PlanRun) -> Pegging:
     return made
 
 
+def served_demands(store: Store, run: PlanRun) -> frozenset[str]:
+    """The demands something of the plan delivers to."""
+    return frozenset(plan_pegging(store, run).deliveries)
+
+
 def pegged_demands(store: Store, viewer: Viewer, run: PlanRun) -> list[str]:
     """The demands of a plan run the caller may peg: every demand for a whole viewer,
     else those the caller's scoped plan shows (delivered from or short at their sites);

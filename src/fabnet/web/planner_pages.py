@@ -77,13 +77,18 @@ def make_router(wiring: Wiring) -> APIRouter:
                      ) -> Response:
         run = plan_svc.get_plan_run(who.store, run_id)
         demands = pegging.pegged_demands(who.store, who.viewer, run)
-        if demand is None:
-            short = views.plan_view(who, run, with_charts=False).shortfalls
-            demand = str(short[0]["demand"]) if short else (demands[0] if demands else None)
+        short = {str(r["demand"]): r for r in
+                 views.plan_view(who, run, with_charts=False).shortfalls}
+        if demand is None:  # the largest shortfall that something serves, else the first
+            served = pegging.served_demands(who.store, run)
+            first = [d for d in short if d in served and d in demands] + \
+                [d for d in demands if d in served] + demands
+            demand = first[0] if first else None
         pegged = pegging.demand_pegging(who.store, who.viewer, run_id, demand) \
             if demand is not None else None
         return render(request, "pegging.html.j2", who, run=run, demands=demands,
-                      chosen=demand, pegged=pegged)
+                      chosen=demand, pegged=pegged,
+                      shortfall=short.get(demand) if demand is not None else None)
 
     @router.get("/compare", response_class=HTMLResponse)
     @friendly
