@@ -23,7 +23,7 @@ with the figures, since other work on it slows every number.
 from __future__ import annotations
 
 import argparse
-import io
+import itertools
 import json
 import os
 import random
@@ -51,6 +51,7 @@ from fabnet.store.floor_schema import (
     units,
     work_orders,
 )
+from fabnet.store.schema import Stamp
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ADMIN = Caller("bench", Role.ADMIN)
@@ -113,15 +114,12 @@ def _rows(n_units: int, per_lot: int) -> dict[str, Any]:
             "shipment_units": [(packs + j + 1, j // 100 + 1) for j in range(drones)]}
 
 
-def _chunks(rows: list[Any]) -> Iterator[list[Any]]:
-    for i in range(0, len(rows), CHUNK):
-        yield rows[i:i + CHUNK]
-
-
 def load(store: Store, n_units: int, per_lot: int) -> dict[str, Any]:
-    """Bulk-load the genealogy into a store that holds the bench network; what was made."""
+    """Bulk-load the genealogy into a store that holds the bench network; what was made
+    (and, in `phases`, the seconds each table took)."""
     data = _rows(n_units, per_lot)
     t = data["t"]
+    phases: dict[str, float] = {}
     with store.engine.begin() as conn:
         sid = conn.execute(sa.text("SELECT id FROM scenarios")).scalar_one()
         vid = conn.execute(sa.text("SELECT id FROM scenario_versions")).scalar_one()
@@ -131,62 +129,72 @@ def load(store: Store, n_units: int, per_lot: int) -> dict[str, Any]:
              "due_bucket": 0, "due_date": t.date(), "status": "done", "created_at": t,
              "created_by": "bench", "updated_at": t}
             for k, item, n in ((1, "PACK", data["packs"]), (2, "DRONE", data["drones"]))])
+        pg = conn.dialect.name == "postgresql"
+        # the time and the flag as the database stores them, worked out once, not per row
+        at: Any = t if pg else Stamp.dialect_impl(conn.dialect).bind_processor(
+            conn.dialect)(t)  # type: ignore[misc]
+        no: Any = False if pg else 0
         tables: list[tuple[sa.Table, list[str], Iterable[tuple[Any, ...]]]] = [
             (lots, ["id", "scenario_id", "site", "item", "code", "supplier", "qty_received",
                     "remaining", "held", "received_at", "received_by"],
-             ((i, sid, "HUB", item, code, "SUP", q, 0.0, False, t, "bench")
+             ((i, sid, "HUB", item, code, "SUP", q, 0.0, no, at, "bench")
               for i, code, item, q in data["lots"])),
             (units, ["id", "serial", "item", "site", "work_order_id", "status", "held",
                      "completed_at", "shipped_at", "built_at", "built_by"],
-             ((i, s, item, "HUB", wo, st, False, t, t if st == "shipped" else None, t,
+             ((i, s, item, "HUB", wo, st, no, at, at if st == "shipped" else None, at,
                "bench") for i, s, item, wo, st in data["units"])),
             (genealogy, ["parent_unit_id", "parent_lot_id", "child_unit_id", "child_lot_id",
                          "item", "qty", "added_at"],
-             ((*e, t) for e in data["edges"])),
+             ((*e, at) for e in data["edges"])),
             (shipments, ["id", "scenario_id", "customer", "shipped_at", "shipped_by"],
-             ((k, sid, "C1", t, "bench") for k, in data["shipments"])),
+             ((k, sid, "C1", at, "bench") for k, in data["shipments"])),
             (shipment_units, ["unit_id", "shipment_id"], data["shipment_units"]),
         ]
         for table, cols, rows in tables:
-            if conn.dialect.name == "postgresql":
+            t0 = time.perf_counter()
+            if pg:
                 _copy(conn, table.name, cols, rows)
-            else:
-                for part in _chunks(list(rows)):
-                    conn.execute(sa.insert(table), [dict(zip(cols, r, strict=True))
-                                                    for r in part])
-        if conn.dialect.name == "postgresql":
+            else:  # the driver's executemany on plain tuples: no per-row dicts or types
+                sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
+                       f"VALUES ({', '.join('?' * len(cols))})")
+                for part in _chunks(rows):
+                    conn.exec_driver_sql(sql, part)
+            phases[table.name] = round(time.perf_counter() - t0, 1)
+        if pg:
             for table, _, _ in tables:
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table.name}', "
                                      f"'id'), (SELECT max(id) FROM {table.name}))"
                                      if table.name != "shipment_units" else "SELECT 1")
+    t0 = time.perf_counter()
     if store.engine.dialect.name == "postgresql":  # as autovacuum would, soon after
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:  # as SQLite's next write would: the pages move from the WAL into the file
+        raw = store.engine.raw_connection()  # outside a transaction, which would block it
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    phases["settle"] = round(time.perf_counter() - t0, 1)
     # SQLite stores are never ANALYZEd by fabnet: its statistics count the NULLs of the
     # one-sided edge columns as one value, and would talk the planner out of their indexes
-    return data
+    return data | {"phases": phases}
+
+
+def _chunks(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """`rows` in lists of CHUNK."""
+    it = iter(rows)
+    while part := list(itertools.islice(it, CHUNK)):
+        yield part
 
 
 def _copy(conn: sa.Connection, table: str, cols: list[str],
           rows: Iterable[tuple[Any, ...]]) -> None:
-    """COPY rows into a PostgreSQL table through psycopg, in text format."""
-    def text(v: Any) -> str:
-        if v is None:
-            return r"\N"
-        if isinstance(v, bool):
-            return "t" if v else "f"
-        if isinstance(v, datetime):
-            return v.isoformat()
-        return str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    """COPY rows into a PostgreSQL table through psycopg (its binary-safe row writer)."""
     raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-        buf = io.StringIO()
-        for n, r in enumerate(rows, 1):
-            buf.write("\t".join(text(v) for v in r) + "\n")
-            if n % CHUNK == 0:
-                cp.write(buf.getvalue())
-                buf = io.StringIO()
-        cp.write(buf.getvalue())
+        for r in rows:
+            cp.write_row(r)
 
 
 def _times(fn: Callable[[], Any], n: int) -> list[float]:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Contained:
-    """A unit that contains the traced lot or unit, `depth` levels up, and where it went."""
+    """A unit that contains the traced lot or unit, `depth` levels up, and where it went.
+
+    Not frozen: a trace down of one lot makes one per unit, tens of thousands, and a
+    frozen dataclass takes five times as long to make; nothing changes one after."""
 
     serial: str
     item: str

@@ -64,8 +64,8 @@ def down_query(scoped: bool) -> sa.Select[Any]:
     """Every unit containing one of the lots (`lots`) or units (`units`) at any depth:
     serial, item, site, status, depth (the shortest path) and its latest shipment's id,
     by depth and serial. `scoped`: only the units at `sites`, each row also carrying
-    `hidden`, how many others there are (one row of NULLs and `hidden` when none is
-    visible)."""
+    `total`, how many there are at every site (one row of NULLs and `total` when none
+    is visible)."""
     seed = sa.union_all(
         sa.select(NULL_ID.label("unit_id"), L.c.id.label("lot_id"),
                   sa.literal(0).label("depth")).where(L.c.id.in_(_ids("lots"))),
@@ -88,11 +88,9 @@ def down_query(scoped: bool) -> sa.Select[Any]:
     if not scoped:
         return rows.order_by(found.c.depth, UN.c.serial)
     seen = rows.where(UN.c.site.in_(_ids("sites"))).subquery("seen")
-    hidden = (sa.select(sa.func.count().label("hidden")).select_from(found)
-              .join(UN, UN.c.id == found.c.unit_id)
-              .where(UN.c.site.not_in(_ids("sites"))).subquery("hidden"))
-    return (sa.select(*seen.c, hidden.c.hidden)
-            .select_from(hidden.outerjoin(seen, sa.true()))
+    total = sa.select(sa.func.count().label("total")).select_from(found).subquery("total")
+    return (sa.select(*seen.c, total.c.total)
+            .select_from(total.outerjoin(seen, sa.true()))
             .order_by(seen.c.depth, seen.c.serial))
 
 

@@ -323,7 +323,7 @@ class FloorRepository(Repository):
         if sites is not None:
             params["sites"] = sorted(sites)
         rows = self._conn.execute(gq.down_query(sites is not None), params).all()
-        hidden = int(rows[0][6]) if sites is not None and rows else 0
+        total = int(rows[0][6]) if sites is not None and rows else len(rows)
         if rows and rows[0][0] is None:  # scoped, and none of them visible
             rows = []
         ships: dict[int | None, tuple[str | None, datetime | None]] = {None: (None, None)}
@@ -332,7 +332,7 @@ class FloorRepository(Repository):
             for i, customer, at in self._conn.execute(gq.shipments_query(), {"ids": ids}):
                 ships[i] = (customer, as_utc(at))
         return [Contained(r[0], r[1], r[2], r[3], r[4], r[5], *ships[r[5]])
-                for r in rows], hidden
+                for r in rows], total - len(rows)
 
     def up(self, unit_id: int) -> list[Component]:
         """Everything a unit is made of, at any depth, down to the suppliers' lots."""
