@@ -86,20 +86,23 @@ class Replanner:
         return compile_network(self.scenario, extra)
 
     def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None,
-              reference: FloatArray | None = None, frozen: int = 0
+              reference: FloatArray | None = None, frozen: int = 0, crash: bool = False
               ) -> tuple[Network, PlanResult]:
         """Re-solve with `extra` disruptions (none: the base plan).
 
-        Every re-plan starts from the intact network's first-level basis, so the base is
-        solved first if it hasn't been: a re-plan never depends on what came before it.
-        `reference` and `frozen` are `LexicographicSolver.solve`'s.
+        Every re-plan starts from the intact network's first-level basis (with `crash`,
+        from its combined basis), so the base is solved first if it hasn't been: a
+        re-plan never depends on what came before it. `reference`, `frozen` and `crash`
+        are `LexicographicSolver.solve`'s.
         """
         if extra and not self.solver.has_start_basis:
             self.solve((), levels_upto="delivered")
+        if extra and crash and not self.solver.has_crash_basis(levels_upto):
+            self.solve((), levels_upto, reference, frozen, crash=True)
         net = self.network_with(extra)
         rows, caps = capacity_rows(net, self.lp)
         self.solver.set_row_upper(rows, caps)
-        result = self.solver.solve(levels_upto, reference, frozen)
+        result = self.solver.solve(levels_upto, reference, frozen, crash)
         if not extra and levels_upto is None and reference is None \
                 and result.status is PlanStatus.OPTIMAL:
             self._base = result
