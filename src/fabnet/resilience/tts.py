@@ -33,14 +33,14 @@ not "exposed" to every node at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from fabnet.batch import Executor, executor_for
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import NodeKind, Scenario
@@ -519,16 +519,12 @@ def _no_outage_survived(s: AggregateSolver, basis: highspy.HighsBasis | None,
     return PlanStatus.OPTIMAL if cert.bound > 10 * CERTIFY_TOL * floor else PlanStatus.ERROR
 
 
-_WORKER: dict[str, AggregateModel] = {}
-
-
-def _worker_init(model: AggregateModel) -> None:
-    _WORKER["model"] = model
-
-
-def _worker_run(chosen: list[int], ttr: FloatArray,
-                options: Mapping[str, Option] | None) -> SweepResult:
-    return _sweep_nodes(_WORKER["model"], chosen, ttr, options=options)
+def _sweep_chunk(context: tuple[AggregateModel, Mapping[str, Option] | None],
+                 nodes: Sequence[tuple[int, float]]) -> list[SweepResult]:
+    """One chunk of a sweep on a worker: (node, TTR days) pairs, on its own HiGHS model."""
+    model, options = context
+    ttr = np.array([t for _, t in nodes], dtype=float)
+    return [_sweep_nodes(model, [i for i, _ in nodes], ttr, options=options)]
 
 
 def _value(v: float) -> float | None:
@@ -540,15 +536,17 @@ def time_to_survive(net: Network, nodes: list[str] | None = None,
                     progress: Callable[[int], None] | None = None,
                     demand_rate: FloatArray | None = None, workers: int = 1,
                     chunk: int = 64, fold: bool = True,
-                    options: Mapping[str, Option] | None = None) -> list[NodeRisk]:
+                    options: Mapping[str, Option] | None = None,
+                    executor: Executor | None = None) -> list[NodeRisk]:
     """TTS, TTR and PI for every node (or the named ones), ranked (`rank`).
 
     Every TTS and PI is the aggregate LP's optimum, certified on the unscaled model; a
     node whose LP the solver did not solve to a certified optimum gets None and its
-    status. With `workers` > 1 the nodes are shared out in chunks over worker
-    processes, each holding its own copy of the model; results do not depend on the
-    split. `fold=False` keeps every transfer explicit (the reduction is exact; this is
-    for checking it). `options` go to HiGHS (e.g. a time limit).
+    status. With `workers` > 1 (a local pool) or an `executor` (e.g. a Dask cluster)
+    the nodes are shared out in chunks of `chunk`, each worker holding its own copy of
+    the model; results do not depend on the split. `fold=False` keeps every transfer
+    explicit (the reduction is exact; this is for checking it). `options` go to HiGHS
+    (e.g. a time limit).
     """
     rate = served_rate(net, options) if demand_rate is None else demand_rate
     wanted = None if nodes is None else set(nodes)
@@ -557,25 +555,29 @@ def time_to_survive(net: Network, nodes: list[str] | None = None,
     model = build_aggregate(net, rate, keep)
     chosen = [i for i, (nid, _) in enumerate(model.nodes) if wanted is None or nid in wanted]
     ttr = np.array([recovery_days(net.scenario, *model.nodes[i]) for i in chosen])
-    if workers <= 1 or len(chosen) <= chunk:
+    if (executor is None and workers <= 1) or len(chosen) <= chunk:
         res = _sweep_nodes(model, chosen, ttr, progress, options)
     else:
         res = SweepResult(np.zeros(len(chosen)), np.zeros(len(chosen)),
                           [PlanStatus.OPTIMAL] * len(chosen))
         parts = [list(range(k, min(k + chunk, len(chosen))))
                  for k in range(0, len(chosen), chunk)]
-        with ProcessPoolExecutor(workers, initializer=_worker_init,
-                                 initargs=(model,)) as pool:
-            futures = {pool.submit(_worker_run, [chosen[j] for j in part], ttr[part],
-                                   options): part for part in parts}
-            for fut in as_completed(futures):
-                part = futures[fut]
-                got = fut.result()
-                res.tts[part], res.pi[part] = got.tts, got.pi
-                for j, st in zip(part, got.status, strict=True):
-                    res.status[j] = st
-                if progress:
-                    progress(2 * len(part))
+
+        def done(k: int, got: list[SweepResult]) -> None:
+            part = parts[k]
+            res.tts[part], res.pi[part] = got[0].tts, got[0].pi
+            for j, st in zip(part, got[0].status, strict=True):
+                res.status[j] = st
+            if progress:
+                progress(2 * len(part))
+
+        ex = executor_for(workers) if executor is None else executor
+        try:
+            ex.run(_sweep_chunk, (model, options),
+                   [[(chosen[j], float(ttr[j])) for j in part] for part in parts], done)
+        finally:
+            if executor is None:
+                ex.close()
     out = [NodeRisk(model.nodes[i][0], model.nodes[i][1], _value(res.tts[j]),
                     float(ttr[j]), _value(res.pi[j]), res.status[j])
            for j, i in enumerate(chosen)]
