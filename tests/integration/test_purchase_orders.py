@@ -6,6 +6,7 @@ firm purchases and equals the plan of a file with the same fixed receipts."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -150,6 +151,32 @@ def test_receipts_count_towards_the_order_until_it_closes(store: Store) -> None:
     assert not [x for x in firm_supply(store, "net").receipts if x.ref == cell.code]
     with pytest.raises(FloorError, match="is closed"):
         po_svc.receive_against(store, LEAD, cell.id, "C-3", 1)
+
+
+def test_concurrent_receipts_never_take_an_order_past_its_quantity(store: Store) -> None:
+    cell = _by(po_svc.release_purchases(store, PLANNER, "net"))[("S1", "CELL")]  # 16
+    results: list[object] = []
+
+    def one(n: int) -> None:
+        try:
+            results.append(po_svc.receive_against(store, ADMIN, cell.id, f"C-{n}", 6))
+        except Exception as e:  # noqa: BLE001 - collected and checked below
+            results.append(e)
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    booked = [r for r in results if isinstance(r, po_svc.Receipt)]
+    assert all(isinstance(r, po_svc.Receipt | FloorError) for r in results), results
+    assert len(booked) == 2  # 6 + 6 fit into 16, a third lot of 6 does not
+    after = next(o for o in po_svc.list_purchase_orders(store, ADMIN, "net")
+                 if o.id == cell.id)
+    assert after.qty_received == 6.0 * len(booked)
+    with store.unit_of_work(read_only=True) as uow:
+        sid = uow.connection.execute(sa.select(scenarios.c.id)).scalar_one()
+        lots = FloorRepository(uow.connection, uow.audit).lots(sid, site="S1", item="CELL")
+    assert sorted(x.code for x in lots) == sorted(r.lot.code for r in booked)
 
 
 def test_a_receipt_must_match_its_order(store: Store) -> None:
