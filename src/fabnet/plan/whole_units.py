@@ -97,6 +97,16 @@ class OrderSizes:
         x[c] = v
 
 
+    def valid_up(self, x: FloatArray, cols: IntArray) -> None:
+        """Round the columns `cols` of `x` up, in place, to the nearest valid value (at
+        most M): an order of 28 motors in boxes of 50 becomes 50; noise stays 0."""
+        v = np.maximum(x[cols], 0.0)
+        s = self.step[cols]
+        up = np.ceil(v / s - 1e-9) * s
+        up = np.where(v < 1e-6, 0.0, np.maximum(up, np.where(v > 0, self.least[cols], 0.0)))
+        x[cols] = np.where(up <= self.big[cols], up, v)
+
+
 def _lcm_batches(net: Network, batch_of_wc: IntArray) -> IntArray:
     """(make pair, bucket) -> the lcm of the batches of the work centers it uses then."""
     out = np.ones((net.make_site.size, net.buckets), dtype=np.int64)
@@ -157,15 +167,16 @@ def order_sizes(net: Network, lp: PlanningLP) -> OrderSizes:
 
 
 class WholeUnitRounding:
-    """Turns any vector of LP columns into a feasible whole-unit plan by cutting only.
+    """Turns any vector of LP columns into a feasible whole-unit plan.
 
-    Valid values first (`OrderSizes.valid_down`), then every work-center, supplier, lane,
+    Valid values first: purchases rounded up (to a pack, to the minimum order; they only
+    bring stock in), everything else down. Then every work-center, supplier, lane,
     demand and licence row over its bound has its columns cut to the row's share, then
     deliveries under licence to the draws, then stock is balanced bucket by bucket: where
     a stock would go below zero, what draws on it then (deliveries, consumption by
     production, transfers out) is cut, and what that cut production or transfer would
-    have brought is gone too. Every cut rounds down to a valid value and nothing that
-    brings stock in is ever raised, so the result keeps every row of the LP.
+    have brought is gone too. Every cut rounds down to a valid value, and after the first
+    step nothing is raised, so the result keeps every row of the LP.
     """
 
     def __init__(self, net: Network, lp: PlanningLP, sizes: OrderSizes) -> None:
@@ -240,8 +251,14 @@ class WholeUnitRounding:
 
     def __call__(self, x: FloatArray, upper: FloatArray | None = None) -> FloatArray:
         """A feasible whole-unit plan from `x` (column values; `upper`: bounds in force)."""
-        out: FloatArray = np.minimum(np.maximum(np.asarray(x, dtype=float).copy(), 0.0),
-                                     self.lp.col_upper if upper is None else upper)
+        bound = self.lp.col_upper if upper is None else upper
+        out: FloatArray = np.minimum(np.maximum(np.asarray(x, dtype=float).copy(), 0.0), bound)
+        # purchases only bring stock in: rounded up (to a pack, to the minimum) they never
+        # short a stock, and a supplier or lane they overload is cut back below
+        pur = self.lp.cols["purchase"]
+        cols = np.arange(pur.offset, pur.offset + pur.size, dtype=np.int64)
+        self.sizes.valid_up(out, cols)
+        out[cols] = np.minimum(out[cols], bound[cols])
         self.sizes.valid_down(out)
         self._keep_rows(out)
         self._balance(out)
@@ -300,6 +317,9 @@ class WholeUnitSolver:
     def _add_integrality(self) -> None:
         """Integer flows; k columns for packs and batches; y binaries for minimum orders."""
         h, s, n = self.highs, self.sizes, self.lp.num_cols
+        # every level has a feasible start; HiGHS 1.16's feasibility jump heuristic adds
+        # nothing to it and, on the synthetic networks, ran for minutes past the time limit
+        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         ints = np.nonzero(s.integer)[0].astype(np.int32)
         h.changeColsIntegrality(ints.size, ints,
                                 np.full(ints.size, highspy.HighsVarType.kInteger))
@@ -437,7 +457,11 @@ class WholeUnitSolver:
         firm_short = 0.0
 
         def share() -> float:
-            return (deadline - time.perf_counter()) / max(n_levels - len(levels), 1)
+            # what is left, split over the levels left; HiGHS checks its limit between
+            # steps and may run over it, so a level never gets less than half its even
+            # share (the later levels would otherwise be left with nothing)
+            left = (deadline - time.perf_counter()) / max(n_levels - len(levels), 1)
+            return max(left, time_limit / (2 * n_levels))
 
         if firm.size:
             upper = np.floor(np.minimum(lp.firm_qty, lp.col_upper[firm]) + 1e-9)
