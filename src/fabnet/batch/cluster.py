@@ -81,7 +81,7 @@ class DaskCluster(Executor):
                    for chunk in chunks]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for fut in as_completed(futures):  # type: ignore[no-untyped-call]
+            for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
                 on_done(index[fut.key], fut.result())
         finally:
             client.cancel([*futures, shared])  # type: ignore[no-untyped-call]

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
+from fabnet.batch import Executor, InProcess, chunked, worker_state
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, Network, compile_network
 from fabnet.model.scenario import Disruption, Scenario
@@ -135,6 +138,76 @@ class Replanner:
         """Units of demand lost under `extra` disruptions (delivery levels only)."""
         net, result = self.solve(extra, levels_upto="delivered")
         return float(demand_outcome(net, self.lp, result.x)["lost"].sum())
+
+
+@dataclass(frozen=True)
+class WhatIfKpis:
+    """One what-if of a batch: how its re-plan ended and, when it solved, its KPIs."""
+
+    disruptions: tuple[Disruption, ...]
+    status: PlanStatus
+    #: the re-plan's KPIs (units delivered, lost, fill rate, cost, …; no timings), empty
+    #: unless it solved
+    kpis: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every worker needs for one batch of what-ifs (sent to each worker once)."""
+
+    key: str
+    scenario: Scenario
+    options: dict[str, bool | int | float | str] | None
+    frozen: int
+
+
+class _BatchWorker:
+    """A worker's re-planner for one batch, with the base plan every what-if is steered to."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.rp = Replanner(batch.scenario, options=batch.options)
+        self.reference = self.rp.base_solution()
+        self.frozen = batch.frozen
+
+    def evaluate(self, extra: tuple[Disruption, ...]) -> WhatIfKpis:
+        plan = self.rp.plan(extra, reference=self.reference, frozen=self.frozen)
+        if plan.status is not PlanStatus.OPTIMAL:
+            return WhatIfKpis(extra, plan.status, {})
+        kpis = {k: float(v) for k, v in plan.kpis.items()
+                if isinstance(v, int | float) and not k.endswith("_seconds")}  # no timings
+        return WhatIfKpis(extra, plan.status, kpis)
+
+
+def _whatif_chunk(batch: _Batch, extras: Sequence[tuple[Disruption, ...]]
+                  ) -> list[WhatIfKpis]:
+    worker = worker_state(batch.key, lambda: _BatchWorker(batch))
+    return [worker.evaluate(e) for e in extras]
+
+
+def whatif_batch(sc: Scenario, extras: Sequence[tuple[Disruption, ...]],
+                 executor: Executor | None = None, frozen: int = 0,
+                 options: SolverOptions | None = None,
+                 progress: Callable[[int], None] | None = None) -> list[WhatIfKpis]:
+    """Re-plan `sc` under each set of disruptions in `extras`, on `executor` (this process
+    when none), and return each what-if's KPIs in the order given.
+
+    Each what-if is a full re-plan (every level, then the plan closest to the base plan,
+    whose first `frozen` buckets it keeps), as `Replanner.plan` makes it; each worker
+    solves the base plan once and re-plans its share warm from it.
+    """
+    ex = executor if executor is not None else InProcess()
+    batch = _Batch(uuid.uuid4().hex, sc, dict(options) if options else None, frozen)
+    chunks = chunked(list(extras), ex, per_worker=2)
+    out: dict[int, WhatIfKpis] = {}
+
+    def done(i: int, got: list[WhatIfKpis]) -> None:
+        start = sum(len(c) for c in chunks[:i])
+        out.update({start + k: w for k, w in enumerate(got)})
+        if progress:
+            progress(len(got))
+
+    ex.run(_whatif_chunk, batch, chunks, done)
+    return [out[i] for i in range(len(extras))]
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""Independent solves on a Dask cluster give the numbers of one process and of a local
+pool: Monte Carlo futures, time-to-survive node chunks and a batch of what-ifs, on a
+`LocalCluster` of two worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import pytest
+
+from fabnet.batch import InProcess, LocalPool, executor_for
+from fabnet.batch import cluster as dask_cluster
+from fabnet.batch.cluster import DaskCluster
+from fabnet.model import Disruption, Scenario
+from fabnet.model.errors import FabnetError
+from fabnet.model.network import compile_network
+from fabnet.resilience.montecarlo import stress_test
+from fabnet.resilience.tts import time_to_survive
+from fabnet.resilience.whatif import whatif_batch
+from tests.integration.test_montecarlo_shortcuts import assert_same_numbers
+from tests.integration.test_montecarlo_shortcuts import rich as rich  # noqa: F401 (fixture)
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskCluster]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        yield DaskCluster(client)
+
+
+def test_montecarlo_gives_the_same_numbers_on_a_cluster(rich: Scenario,
+                                                        cluster: DaskCluster) -> None:
+    assert cluster.workers == 2
+    one = stress_test(rich, 24, 11)
+    pool = stress_test(rich, 24, 11, workers=2)
+    dask = stress_test(rich, 24, 11, executor=cluster)
+    assert one.routes == dask.routes
+    assert_same_numbers(one, pool)
+    assert_same_numbers(one, dask)
+
+
+def test_tts_chunks_give_the_same_numbers_on_a_cluster(rich: Scenario,
+                                                       cluster: DaskCluster) -> None:
+    net = compile_network(rich)
+    one = time_to_survive(net)
+    assert len(one) > 4
+    assert time_to_survive(net, chunk=2, executor=cluster) == one
+    assert time_to_survive(net, chunk=3, executor=LocalPool(2)) == one
+
+
+def test_whatif_batch_gives_the_same_kpis_on_a_cluster(rich: Scenario,
+                                                       cluster: DaskCluster) -> None:
+    extras = [(Disruption(f"w{k}", target, date(2027, 1, 18), k + 1),)
+              for k, target in enumerate(["UA-PARTNER", "FR-HUB", "SUP-TW", "country:CN",
+                                          "lane:FR-HUB>UA-MOD"])]
+    here = whatif_batch(rich, extras)
+    assert [w.disruptions for w in here] == extras
+    assert len({w.kpis["units_lost"] for w in here}) > 1  # the what-ifs differ
+    for other in (whatif_batch(rich, extras, LocalPool(2)),
+                  whatif_batch(rich, extras, cluster)):
+        assert [w.status for w in other] == [w.status for w in here]
+        for a, b in zip(here, other, strict=True):
+            assert b.kpis == pytest.approx(a.kpis, abs=1e-6)
+
+
+def test_executor_for_picks_the_named_engine() -> None:
+    assert isinstance(executor_for(1), InProcess)
+    assert isinstance(executor_for(3), LocalPool) and executor_for(3).workers == 3
+    assert isinstance(executor_for(1, "tcp://127.0.0.1:8786"), DaskCluster)
+    with pytest.raises(FabnetError, match="workers: must be >= 1"):
+        executor_for(0)
+
+
+def test_a_scheduler_that_does_not_answer_is_one_clear_line(
+        monkeypatch: pytest.MonkeyPatch, rich: Scenario) -> None:
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(FabnetError, match=r"Dask scheduler 'tcp://127.0.0.1:9': no answer"
+                       r".*fix: start one with `dask scheduler`") as e:
+        stress_test(rich, 2, 0, executor=executor_for(1, "tcp://127.0.0.1:9"))
+    assert "\n" not in str(e.value)
+    assert np.isfinite(stress_test(rich, 2, 0).fill).all()
