@@ -439,3 +439,26 @@ def _plan_job_whole(api: Api) -> None:
     doc = api.get(f"/plan-runs/{result['plan_run']}").json()["document"]
     for table in FLOWS:
         assert all(row["qty"] == round(row["qty"]) for row in doc["tables"][table])
+
+
+def test_firm_work_orders_and_purchase_orders_are_kept_outside_batches_and_packs(
+        tmp_path: Path) -> None:
+    """A work order of 3 drones at the batch-5 hub and an open order of 28 motors in a
+    box-of-50 offer are firm: kept as they are, the plan adds whole units to them."""
+    from fabnet.model.firm_supply import FirmSupply, FixedProduction, ScheduledReceipt
+
+    sc = load_scenario(_write(tmp_path, BOXES))
+    firm = FirmSupply(production=(FixedProduction("HUB", "DRONE", 2, 3.0),),
+                      receipts=(ScheduledReceipt("PO-1", "SUP", "HUB", "MOTOR", 0, 0, 28.0),))
+    net = compile_network(sc, firm=firm)
+    plan = make_whole_unit_plan(net, time_limit=30)
+    assert plan.kpis["status"] == "optimal" and "firm" in plan.levels
+    assert plan.levels["firm"] == 31 and "firm_short" not in plan.kpis
+    made = {(r["site"], r["item"], r["bucket"]): (r["qty"], r["firm"])
+            for r in plan.rows("production")}
+    qty, part = made[("HUB", "DRONE", 2)]
+    assert part == 3 and qty >= 3 and qty == round(qty)
+    po = [r for r in plan.rows("purchases") if r["item"] == "MOTOR" and r["order_bucket"] == 0]
+    assert po and po[0]["qty"] >= 28 and po[0]["qty"] == round(po[0]["qty"])
+    assert all(q["qty"] % 50 == 0 for q in plan.rows("purchases")
+               if q["item"] == "MOTOR" and q["order_bucket"] > 0)

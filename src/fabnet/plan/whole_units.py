@@ -12,7 +12,8 @@ transfer, delivery and licence-draw column is an integer, and:
   every bucket (x = lcm of the batches of the centers its routing uses then · k).
 
 An order is one row of the purchases table: one offer, one destination site, one order
-bucket. Work orders already on the floor (firm production) are exempt from batches.
+bucket. Firm columns (work orders and open purchase orders from the floor) are exempt
+from batches, packs and minimum orders.
 
 The levels are solved in `LexicographicSolver`'s order (the firm level when work orders
 are firm, then units delivered class by class, lateness, cost), each one as a MIP with
@@ -141,12 +142,10 @@ def order_sizes(net: Network, lp: PlanningLP) -> OrderSizes:
     draw = lp.cols["draw"]
     integer[draw.offset:draw.offset + draw.size] = True
     step, least, big = np.ones(n), np.zeros(n), np.full(n, np.inf)
-    # batches on production (firm columns exempt: a work order is as large as it is)
     batch_of_wc = np.array([w.batch or 1 for w in sc.work_centers], dtype=np.int64)
     prod = lp.cols["produce"]
     if prod.count:
         step[prod.offset:prod.offset + prod.size] = _lcm_batches(net, batch_of_wc).ravel()
-        step[lp.firm_cols] = 1.0
     pur = lp.cols["purchase"]
     if pur.count:
         multiple = np.array([o.multiple or 1 for o in sc.offers], dtype=float)[net.pur_offer]
@@ -163,6 +162,9 @@ def order_sizes(net: Network, lp: PlanningLP) -> OrderSizes:
         bound = np.maximum(np.ceil(useful / multiple) * multiple + multiple, least_valid)
         m = np.minimum(cap, bound[:, None])
         big[sl] = np.floor(m / multiple[:, None] + 1e-9).ravel() * np.repeat(multiple, T)
+    # firm columns (work orders, open purchase orders) are exempt: an order already placed
+    # is as large as it is, and what the plan adds to it is any whole number
+    step[lp.firm_cols], least[lp.firm_cols], big[lp.firm_cols] = 1.0, 0.0, np.inf
     return OrderSizes(integer, step, least, big)
 
 
