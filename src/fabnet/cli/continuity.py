@@ -11,10 +11,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fabnet.batch import SCHEDULER_ENV
 from fabnet.cli.console import err_console, out_console, positive, print_warnings, progress_bar
 from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
 from fabnet.model.errors import FabnetError
+
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", envvar=SCHEDULER_ENV, metavar="ADDRESS",
+    help="A Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the work on its workers "
+         "instead of local processes; needs fabnet[cluster] (docs/scale-out.md).")]
 
 stress_app = typer.Typer(no_args_is_help=True,
                          help="Stress the network: time-to-survive per node, Monte Carlo.")
@@ -95,6 +101,7 @@ def tts_cmd(
     out: Annotated[Path | None, typer.Option(help="Folder for tts.csv and report.html.")]
     = None,
     top: Annotated[int, typer.Option(min=0, help="Nodes to list.")] = 15,
+    scheduler: SchedulerOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Time-to-survive, time-to-recover and performance impact of every node, ranked."""
@@ -113,7 +120,7 @@ def tts_cmd(
     prog, step = progress_bar(2 * n, "time-to-survive")
     with prog:
         risks = tts(sc, willems, capacity_factor, stock_days, ttr, out, workers,
-                    step, kind_set, force=force)
+                    step, kind_set, force=force, scheduler=scheduler)
     exposed = sum(r.exposed for r in risks)
     failed = [r for r in risks if r.failed]
     t = Table(title=f"Nodes ranked by exposure ({exposed} of {len(risks)} with TTS < TTR"
@@ -148,6 +155,7 @@ def montecarlo_cmd(
     frozen: Annotated[int, typer.Option(
         min=0, help="Keep the base plan's first N buckets in every future (a frozen "
                     "horizon: a future that can't keep them counts as failed).")] = 0,
+    scheduler: SchedulerOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Sample futures from the scenario's risks, re-plan each, report distributions."""
@@ -160,7 +168,7 @@ def montecarlo_cmd(
     prog, step = progress_bar(samples, "sampled futures")
     with prog:
         res = montecarlo(sc, samples, seed, target, workers, out, step, force=force,
-                         frozen=frozen)
+                         frozen=frozen, scheduler=scheduler)
     t = Table(title=f"Stress test: {samples} futures, seed {seed}", show_header=False)
     t.add_column("statistic")
     t.add_column("value", justify="right")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabnet.batch import executor_for
 from fabnet.io.plan_io import csv_text, plan_document, write_folder, write_plan_dir
 from fabnet.io.scenario_io import load_scenario, save_scenario
 from fabnet.io.willems import willems_scenario
@@ -86,8 +87,12 @@ def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | 
 def tts(path: str | Path | Scenario | None = None, willems: str | Path | None = None,
         capacity_factor: float = 1.25, stock_days: float | None = None, ttr: float = 28.0,
         out: Path | None = None, workers: int = 1, progress: Progress = None,
-        kinds: set[str] | None = None, force: bool = False) -> list[NodeRisk]:
-    """TTS, TTR and PI of every node of a scenario, or of a Willems chain read directly."""
+        kinds: set[str] | None = None, force: bool = False,
+        scheduler: str | None = None) -> list[NodeRisk]:
+    """TTS, TTR and PI of every node of a scenario, or of a Willems chain read directly.
+
+    Node chunks run on the Dask cluster at `scheduler` when one is named, else on a local
+    pool of `workers` processes (docs/scale-out.md)."""
     if willems is not None:
         sc = willems_scenario(Path(willems), capacity_factor, stock_days, ttr)
         kinds = kinds or {"site"}
@@ -99,7 +104,9 @@ def tts(path: str | Path | Scenario | None = None, willems: str | Path | None = 
     from fabnet.resilience.tts import node_ids
 
     chosen = [n for n, k in node_ids(net) if kinds is None or str(k) in kinds]
-    risks = time_to_survive(net, chosen, progress, workers=workers)
+    with executor_for(workers, scheduler) as ex:
+        risks = time_to_survive(net, chosen, progress, workers=workers,
+                                executor=ex if scheduler else None)
     if out is not None:
         # a failed node's unknown TTS or PI is an empty cell, never a number
         rows = [(r.node, "" if r.tts is None else r.tts, r.ttr, "" if r.pi is None else r.pi,
@@ -129,11 +136,14 @@ def tts_node_count(path: str | Path | Scenario | None, willems: str | Path | Non
 
 def montecarlo(path: str | Path | Scenario, samples: int, seed: int, target: float = 0.95,
                workers: int = 1, out: Path | None = None, progress: Progress = None,
-               force: bool = False, frozen: int = 0) -> StressResult:
+               force: bool = False, frozen: int = 0,
+               scheduler: str | None = None) -> StressResult:
     """Sample futures from the scenario's risks and re-plan each exactly.
 
-    `frozen` keeps the base plan's first buckets in every future. A future that did not
-    solve is written with its status and empty numbers, and counted in the summary.
+    `frozen` keeps the base plan's first buckets in every future. The futures run on the
+    Dask cluster at `scheduler` when one is named, else on `workers` local processes. A
+    future that did not solve is written with its status and empty numbers, and counted
+    in the summary.
     """
     from fabnet.model.errors import FabnetError
 
@@ -142,7 +152,9 @@ def montecarlo(path: str | Path | Scenario, samples: int, seed: int, target: flo
         where = f"scenario {sc.name!r}" if isinstance(path, Scenario) else path
         raise FabnetError(f"{where}: risks: the scenario has no risks to sample "
                           "(fix: add a risks: section with id, target, rate, duration)")
-    res = stress_test(sc, samples, seed, target, workers, progress, frozen=frozen)
+    with executor_for(workers, scheduler) as ex:
+        res = stress_test(sc, samples, seed, target, workers, progress, frozen=frozen,
+                          executor=ex)
     if out is not None:
         items = list(res.lost_by_item)
         ok = res.solved_mask
