@@ -427,8 +427,9 @@ def test_the_api_plan_job_takes_whole_units(seeded: Seeded, tmp_path: Path) -> N
 
 
 def _plan_job_whole(api: Api) -> None:
-    bad = api.post("/jobs/plan", json={"scenario": "boxes", "mip_time_limit": 0})
-    assert bad.status_code == 422
+    for body in ({"mip_time_limit": 0, "whole_units": True}, {"mip_time_limit": 5}):
+        bad = api.post("/jobs/plan", json={"scenario": "boxes", **body})
+        assert bad.status_code == 422 and "mip_time_limit" in bad.text
     r = api.post("/jobs/plan", json={"scenario": "boxes", "whole_units": True,
                                      "mip_time_limit": 30})
     assert r.status_code == 202, r.text

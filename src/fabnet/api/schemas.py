@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import NodeKind
@@ -308,6 +308,14 @@ class PlanJob(JobTarget):
     mip_time_limit: Annotated[float | None, Field(
         gt=0, le=3600, description="seconds for the whole-unit MIP, all levels together "
         "(default 60; only with whole_units)")] = None
+
+    @model_validator(mode="after")
+    def _limit_needs_whole_units(self) -> PlanJob:
+        """A MIP time limit means nothing to a continuous plan: say so at once."""
+        if self.mip_time_limit is not None and not self.whole_units:
+            raise ValueError("mip_time_limit: only a whole-unit plan solves a MIP "
+                             "(fix: add \"whole_units\": true, or drop mip_time_limit)")
+        return self
 
 
 class WhatIfJob(JobTarget):
