@@ -115,11 +115,12 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
     @router.get("/compliance", response_class=HTMLResponse)
     @friendly
     @refused_as_403
-    def compliance(request: Request, who: Who, weeks: int = 4) -> Response:
+    def compliance(request: Request, who: Who, weeks: str = "4") -> Response:
         need(who, desk_pages.COMPLIANCE_READERS, "compliance")
-        if not 0 <= weeks <= 520:
-            raise WebError(422, f"weeks: must be between 0 and 520, got {weeks}")
-        desk = desk_pages.compliance_desk(who.store, caller(who), weeks)
+        n = int(weeks) if weeks.strip().isdigit() and len(weeks) < 5 else -1
+        if not 0 <= n <= 520:
+            raise WebError(422, f"weeks: a whole number from 0 to 520, got {weeks[:20]!r}")
+        desk = desk_pages.compliance_desk(who.store, caller(who), n)
         charts: dict[str, str] = {}
         if desk.licences:
             charts["validity"] = floor_charts.licence_validity(desk.licences, desk.on)
@@ -140,8 +141,9 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
             chosen = next((e for e in ecos if e.id == eid), None)
             if chosen is None:
                 raise WebError(404, f"no ECO ECO-{eid} (fix: follow a link from the list)")
-            run = impact_of(who.store, who, chosen.id, chosen.status, chosen.scenario)
-            if run.impact is not None and run.impact.demand:
+            if chosen.status in (EcoStatus.DRAFT, EcoStatus.IN_REVIEW):  # decided: it is done
+                run = impact_of(who.store, who, chosen.id, chosen.status, chosen.scenario)
+            if run is not None and run.impact is not None and run.impact.demand:
                 charts["demand"] = floor_charts.demand_change(run.impact.demand)
         return render(request, "engineering.html.j2", who, ecos=ecos, chosen=chosen,
                       run=run, charts=charts,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import plotly.graph_objects as go
 
@@ -42,6 +42,12 @@ def fpy_by_week(rows: Iterable[YieldRow]) -> str:
     fig.update_layout(title="First-pass yield by week and test step", yaxis_title="yield",
                       xaxis_title="week (starting Monday)")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    weeks = sorted({w for _, w in tested})
+    if weeks:  # a week's margin either side, ticks on Mondays, even for a single week
+        lo = date.fromisoformat(weeks[0]) - timedelta(days=7)
+        hi = date.fromisoformat(weeks[-1]) + timedelta(days=7)
+        fig.update_xaxes(range=[lo.isoformat(), hi.isoformat()], tick0=weeks[0],
+                         dtick=7 * 86_400_000 * max(1, len(weeks) // 8))
     fig.update_xaxes(type="date", tickformat="%d %b %Y")
     return figure_json(fig, 340)
 
