@@ -27,7 +27,7 @@ from fabnet.services import purchase_orders as po_svc
 from fabnet.services import scenarios as scenario_svc
 from fabnet.services.firm_supply import firm_supply
 from fabnet.shop.errors import FloorError, NotPermitted
-from fabnet.shop.purchase_order import OverReceipt, PurchaseOrderStatus
+from fabnet.shop.purchase_order import OverReceipt, PurchaseOrderStatus, order_quantity
 from fabnet.shop.repository import FloorRepository
 from fabnet.shop.roles import Caller
 from fabnet.store import NotFound, Role, Store
@@ -100,6 +100,26 @@ def test_release_places_the_plans_purchases_once(store: Store) -> None:
     listed = po_svc.list_purchase_orders(store, QUALITY, "net",
                                          statuses=(PurchaseOrderStatus.OPEN,))
     assert sorted(o.id for o in listed) == sorted(o.id for o in orders.values())
+
+
+def test_order_sizes_round_a_continuous_plans_purchases_up() -> None:
+    assert order_quantity(15.999999, whole=False) == 16.0
+    assert order_quantity(16.2, whole=False, multiple=10) == 20.0
+    assert order_quantity(3.0, whole=False, moq=25, multiple=10) == 30.0
+    assert order_quantity(40.0, whole=True, moq=25, multiple=10) == 40.0  # as planned
+
+
+def test_release_orders_the_offers_packs(url: str, tmp_path: Path) -> None:  # noqa: F811
+    db_svc.init_store(url)
+    s = db_svc.connect(url, "alice")
+    p = tmp_path / "packs.yaml"
+    p.write_text(NET.replace("{item: CELL, price: 1, lead_time: 1}",
+                             "{item: CELL, price: 1, lead_time: 1, moq: 10, multiple: 5}"))
+    scenario_svc.import_scenario(s, p, "net")
+    plan_svc.plan_stored(s, "net")
+    orders = _by(po_svc.release_purchases(s, PLANNER, "net"))
+    assert (orders[("S1", "CELL")].qty, orders[("S2", "CELL")].qty) == (20.0, 10.0)
+    s.engine.dispose()
 
 
 def test_until_places_only_the_purchases_ordered_by_then(store: Store) -> None:

@@ -9,10 +9,17 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+from fabnet.plan.whole_units import is_whole_unit
 from fabnet.shop.errors import FloorError
 from fabnet.shop.lot import Lot
 from fabnet.shop.po_repository import PurchaseOrderRepository
-from fabnet.shop.purchase_order import POAction, PurchaseOrder, PurchaseOrderStatus, check
+from fabnet.shop.purchase_order import (
+    POAction,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    check,
+    order_quantity,
+)
 from fabnet.shop.repository import FloorRepository
 from fabnet.shop.roles import Caller
 from fabnet.store import Action, NotFound, Store, UnitOfWork
@@ -41,7 +48,9 @@ def release_purchases(store: Store, caller: Caller, scenario: str, run_id: int |
     """Turn a stored plan run's purchases (default: the scenario's newest run) into open
     purchase orders, those ordered in buckets up to the one that contains `until`; of a
     plan that started from the floor only the part open orders do not bring yet
-    (`qty − firm`); a site manager places their own sites' purchases only."""
+    (`qty − firm`); a site manager places their own sites' purchases only. A whole-unit
+    run is placed as planned; a continuous run's quantities are rounded up to whole units,
+    the offer's minimum and its packs (`order_quantity`)."""
     check(caller, POAction.RELEASE)
 
     def body(uow: UnitOfWork) -> list[PurchaseOrder]:
@@ -53,7 +62,9 @@ def release_purchases(store: Store, caller: Caller, scenario: str, run_id: int |
             raise NotFound(f"no plan run {run_id or ''} of {scenario!r} in the store (fix: "
                            f"`fabnet db plan {scenario}`, then `fabnet db runs`)")
         run = runs[0]
-        if run.status != "optimal":
+        # a whole-unit plan stopped by its MIP time limit is feasible: it can be placed
+        whole = is_whole_unit(run.kpis)
+        if run.status != "optimal" and not (whole and run.status == "time_limit"):
             raise FloorError(f"plan run {run.id} is {run.status}, not optimal: there are no "
                              "purchases to place (fix: plan again)")
         if done := pos.released_from(run.id):
@@ -61,6 +72,8 @@ def release_purchases(store: Store, caller: Caller, scenario: str, run_id: int |
                              f"({len(done)} purchase orders from PO-{done[0]}) (fix: see "
                              "`fabnet floor po list`)")
         vid = uow.scenarios.version_id(scenario, run.version)
+        offers = {(o.supplier, o.item): o
+                  for o in uow.scenarios.get(scenario, run.version).offers}
         made: list[int] = []
         for row in run.document["tables"]["purchases"]:
             qty = float(row["qty"]) - float(row.get("firm", 0.0))
@@ -69,8 +82,11 @@ def release_purchases(store: Store, caller: Caller, scenario: str, run_id: int |
                 continue
             if not caller.sees(row["site"]):
                 continue
+            offer = offers.get((row["supplier"], row["item"]))
+            size = order_quantity(qty, whole, offer.moq if offer else None,
+                                  offer.multiple if offer else None)
             made.append(pos.add(sid, vid, run.id, row["supplier"], row["site"], row["item"],
-                                float(math.ceil(qty - MIN_QTY)), int(row["order_bucket"]),
+                                size, int(row["order_bucket"]),
                                 ordered, int(row["arrival_bucket"]),
                                 date.fromisoformat(str(row["arrival_start"]))))
         orders = pos.find(ids=made) if made else []

@@ -12,6 +12,7 @@ receive and cancel, as they release and receive work orders; every role may list
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,6 +87,18 @@ class PurchaseOrder:
                               f"still to come, not {qty:g}: nothing was booked (fix: --qty "
                               f"{self.remaining:g} or less; book the extra against another "
                               "purchase order or without --po)")
+
+
+def order_quantity(qty: float, whole: bool, moq: float | None = None,
+                   multiple: int | None = None) -> float:
+    """A purchase order's quantity for `qty` planned units: as planned in a whole-unit plan
+    (which kept the offer's `moq` and `multiple` already); from a continuous plan, rounded
+    up to whole units, to at least `moq` and to a whole number of packs of `multiple`."""
+    if whole:
+        return float(round(qty))
+    units = max(math.ceil(qty - 1e-6), math.ceil(moq or 0.0))
+    pack = multiple or 1
+    return float(math.ceil(units / pack) * pack)
 
 
 def purchase_order_code(po_id: int) -> str:
