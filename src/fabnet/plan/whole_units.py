@@ -448,6 +448,10 @@ class WholeUnitSolver:
             return WholeUnitResult(lp_result.x, [], lp_result, lp_result.firm_short, 0.0)
         t_start = time.perf_counter()
         self.solver.release_holds()
+        if (self.highs.getNumCol(), self.highs.getNumRow()) != (self.lp.num_cols,
+                                                                 self.lp.num_rows):
+            raise FabnetError("the LP solver left rows or columns of its own in the model "
+                              "(fix: report this scenario)")
         self._add_integrality()
         lp = self.lp
         self._bounds = (lp.col_lower.copy(), lp.col_upper.copy())
