@@ -8,6 +8,16 @@ model, warm-started from the previous basis, and its optimum is then held by an 
 row, so no weighting can trade a level for a later one. A frozen horizon fixes the
 reference's flows in the first buckets (the "frozen" or "firm" zone of frePPLe and
 SAP APO: what is released to the floor is not re-planned).
+
+Two paths reach the same levels (`SolvePath`). The plain one solves the first level
+cold with dual simplex and each later level with primal simplex from the basis before
+it. The default one first solves a single weighted LP, all levels' objectives in one
+with each level weighted far above the next, cold with dual simplex; from its optimal
+basis each level is then solved in turn exactly as on the plain path (its objective,
+the earlier levels held by rows, primal simplex to HiGHS' optimality). When the weights
+were large enough, the weighted optimum is already optimal for every level and each
+level check takes a few pivots; when they were not, the check goes on pivoting to the
+level's true optimum. The weights only choose where the exact solves start.
 """
 
 from __future__ import annotations
@@ -52,6 +62,24 @@ class PlanStatus(StrEnum):
 SolverOptions = Mapping[str, bool | int | float | str]
 #: level names `LexicographicSolver.solve(levels_upto=...)` can stop after
 LEVELS_UPTO = ("delivered", "cost")
+#: weight of one level over the next in the weighted start (each objective scaled to a
+#: largest coefficient of 1); lowered so the first level's weight stays <= WEIGHT_RANGE
+WEIGHT_RATIO = 100.0
+WEIGHT_RANGE = 1e8
+#: on the weighted path a solved level's optimal face is kept by complementary
+#: slackness: a reduced cost or row dual above this × the level's largest coefficient
+#: fixes its column or row at the bound it is at
+FACE_TOL = 1e-9
+
+
+class SolvePath(StrEnum):
+    """How the levels are reached; both give every level at HiGHS' optimum."""
+
+    #: first level cold (dual simplex), each later one warm from the one before (primal)
+    SEQUENTIAL = "sequential"
+    #: one weighted LP of all levels first (dual simplex), then each level checked from
+    #: its basis and, where the weights fell short, solved on to its optimum (primal)
+    WEIGHTED = "weighted"
 
 
 @dataclass
@@ -80,6 +108,12 @@ class PlanResult:
     reference_status: PlanStatus | None = None
     #: firm (work-order) production the network could not make; 0 when all of it is made
     firm_short: float = 0.0
+    #: the path the levels were solved by, the seconds and simplex iterations of its
+    #: weighted start (0 on the sequential path), and each level's simplex iterations
+    path: SolvePath = SolvePath.SEQUENTIAL
+    start_seconds: float = 0.0
+    start_iterations: int = 0
+    level_iterations: list[int] = field(default_factory=list)
 
 
 #: HiGHS prints its start-up banner once per process, from the first constructor
@@ -159,6 +193,14 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
     return h
 
 
+@dataclass
+class _Fixed:
+    """Columns (with their bounds before) and rows fixed to keep levels' optimal faces."""
+
+    cols: list[tuple[IntArray, FloatArray, FloatArray]] = field(default_factory=list)
+    rows: list[IntArray] = field(default_factory=list)
+
+
 class LexicographicSolver:
     """Holds one HiGHS model of a planning LP and solves its levels in order.
 
@@ -166,9 +208,11 @@ class LexicographicSolver:
     """
 
     def __init__(self, lp: PlanningLP, threads: int | None = None,
-                 options: SolverOptions | None = None) -> None:
+                 options: SolverOptions | None = None,
+                 path: SolvePath = SolvePath.WEIGHTED) -> None:
         t0 = time.perf_counter()
         self.lp = lp
+        self.path = SolvePath(path)
         self.highs = _to_highs(lp, threads, options)
         self.pass_seconds = time.perf_counter() - t0
         self._all = np.arange(lp.num_cols, dtype=np.int32)
@@ -256,7 +300,7 @@ class LexicographicSolver:
         return out
 
     def solve(self, levels_upto: str | None = None, reference: FloatArray | None = None,
-              frozen: int = 0, crash: bool = False) -> PlanResult:
+              frozen: int = 0, crash: bool | None = None) -> PlanResult:
         """Solve every level in order; the result carries the last level's solution.
 
         `levels_upto="delivered"` stops after the delivery levels: enough for units
@@ -265,7 +309,9 @@ class LexicographicSolver:
         columns are read) adds the reference level after cost; `frozen` fixes the flows
         of buckets 0 … frozen-1 at the reference's values for every level. The kept
         model is the same afterwards: the level's own rows, columns and bounds go.
-        `crash=True` starts the levels from one combined LP (`_crash`): the same optima.
+        `crash=True` starts the levels from one combined LP (`_crash`, the weighted path),
+        `crash=False` takes the sequential path, None the solver's own `path`: the same
+        optima every way.
         """
         if levels_upto is not None and levels_upto not in LEVELS_UPTO:
             raise ValueError(f"levels_upto={levels_upto!r}: expected one of {LEVELS_UPTO}")
@@ -339,68 +385,172 @@ class LexicographicSolver:
                                         up.astype(np.float64))
 
     def _crash(self, objectives: list[tuple[str, FloatArray, bool]],
-               levels_upto: str | None) -> bool:
-        """Solve one LP whose objective weighs the levels 100:1 in order, as a start.
+               levels_upto: str | None) -> PlanStatus:
+        """Solve one LP whose objective weighs the levels in order (`blend`), as a start.
 
         Its optimum is only where the levels start (each is still solved to its own
         optimum, from there, by primal simplex), so the weights need not be right for the
         answer to be exact; when they are, every level is optimal at once. The first call
-        per `levels_upto` keeps its optimal basis, and later calls (a bound change leaves
-        it dual feasible) start dual simplex from it, the same start every time.
+        per `levels_upto` starts cold with dual simplex, or, when an earlier solve left a
+        basis (a what-if's base plan, whose last level is nearly the combined optimum),
+        goes on from it by primal simplex; it keeps its optimal basis, and later calls (a
+        bound change leaves it dual feasible) start dual simplex from that, the same start
+        every time.
         """
-        c = np.zeros(self.lp.num_cols)
-        for k, (_, obj, maximize) in enumerate(objectives):
-            scale = float(np.abs(obj).max()) if obj.size else 0.0
-            if scale > 0:
-                c += (100.0 ** (len(objectives) - 1 - k) / scale) * (obj if maximize else -obj)
-        self._set_objective(c, True)
+        self._set_objective(blend(objectives), False)
         kept = self._crash_basis.get(levels_upto)
-        start = kept if kept is not None else self._first_basis
-        if start is not None:
-            self.highs.setBasis(start)
-        if self._run(primal=kept is None and start is not None) is not PlanStatus.OPTIMAL:
-            return False
-        if kept is None:
+        if kept is not None:
+            self.highs.setBasis(kept)
+        status = self._run(primal=kept is None and bool(self.highs.getBasis().valid))
+        if status is PlanStatus.OPTIMAL and kept is None:
             self._crash_basis[levels_upto] = self.highs.getBasis()
+        return status
+
+    def _iterations(self) -> int:
+        return int(self.highs.getInfo().simplex_iteration_count)
+
+    def _keep_face(self, c: FloatArray, maximize: bool, fixed: _Fixed) -> None:
+        """Keep a solved level's optimum on the weighted path: fix every column with a
+        non-zero reduced cost, and every row with a non-zero dual, at the bound it is at.
+
+        With any optimal duals, the feasible points that meet complementary slackness
+        with them are exactly the level's optimal plans, so later levels search that face
+        and nothing else, with no dense hold row and no slack to trade. Duals below
+        `FACE_TOL` × the objective's scale count as zero (that face is a little larger);
+        `_faces_hold` checks afterwards that no level was given up.
+        """
+        sol = self.highs.getSolution()
+        m = self.lp.num_rows
+        tol = FACE_TOL * max(float(np.abs(c).max()) if c.size else 0.0, 1.0)
+        sense = -1.0 if maximize else 1.0
+        d = sense * np.asarray(sol.col_dual, dtype=float)[: self.lp.num_cols]
+        cols = np.nonzero(np.abs(d) > tol)[0].astype(np.int32)
+        if cols.size:
+            _, _, _, lo, up, _ = self.highs.getCols(cols.size, cols)
+            x = np.asarray(sol.col_value, dtype=float)[cols]
+            # at the bound its reduced cost points to (lower for d > 0), if it is there
+            at = np.where(d[cols] > 0, lo, up)
+            keep = np.isfinite(at) & (np.abs(x - at) <= 1e-9 * np.maximum(1.0, np.abs(at)))
+            cols, lo, up, at = cols[keep], lo[keep], up[keep], at[keep]
+            self.highs.changeColsBounds(cols.size, cols, at, at)
+            fixed.cols.append((cols, lo, up))
+        y = sense * np.asarray(sol.row_dual, dtype=float)[:m]
+        rows = np.nonzero(np.abs(y) > tol)[0].astype(np.int32)
+        if rows.size:
+            lo, up = self.lp.row_lower[rows], self.lp.row_upper[rows]
+            act = np.asarray(sol.row_value, dtype=float)[rows]
+            at = np.where(y[rows] > 0, lo, up)
+            keep = np.isfinite(at) & (np.abs(act - at) <= 1e-7 * np.maximum(1.0, np.abs(at)))
+            rows, at = rows[keep], at[keep]
+            change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
+            change(rows.size, rows, at, at)
+            fixed.rows.append(rows)
+
+    def _free_face(self, fixed: _Fixed) -> None:
+        """Give the columns and rows `_keep_face` fixed their bounds back."""
+        for cols, lo, up in reversed(fixed.cols):
+            self.highs.changeColsBounds(cols.size, cols, lo, up)
+        if fixed.rows:
+            rows = np.unique(np.concatenate(fixed.rows)).astype(np.int32)
+            lo = np.where(np.isinf(self.lp.row_lower[rows]), -highspy.kHighsInf,
+                          self.lp.row_lower[rows])
+            up = np.where(np.isinf(self.lp.row_upper[rows]), highspy.kHighsInf,
+                          self.lp.row_upper[rows])
+            change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
+            change(rows.size, rows, lo.astype(np.float64), up.astype(np.float64))
+        fixed.cols.clear()
+        fixed.rows.clear()
+
+    @staticmethod
+    def _faces_hold(objectives: list[tuple[str, FloatArray, bool]], levels: list[Level],
+                    x: FloatArray) -> bool:
+        """True when the final plan keeps every level's optimum to its hold slack."""
+        for (_, c, maximize), lv in zip(objectives, levels, strict=False):
+            slack = HOLD_ABS + HOLD_REL * abs(lv.objective)
+            value = float(c @ x)
+            if (value < lv.objective - slack) if maximize else (value > lv.objective + slack):
+                return False
         return True
 
     def _solve_levels(self, levels_upto: str | None, reference: FloatArray | None,
-                      crash: bool = False) -> PlanResult:
+                      crash: bool | None = None) -> PlanResult:
+        path = self.path if crash is None else \
+            (SolvePath.WEIGHTED if crash else SolvePath.SEQUENTIAL)
+        if path is SolvePath.WEIGHTED:
+            result = self._levels(levels_upto, reference, SolvePath.WEIGHTED)
+            if result.status is not PlanStatus.ERROR:
+                return result
+            # the weighted path could not keep a level (or failed numerically): the
+            # plain path from a cold start, so the plan never depends on the weights
+            self.release_holds()
+            self.highs.clearSolver()
+        return self._levels(levels_upto, reference, SolvePath.SEQUENTIAL)
+
+    def _levels(self, levels_upto: str | None, reference: FloatArray | None,
+                path: SolvePath) -> PlanResult:
         levels: list[Level] = []
+        iterations: list[int] = []
         t_all = time.perf_counter()
         status = PlanStatus.OPTIMAL
         objectives = self.objectives()
         if levels_upto == "delivered":
             objectives = [o for o in objectives if o[0].startswith("delivered")]
-        crashed = crash and self._crash(objectives, levels_upto)
-        for i, (name, c, maximize) in enumerate(objectives):
-            t0 = time.perf_counter()
-            self._set_objective(c, maximize)
-            if i == 0 and self._first_basis is not None and not crashed:
-                # re-solves start from the first level's optimal basis of the first solve:
-                # still dual feasible after a bound change, and the same start every time,
-                # so a re-plan's answer does not depend on what was solved before it
-                self.highs.setBasis(self._first_basis)
-            status = self._run(primal=i > 0 or crashed)
-            if i == 0 and status is PlanStatus.OPTIMAL and self._first_basis is None:
-                self._first_basis = self.highs.getBasis()
-            if status is not PlanStatus.OPTIMAL:
-                break
-            value = float(self.highs.getInfo().objective_function_value)
+        if len(objectives) < 2:
+            path = SolvePath.SEQUENTIAL  # one level: nothing to weigh
+        start_s, start_it = 0.0, 0
+        faces = path is SolvePath.WEIGHTED
+        fixed = _Fixed()
+        if path is SolvePath.WEIGHTED:
+            status = self._crash(objectives, levels_upto)
+            start_s, start_it = time.perf_counter() - t_all, self._iterations()
+            if status is not PlanStatus.OPTIMAL and status is not PlanStatus.INFEASIBLE:
+                return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
+        try:
+            if status is PlanStatus.OPTIMAL:
+                last = len(objectives) - 1
+                for i, (name, c, maximize) in enumerate(objectives):
+                    t0 = time.perf_counter()
+                    self._set_objective(c, maximize)
+                    first = i == 0 and path is SolvePath.SEQUENTIAL
+                    if first and self._first_basis is not None:
+                        # re-solves start from the first level's optimal basis of the
+                        # first solve: still dual feasible after a bound change, and the
+                        # same start every time, so a re-plan does not depend on the past
+                        self.highs.setBasis(self._first_basis)
+                    status = self._run(primal=not first)
+                    if first and status is PlanStatus.OPTIMAL and self._first_basis is None:
+                        self._first_basis = self.highs.getBasis()
+                    iterations.append(self._iterations())
+                    if status is not PlanStatus.OPTIMAL:
+                        break
+                    value = float(self.highs.getInfo().objective_function_value)
+                    sol = self.highs.getSolution()
+                    duals = np.asarray(sol.row_dual, dtype=float)[: self.lp.num_rows]
+                    levels.append(Level(name, maximize, value, duals,
+                                        time.perf_counter() - t0))
+                    if not faces:
+                        self._hold(c, value, maximize)
+                    elif i < last:
+                        self._keep_face(c, maximize, fixed)
+                    else:  # the reference level keeps cost by a row, as on the plain path
+                        self._hold(c, value, maximize)
             sol = self.highs.getSolution()
-            duals = np.asarray(sol.row_dual, dtype=float)[: self.lp.num_rows]
-            levels.append(Level(name, maximize, value, duals, time.perf_counter() - t0))
-            self._hold(c, value, maximize)
-        sol = self.highs.getSolution()
-        x = np.asarray(sol.col_value, dtype=float)
-        act = np.asarray(sol.row_value, dtype=float)[: self.lp.num_rows]
-        if status is not PlanStatus.OPTIMAL:
-            if x.size != self.lp.num_cols:
-                x = np.zeros(self.lp.num_cols)
-                act = np.zeros(self.lp.num_rows)
-        result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds)
-        if status is PlanStatus.OPTIMAL and reference is not None and levels_upto is None:
-            self._closest(reference, result)
+            x = np.asarray(sol.col_value, dtype=float)
+            act = np.asarray(sol.row_value, dtype=float)[: self.lp.num_rows]
+            if status is not PlanStatus.OPTIMAL:
+                if x.size != self.lp.num_cols:
+                    x = np.zeros(self.lp.num_cols)
+                    act = np.zeros(self.lp.num_rows)
+            elif faces and not self._faces_hold(objectives, levels, x):
+                return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
+            result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds, path=path,
+                                start_seconds=start_s, start_iterations=start_it,
+                                level_iterations=iterations)
+            if status is PlanStatus.OPTIMAL and reference is not None \
+                    and levels_upto is None:
+                self._closest(reference, result)
+        finally:
+            self._free_face(fixed)
         result.solve_seconds = time.perf_counter() - t_all
         return result
 
@@ -476,10 +626,29 @@ class LexicographicSolver:
         result.reference_status = status
 
 
+def blend(objectives: list[tuple[str, FloatArray, bool]]) -> FloatArray:
+    """One minimised objective of all levels: each scaled to a largest |coefficient| of 1,
+    maximised ones negated, level k weighted `ratio` times level k+1 (the last gets 1),
+    with ratio = WEIGHT_RATIO, or less where the first level's weight would pass
+    WEIGHT_RANGE. Only a start: the levels are solved exactly from its optimum."""
+    k = len(objectives)
+    ratio = min(WEIGHT_RATIO, WEIGHT_RANGE ** (1.0 / max(k - 1, 1)))
+    out = np.zeros(objectives[0][1].size if objectives else 0)
+    weight = 1.0
+    for _, c, maximize in reversed(objectives):
+        top = float(np.abs(c).max()) if c.size else 0.0
+        if top > 0:
+            out += (-weight if maximize else weight) / top * c
+        weight *= ratio
+    return out
+
+
 def solve_lp(lp: PlanningLP, threads: int | None = None,
-             reference: FloatArray | None = None, frozen: int = 0) -> PlanResult:
+             reference: FloatArray | None = None, frozen: int = 0,
+             path: SolvePath = SolvePath.WEIGHTED) -> PlanResult:
     """Build a HiGHS model for `lp` and solve its levels in order (see `solve`)."""
-    result = LexicographicSolver(lp, threads).solve(reference=reference, frozen=frozen)
+    result = LexicographicSolver(lp, threads, path=path).solve(reference=reference,
+                                                               frozen=frozen)
     if result.status is PlanStatus.ERROR:
         raise FabnetError("the solver failed on the planning LP (fix: report this scenario)")
     return result
