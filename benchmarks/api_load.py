@@ -11,8 +11,9 @@ signed by the clients, and each client's row holds the last quantity it wrote.
 
     python -m benchmarks.api_load            # 8 clients x 60 steps, SQLite and PostgreSQL
     python -m benchmarks.api_load --quick    # 4 clients x 15 steps
-    python -m benchmarks.api_load --store-speed 3.5   # a 3.5 MB import, an edit of it, and
-                                                      # logins/edits during a second import
+    python -m benchmarks.api_load --store-speed 3.5   # a 3.5 MB import, one-row edits of
+                                                      # it (and a refused one), and logins
+                                                      # and edits during a second import
 
 PostgreSQL is the server at 127.0.0.1:5432, database `test` (or FABNET_BENCH_POSTGRES_URL);
 without one that half is skipped and says why. Only loopback addresses are used.
@@ -43,6 +44,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from fabnet.model.errors import ScenarioError
 from fabnet.services import accounts, audit_trail, editing
 from fabnet.services import database as db_svc
 from fabnet.services import jobs as jobs_svc
@@ -352,11 +354,38 @@ def big_scenario_yaml(folder: Path, target_mb: float = 3.5) -> Path:
     return path
 
 
+def one_row_edits(store: Any) -> tuple[list[float], float]:
+    """Seconds of five one-row edits of `big` (a demand quantity twice, a lane's transit,
+    a site's name, a demand deleted), and of one refused edit (an unknown item), whose
+    message comes from checking the whole scenario."""
+    view = editing.read_scenario(store, "big")
+    d, lane, site = view.rows("demand")[0], view.rows("lanes")[5], view.rows("sites")[3]
+    op = editing.EditOp
+    edits: list[tuple[str, editing.EditOp, str, dict[str, Any] | None]] = [
+        ("demand", op.PATCH, d["id"], {"qty": float(d["qty"]) + 1}),
+        ("demand", op.PATCH, d["id"], {"qty": float(d["qty"]) + 2}),
+        ("lanes", op.PATCH, f"{lane['from']}>{lane['to']}", {"transit": lane["transit"] + 1}),
+        ("sites", op.PATCH, site["id"], {"name": "renamed"}),
+        ("demand", op.DELETE, view.rows("demand")[3]["id"], None)]
+    times = []
+    for section, kind, key, row in edits:
+        t = time.perf_counter()
+        editing.edit_row(store, "big", section, kind, key, row)
+        times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    try:
+        editing.edit_row(store, "big", "demand", op.PATCH, d["id"], {"item": "NO-SUCH-ITEM"})
+    except ScenarioError:
+        pass
+    return times, time.perf_counter() - t
+
+
 def store_speed(url: str, big: Path) -> dict[str, Any]:
-    """The large import, a one-row edit of it, and logins and edits of another scenario
+    """The large import, one-row edits of it, and logins and edits of another scenario
     while a second large import runs: their slowest wait, and any failure."""
     db_svc.init_store(url)
     store = db_svc.connect(url, "bench")
+    load_at_start = os.getloadavg()
     try:
         accounts.create_user(store, "ann", "correct horse battery", Role.PLANNER)
         with tempfile.TemporaryDirectory() as d:
@@ -366,11 +395,7 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
         t = time.perf_counter()
         scenario_svc.import_scenario(store, big, "big")
         imported = time.perf_counter() - t
-        demand = editing.read_scenario(store, "big").rows("demand")[0]
-        t = time.perf_counter()
-        editing.edit_row(store, "big", "demand", editing.EditOp.PATCH, demand["id"],
-                         {"qty": float(demand["qty"]) + 1})
-        edited = time.perf_counter() - t
+        edits, refused = one_row_edits(store)
         t = time.perf_counter()
         chain = audit_trail.verify_audit(store)
         verified = time.perf_counter() - t
@@ -404,7 +429,8 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
         second = time.perf_counter() - t
         busy.set()
         worker.join()
-        return {"import_s": imported, "edit_s": edited, "verify_s": verified,
+        return {"import_s": imported, "edit_s": edits[0], "edits_s": edits,
+                "refused_s": refused, "verify_s": verified, "load_start": load_at_start,
                 "verify_ok": chain.ok, "second_import_s": second, "others": len(waits),
                 "others_max_s": max(waits, default=0.0), "others_errors": errors,
                 "size_mb": big.stat().st_size / 1e6, "load": os.getloadavg()}
@@ -415,16 +441,22 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
 def report_speed(console: Console, results: dict[str, dict[str, Any] | str]) -> None:
     """The store-speed table."""
     tab = Table(title="store speed: a large scenario")
-    for c in ("database", "YAML MB", "import s", "one-row edit s", "audit verify s",
-              "logins+edits during an import", "slowest of them s", "errors", "load (1/5/15)"):
+    for c in ("database", "YAML MB", "import s", "one-row edit ms", "5 edits: median / max ms",
+              "refused edit s", "audit verify s", "logins+edits during an import",
+              "slowest of them s", "errors", "load (1/5/15) at start", "at end"):
         tab.add_column(c, justify="left" if c == "database" else "right")
     for db, r in results.items():
         if isinstance(r, str):
-            tab.add_row(db, *["-"] * 7, f"skipped: {r}")
+            tab.add_row(db, *["-"] * 10, f"skipped: {r}")
             continue
-        tab.add_row(db, f"{r['size_mb']:.2f}", f"{r['import_s']:.2f}", f"{r['edit_s']:.3f}",
+        tab.add_row(db, f"{r['size_mb']:.2f}", f"{r['import_s']:.2f}",
+                    f"{1000 * r['edit_s']:.0f}",
+                    f"{1000 * statistics.median(r['edits_s']):.0f} / "
+                    f"{1000 * max(r['edits_s']):.0f}", f"{r['refused_s']:.2f}",
                     f"{r['verify_s']:.2f}", str(r["others"]), f"{r['others_max_s']:.3f}",
-                    str(len(r["others_errors"])), " ".join(f"{x:.1f}" for x in r["load"]))
+                    str(len(r["others_errors"])),
+                    " ".join(f"{x:.1f}" for x in r["load_start"]),
+                    " ".join(f"{x:.1f}" for x in r["load"]))
     console.print(tab)
     for db, r in results.items():
         if not isinstance(r, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from benchmarks.synthetic import synthetic_scenario
 
 from fabnet.io import load_scenario
 from fabnet.io.scenario_io import save_scenario
+from fabnet.io.tables import RawTables, build_scenario
 from fabnet.model import Scenario
+from fabnet.model.errors import ScenarioError
 from fabnet.services import accounts, audit_trail, editing
 from fabnet.services import database as db_svc
 from fabnet.services import scenarios as scenario_svc
@@ -29,7 +32,7 @@ from fabnet.store import Role, Store, head_revision, make_engine
 from fabnet.store.digests import version_digests
 from fabnet.store.mapping import content_sha256
 from fabnet.store.migrate import upgrade
-from fabnet.store.scenarios import sections_sha256
+from fabnet.store.scenarios import StoredDigest, sections_sha256
 from fabnet.store.schema import SECTION_TABLES
 from tests.pgserver import find_pg_server
 from tests.unit.test_validation import BASE
@@ -113,6 +116,101 @@ def test_a_one_row_edit_writes_one_row_whatever_the_size(store: Store, size: int
     assert audit_trail.verify_audit(store).ok
 
 
+class Statements:
+    """Counts the SQL statements an engine sends (an executemany counts once) while on."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.count = 0
+        self.on = False
+        sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: object) -> None:
+        self.count += self.on
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        self.count, self.on = 0, True
+        try:
+            yield
+        finally:
+            self.on = False
+
+
+def test_an_import_and_a_one_row_edit_send_as_many_statements_whatever_the_size(
+        store: Store, tmp_path: Path) -> None:
+    seen = Statements(store.engine)
+    imports, edits = [], []
+    for size in (4, 24):
+        sc = network(size)
+        path = tmp_path / f"net{size}.yaml"
+        save_scenario(sc, path)
+        with seen.counting():  # bulk inserts: a few statements per section, not per row
+            scenario_svc.import_scenario(store, path, f"net{size}")
+        imports.append(seen.count)
+        d = sc.demand[0]
+        with seen.counting():
+            editing.edit_row(store, f"net{size}", "demand", editing.EditOp.PATCH, d.id,
+                             {"qty": d.qty + 1})
+        edits.append(seen.count)
+    assert imports[0] == imports[1] and edits[0] == edits[1] <= 40, (imports, edits)
+    assert audit_trail.verify_audit(store).ok
+
+
+def test_an_edit_of_a_checked_scenario_checks_only_the_row(store: Store, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The whole check runs only to say why an edit is refused, and once for a version
+    read back from the store (a new engine, as after a restart)."""
+    whole: list[str] = []
+    def counted(raw: RawTables) -> Scenario:
+        whole.append(raw.source)
+        return build_scenario(raw)
+    monkeypatch.setattr("fabnet.services.editing.build_scenario", counted)
+    sc = network(6)
+    import_as(store, sc, "net", tmp_path)
+    d = sc.demand[0]
+    editing.edit_row(store, "net", "demand", editing.EditOp.PATCH, d.id, {"qty": d.qty + 1})
+    editing.edit_row(store, "net", "demand", editing.EditOp.DELETE, sc.demand[1].id)
+    assert whole == []
+    with pytest.raises(ScenarioError, match="unknown item 'NOPE'"):
+        editing.edit_row(store, "net", "demand", editing.EditOp.PATCH, d.id, {"item": "NOPE"})
+    assert whole == ["net version 3"]  # the refusal's message is the whole check's
+    fresh = db_svc.connect(store.engine.url.render_as_string(hide_password=False), "bob")
+    try:
+        for qty in (7, 8):
+            editing.edit_row(fresh, "net", "demand", editing.EditOp.PATCH, d.id, {"qty": qty})
+        assert whole == ["net version 3", "net version 3"]  # the read-back version, once
+        assert scenario_svc.load_stored(fresh, "net").demand[0].qty == 8
+        assert audit_trail.verify_audit(fresh).ok
+    finally:
+        fresh.engine.dispose()
+
+
+def test_rows_inserted_at_one_place_until_no_room_is_left_keep_every_version(
+        store: Store) -> None:
+    """Each insert between the same two rows halves the room left; once none is left the
+    section is written anew, and every version still reads back in its order."""
+    sc = network(4)
+    with store.unit_of_work() as uow:
+        uow.scenarios.add_version("net", sc)
+        uow.commit()
+    versions = [sc.demand]
+    demand = sc.demand
+    for k in range(20):
+        demand = (demand[0], replace(sc.demand[0], id=f"D-IN-{k}"), *demand[1:])
+        with store.unit_of_work() as uow:
+            uow.scenarios.add_version("net", replace(sc, demand=demand))
+            uow.commit()
+        versions.append(demand)
+    fresh = db_svc.connect(store.engine.url.render_as_string(hide_password=False), "bob")
+    try:
+        for n, want in enumerate(versions, start=1):
+            assert scenario_svc.load_stored(fresh, "net", n).demand == want
+        assert audit_trail.verify_audit(fresh).ok
+    finally:
+        fresh.engine.dispose()
+
+
 def test_importing_the_same_file_again_shares_every_row(store: Store, tmp_path: Path) -> None:
     sc = network(6)
     import_as(store, sc, "net", tmp_path)
@@ -184,7 +282,7 @@ def test_a_login_goes_through_while_an_import_transaction_is_open(tmp_path: Path
     finally:
         release.set()
         t.join()
-    assert len(logins) == 1 and logins[0].user.name == "ann"
+    assert len(logins) == 1 and logins[0] is not None and logins[0].user.name == "ann"
     assert [s.name for s in scenario_svc.list_scenarios(store)] == ["big"]
     store.engine.dispose()
 
@@ -233,7 +331,7 @@ def test_upgrading_from_0007_keeps_every_stored_version(tmp_path: Path) -> None:
     store.engine.dispose()
 
 
-def _digests(store: Store) -> list[object]:
+def _digests(store: Store) -> list[StoredDigest]:
     with store.unit_of_work(read_only=True) as uow:
         return list(uow.scenarios.stored_digests())
 

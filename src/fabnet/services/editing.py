@@ -30,10 +30,15 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from fabnet.io.tables import RawTables, build_scenario, scenario_tables
-from fabnet.model.errors import FabnetError, Issue, ScenarioError
+from pydantic import ValidationError
+
+from fabnet.io import limits
+from fabnet.io.tables import RawTables, build_scenario, collapse_alike, record_of, scenario_tables
+from fabnet.model.edit_checks import RecordChange, edit_errors, rule_warnings
+from fabnet.model.errors import FabnetError, Issue, ScenarioError, split_issues
 from fabnet.model.scenario import Scenario
 from fabnet.services.scenarios import check_name as _check_name
+from fabnet.services.sound_scenarios import is_sound, remember_sound, sound_warnings
 from fabnet.store import BranchStatus, Change, ChangeOp, Conflict, NotFound, Store, VersionInfo
 from fabnet.store.branches import apply_changes
 from fabnet.store.digests import paused_gc, version_digests
@@ -128,6 +133,7 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "boms": ("parent", "item"), "routings": ("item", "work_center"),
     "work_centers": ("site", "type"), "offers": ("supplier", "item"),
     "inventory": ("site", "item"), "lanes": ("from", "to"), "recovery": ("target",),
+    "test_plans": ("item", "step"),
 }
 
 
@@ -192,6 +198,7 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
     check_name(name, "scenario")
     with paused_gc():
         sc = build_scenario(_raw(tables, f"scenario {name}"))
+        remember_sound(sc, rule_warnings(sc))
         version_digests(sc)  # outside the write transaction
 
     def work(uow: UnitOfWork) -> VersionInfo:
@@ -297,7 +304,6 @@ def _edit_version_optimistic(store: Store, scenario: str, section: str, op: Edit
     with paused_gc():
         new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
                           guard, if_match, now)
-        new = _share_unchanged(current, new)
         version_digests(new)  # the hashes, made here so the transaction only joins them
     before = _row_of(current, section, key)
     if new == current:
@@ -340,7 +346,6 @@ def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
     with paused_gc():
         new, key = _apply(current, section, op, key, row,
                           f"{scenario} version {info.version}", guard, if_match, now)
-        new = _share_unchanged(current, new)
     before = _row_of(current, section, key)
     if new == current:
         return EditResult(scenario, info.version, None, section, key, False, before, before)
@@ -391,17 +396,36 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
            row: Mapping[str, Any] | None, source: str, guard: Guard | None = None,
            if_match: Collection[str] | None = None, now: str = ""
            ) -> tuple[Scenario, str]:
-    """The scenario with the edit applied and checked, and the key of the row edited."""
-    tables = scenario_tables(current)
-    rows = tables[section]
+    """The scenario with the edit applied and checked, and the key of the row edited.
+
+    When `current` is known to pass the whole check (`is_sound`), only the edited row and
+    what it can affect are checked (`apply_checked`); anything that refuses, and any other
+    scenario, gets the whole check (`apply_whole`), whose messages are the ones shown."""
+    key, at, after = locate_edit(current, section, op, key, row, source, guard, if_match,
+                                 now)
+    if is_sound(current):
+        quick = apply_checked(current, section, at, after, source)
+        if quick is not None:
+            return quick, key
+    return apply_whole(current, section, at, after, source), key
+
+
+def locate_edit(current: Scenario, section: str, op: EditOp, key: str | None,
+                row: Mapping[str, Any] | None, source: str, guard: Guard | None = None,
+                if_match: Collection[str] | None = None, now: str = ""
+                ) -> tuple[str, int | None, Row | None]:
+    """What an edit does: the key of its row, the row's place in its section (None: a new
+    row) and the row after it (None: deleted), with the guard, the tag and the key's
+    presence checked."""
+    records = section_records(current, section)
     if op in (EditOp.CREATE, EditOp.PUT):
         if row is None:
             raise FabnetError(f"{section}: a new row needs its fields")
         key = row_key(section, row)
     elif key is None:
         raise FabnetError(f"{section}: say which row to {op} by its key")
-    at = next((i for i, r in enumerate(rows) if row_key(section, r) == key), None)
-    before = None if at is None else rows[at]
+    at = next((i for i, r in enumerate(records) if key_of(section, r) == key), None)
+    before = None if at is None else _as_row(current, section, records[at])
     put = op is EditOp.PUT
     if put:
         op = EditOp.CREATE if at is None else EditOp.PATCH
@@ -423,13 +447,65 @@ def _apply(current: Scenario, section: str, op: EditOp, key: str | None,
                        f"list the rows of {section} to see them)")
     if after is not None and op is not EditOp.CREATE:
         _same_key(section, key, after)
+    return key, at, after
+
+
+def apply_whole(current: Scenario, section: str, at: int | None, after: Row | None,
+                source: str) -> Scenario:
+    """`current` with row `at` of `section` (None: a new row) made `after` (None: deleted),
+    every row and every rule checked (`build_scenario`, raising `ScenarioError` with every
+    problem); unchanged records are `current`'s own objects."""
+    tables = scenario_tables(current)
+    rows = tables[section]
     if at is None:
         rows.append(after or {})
     elif after is None:
         del rows[at]
     else:
         rows[at] = after
-    return build_scenario(_raw(tables, source)), key
+    new = _share_unchanged(current, build_scenario(_raw(tables, source)))
+    return remember_sound(new, rule_warnings(new))
+
+
+def apply_checked(current: Scenario, section: str, at: int | None, after: Row | None,
+                  source: str) -> Scenario | None:
+    """`apply_whole` for a `current` known sound, checking only the row's schema and the
+    rules it can affect (`edit_errors`): the same scenario, warnings included; None
+    exactly when the whole check refuses the edit (or for a rule with no plan), so that
+    the whole check says why."""
+    records = section_records(current, section)
+    old = None if at is None else records[at]
+    try:
+        rec = None if after is None else record_of(section, after)
+    except ValidationError:
+        return None
+    if rec is not None and rec == old:
+        return current
+    edited: tuple[Any, ...]
+    if at is None:
+        edited = (*records, rec)
+    elif rec is None:
+        edited = records[:at] + records[at + 1:]
+    else:
+        edited = (*records[:at], rec, *records[at + 1:])
+    if len(edited) > limits.MAX_RECORDS:
+        return None
+    sections: dict[str, Any] = {section: edited}
+    new = replace(current, **sections)
+    errors = edit_errors(current, new, RecordChange(section, old, rec))
+    if errors is None or errors:
+        return None
+    by_rule = rule_warnings(new, section, sound_warnings(current))
+    found = [i.located(source) for issues in by_rule.values() for i in issues]
+    return remember_sound(replace(new, warnings=tuple(split_issues(collapse_alike(found))[1])),
+                          by_rule)
+
+
+def _as_row(sc: Scenario, section: str, rec: Any) -> Row:
+    """One record as a row with the columns of the scenario files."""
+    sections: dict[str, Any] = {section: (rec,)}
+    one = Scenario(sc.name, sc.horizon, **sections)
+    return scenario_tables(one)[section][0]
 
 
 def _check_tag(section: str, key: str, current: Row | None, if_match: Collection[str],
@@ -466,4 +542,5 @@ def _record(sc: Scenario, section: str, key: str) -> Any:
 
 
 def _row_of(sc: Scenario, section: str, key: str) -> Row | None:
-    return next((r for r in scenario_tables(sc)[section] if row_key(section, r) == key), None)
+    rec = _record(sc, section, key)
+    return None if rec is None else _as_row(sc, section, rec)

@@ -3,6 +3,8 @@ of a name, export a version, list scenarios and their versions.
 
 Files are read, checked and hashed before the write transaction starts and written
 after it ends, so the transaction holds the store's write lock only while it writes.
+An imported scenario is remembered as checked, so the first edit of it checks only what
+the edited row affects.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pathlib import Path
 
 from fabnet.io.scenario_io import ScenarioFormat, load_scenario, read_raw, save_scenario
 from fabnet.io.tables import build_scenario
+from fabnet.model.edit_checks import rule_warnings
 from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Scenario
+from fabnet.services.sound_scenarios import remember_sound
 from fabnet.store import ScenarioInfo, Store, VersionInfo
 from fabnet.store.digests import paused_gc, version_digests
 from fabnet.store.unit_of_work import UnitOfWork
@@ -48,6 +52,7 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
     path = Path(path)
     with paused_gc():  # read, check and hash outside the write transaction
         sc = load_scenario(path)
+        remember_sound(sc, rule_warnings(sc))
         version_digests(sc)
     name = name or scenario_name(sc, path)
     check_name(name, "scenario")
@@ -81,6 +86,7 @@ def import_scenario_bytes(store: Store, data: bytes, fmt: ScenarioFormat,
     (default: its title as a slug, as `fabnet db import` names it)."""
     with paused_gc():  # read, check and hash outside the write transaction
         sc = read_scenario_bytes(data, fmt, f"request.{fmt.value}")
+        remember_sound(sc, rule_warnings(sc))
         version_digests(sc)
     name = name or title_slug(sc.name)
     if not name:

@@ -16,6 +16,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from itertools import compress, count
+from operator import is_not
 from typing import Any
 
 from fabnet.model.scenario import Scenario
@@ -36,6 +38,15 @@ _lock = threading.Lock()
 # id(object) -> (the object, kept alive so the id stays its own; its canonical text)
 _record_texts: OrderedDict[int, tuple[SectionRecord, str]] = OrderedDict()
 _section_texts: OrderedDict[int, tuple[tuple[SectionRecord, ...], str]] = OrderedDict()
+# per record type, the section joined last and its records' texts, to splice the next from
+_last_texts: dict[type, tuple[tuple[SectionRecord, ...], list[str]]] = {}
+#: the most records between the shared ends that a splice re-encodes
+SPLICE_AT_MOST = 1024
+_section_hashes: OrderedDict[int, tuple[tuple[SectionRecord, ...], str]] = OrderedDict()
+# id(scenario) -> (the scenario, its digests): a version's hashes, made before its write
+# transaction, are taken again inside it
+_version_digests: OrderedDict[int, tuple[Scenario, tuple[str, dict[str, str]]]] = OrderedDict()
+MAX_VERSION_DIGESTS = 4
 
 _gc_lock = threading.Lock()
 _gc_pauses = 0
@@ -79,13 +90,45 @@ def section_text(records: tuple[SectionRecord, ...]) -> str:
     hit = _section_texts.get(id(records))
     if hit is not None and hit[0] is records:
         return hit[1]
-    text = join_texts([record_text(r) for r in records])
+    text = join_texts(_record_texts_of(records))
     if len(records) > 8:  # small sections are cheap to rebuild
         with _lock:
             _section_texts[id(records)] = (records, text)
             while len(_section_texts) > MAX_SECTION_TEXTS:
                 _section_texts.popitem(last=False)
     return text
+
+
+def _record_texts_of(records: tuple[SectionRecord, ...]) -> list[str]:
+    """The texts of a section's records; when the section last joined of this kind holds
+    the very same objects at both ends (an edit's section), its texts there are reused."""
+    if not records:
+        return []
+    kind = type(records[0])
+    last = _last_texts.get(kind)
+    texts: list[str] | None = None
+    if last is not None:
+        prev, prev_texts = last
+        head, tail = common_ends(prev, records)
+        if len(records) - head - tail <= SPLICE_AT_MOST:
+            texts = [*prev_texts[:head],
+                     *(record_text(r) for r in records[head:len(records) - tail]),
+                     *prev_texts[len(prev) - tail:]]
+    if texts is None:
+        texts = [record_text(r) for r in records]
+    with _lock:
+        _last_texts[kind] = (records, texts)
+    return texts
+
+
+def common_ends(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[int, int]:
+    """How many items at the start and at the end of `new` are the very objects of `old`
+    at the same places (compared by identity, in C: a one-row edit of a section of tens
+    of thousands of rows costs a millisecond)."""
+    n = min(len(old), len(new))
+    head = next(compress(count(), map(is_not, old, new)), n)
+    tail = next(compress(count(), map(is_not, reversed(old), reversed(new))), n)
+    return head, min(tail, n - head)
 
 
 def join_texts(texts: list[str]) -> str:
@@ -98,15 +141,37 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def section_sha256(records: tuple[SectionRecord, ...]) -> str:
+    """The SHA-256 of a section's canonical JSON (kept while the section lives)."""
+    hit = _section_hashes.get(id(records))
+    if hit is not None and hit[0] is records:
+        return hit[1]
+    digest = sha256_text(section_text(records))
+    with _lock:
+        _section_hashes[id(records)] = (records, digest)
+        while len(_section_hashes) > MAX_SECTION_TEXTS:
+            _section_hashes.popitem(last=False)
+    return digest
+
+
 def version_digests(sc: Scenario) -> tuple[str, dict[str, str]]:
     """The content hash of `sc` (equal to `mapping.content_sha256`) and the hash of each
-    non-empty section (equal to `scenarios.sections_sha256`)."""
+    non-empty section (equal to `scenarios.sections_sha256`); computed once per scenario
+    object while it is among the newest few."""
+    hit = _version_digests.get(id(sc))
+    if hit is not None and hit[0] is sc:
+        return hit[1]
     texts = {s: section_text(section_records(sc, s)) for s in SECTIONS}
     h = sc.horizon
     horizon = {"start": h.start.isoformat(), "bucket": h.bucket.value, "buckets": h.buckets}
-    return content_sha256_of(sc.name, horizon, texts, {s for s in SECTIONS
-                                                      if section_records(sc, s)}), \
-        {s: sha256_text(t) for s, t in texts.items() if section_records(sc, s)}
+    got = content_sha256_of(sc.name, horizon, texts, {s for s in SECTIONS
+                                                     if section_records(sc, s)}), \
+        {s: section_sha256(section_records(sc, s)) for s in SECTIONS if section_records(sc, s)}
+    with _lock:
+        _version_digests[id(sc)] = (sc, got)
+        while len(_version_digests) > MAX_VERSION_DIGESTS:
+            _version_digests.popitem(last=False)
+    return got[0], dict(got[1])
 
 
 def content_sha256_of(name: str, horizon: Mapping[str, Any], texts: Mapping[str, str],

@@ -14,14 +14,16 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from fabnet.model.horizon import BucketKind, Horizon
 from fabnet.model.scenario import Scenario
 from fabnet.store.audit import Action
+from fabnet.store.bulk import insert_rows
 from fabnet.store.digests import (
+    common_ends,
     content_sha256_of,
     join_texts,
     paused_gc,
@@ -97,22 +99,30 @@ class ScenarioRepository(Repository):
             if base is not None and records is section_records(base.scenario, section):
                 out[section] = old  # the very same rows: nothing to write
                 continue
-            plan = plan_rows(old, records)
-            closing = [old[i].id for i in range(len(old)) if i not in plan.kept]
+            # the same record objects at both ends (an edit's version shares them) stay as
+            # they are; only the rows between are matched by value
+            prev = () if base is None else section_records(base.scenario, section)
+            head, tail = common_ends(prev, records)
+            mid_old, mid_new = old[head:len(old) - tail], records[head:len(records) - tail]
+            plan = plan_rows(mid_old, mid_new, old[head - 1].seq if head else None,
+                             old[len(old) - tail].seq if tail else None)
+            if plan is None:  # no room between two kept rows: renumber the section
+                head = tail = 0
+                mid_old, mid_new = old, records
+                plan = RowPlan({}, frozenset(), [(i, (i + 1) * SEQ_GAP)
+                                                 for i in range(len(records))])
+            closing = [r.id for i, r in enumerate(mid_old) if i not in plan.kept]
             for chunk in range(0, len(closing), 500):
                 self._conn.execute(sa.update(table).where(
                     table.c.row_id.in_(closing[chunk:chunk + 500])).values(valid_to=version))
             fresh = [{"scenario_id": sid, "valid_from": version, "valid_to": None,
-                      "seq": seq, **record_row(records[i])} for i, seq in plan.new]
-            ids: list[int] = []
-            if fresh:
-                ids = list(self._conn.execute(
-                    sa.insert(table).returning(table.c.row_id, sort_by_parameter_order=True),
-                    fresh).scalars())
-            made = {i: StoredRow(rid, seq, records[i]) for (i, seq), rid in zip(plan.new, ids,
+                      "seq": seq, **record_row(mid_new[i])} for i, seq in plan.new]
+            ids = insert_rows(self._conn, table, fresh)
+            made = {i: StoredRow(rid, seq, mid_new[i]) for (i, seq), rid in zip(plan.new, ids,
                                                                           strict=True)}
-            out[section] = [made[i] if i in made else old[plan.source[i]]
-                            for i in range(len(records))]
+            out[section] = [*old[:head], *(made[i] if i in made else mid_old[plan.source[i]]
+                                           for i in range(len(mid_new))),
+                            *old[len(old) - tail:]]
         return out
 
     def _snapshot(self, sid: int, vrow: Any) -> _Snapshot:
@@ -311,9 +321,9 @@ def as_date(v: Any) -> date:
 SEQ_GAP = 1 << 16
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """One stored row of a version: its id, its place (`seq`) and its record."""
+class StoredRow(NamedTuple):
+    """One stored row of a version: its id, its place (`seq`) and its record (a tuple:
+    an import makes tens of thousands of them)."""
 
     id: int
     seq: int
@@ -331,10 +341,12 @@ class RowPlan:
     new: list[tuple[int, int]]
 
 
-def plan_rows(old: list[StoredRow], records: tuple[SectionRecord, ...]) -> RowPlan:
+def plan_rows(old: list[StoredRow], records: tuple[SectionRecord, ...],
+              lo: int | None = None, hi: int | None = None) -> RowPlan | None:
     """Share the longest run of old rows that the new records keep, in the same order
     (an increasing subsequence of their seqs); new or moved records get seqs between
-    their kept neighbours, or, where no room is left, the whole section is written anew."""
+    their kept neighbours (the first and last between `lo` and `hi`, the seqs of the
+    rows around this stretch, if any); None where no room is left between two."""
     where: dict[SectionRecord, int] = {}
     for i in range(len(old) - 1, -1, -1):
         where[old[i].record] = i
@@ -345,12 +357,9 @@ def plan_rows(old: list[StoredRow], records: tuple[SectionRecord, ...]) -> RowPl
         if j is not None and j not in taken:
             taken.add(j)
             matched.append((i, j))
-    chain = _increasing(matched)
-    source = dict(chain)
-    new = _place(old, len(records), source)
-    if new is None:  # no room between two kept rows: renumber the section
-        return RowPlan({}, frozenset(), [(i, (i + 1) * SEQ_GAP) for i in range(len(records))])
-    return RowPlan(source, frozenset(source.values()), new)
+    source = dict(_increasing(matched))
+    new = _place(old, len(records), source, lo, hi)
+    return None if new is None else RowPlan(source, frozenset(source.values()), new)
 
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -377,18 +386,19 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out[::-1]
 
 
-def _place(old: list[StoredRow], n: int, source: dict[int, int]
-           ) -> list[tuple[int, int]] | None:
+def _place(old: list[StoredRow], n: int, source: dict[int, int], first: int | None,
+           last: int | None) -> list[tuple[int, int]] | None:
     """(position, seq) for each new position not in `source`, between the seqs of the kept
-    rows around it; None when two kept rows leave too little room."""
+    rows around it (`first` and `last` bound the stretch); None when two kept rows leave
+    too little room."""
     out: list[tuple[int, int]] = []
     pending: list[int] = []
-    lo: int | None = None
+    lo = first
     for i in range(n + 1):
         if i < n and i not in source:
             pending.append(i)
             continue
-        hi = old[source[i]].seq if i < n else None
+        hi = old[source[i]].seq if i < n else last
         k = len(pending)
         if k:
             if lo is None and hi is None:
