@@ -4,8 +4,10 @@ pool: Monte Carlo futures, time-to-survive node chunks and a batch of what-ifs, 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +21,26 @@ from fabnet.model.network import compile_network
 from fabnet.resilience.montecarlo import stress_test
 from fabnet.resilience.tts import time_to_survive
 from fabnet.resilience.whatif import whatif_batch
-from tests.integration.test_montecarlo_shortcuts import assert_same_numbers
+from tests.integration.test_montecarlo_shortcuts import RICH, assert_same_numbers
 from tests.integration.test_montecarlo_shortcuts import rich as rich  # noqa: F401 (fixture)
 
 distributed = pytest.importorskip("distributed")
+
+
+def assert_same_json(a: object, b: object) -> None:
+    """Two JSON results are the same, numbers to 1e-9."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert sorted(a) == sorted(b)
+        for k in a:
+            assert_same_json(a[k], b[k])
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same_json(x, y)
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, abs=1e-9)
+    else:
+        assert a == b
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +54,9 @@ def cluster() -> Iterator[DaskCluster]:
 def test_montecarlo_gives_the_same_numbers_on_a_cluster(rich: Scenario,
                                                         cluster: DaskCluster) -> None:
     assert cluster.workers == 2
-    one = stress_test(rich, 24, 11)
-    pool = stress_test(rich, 24, 11, workers=2)
-    dask = stress_test(rich, 24, 11, executor=cluster)
+    one = stress_test(rich, 16, 11)
+    pool = stress_test(rich, 16, 11, workers=2)
+    dask = stress_test(rich, 16, 11, executor=cluster)
     assert one.routes == dask.routes
     assert_same_numbers(one, pool)
     assert_same_numbers(one, dask)
@@ -84,3 +102,36 @@ def test_a_scheduler_that_does_not_answer_is_one_clear_line(
         stress_test(rich, 2, 0, executor=executor_for(1, "tcp://127.0.0.1:9"))
     assert "\n" not in str(e.value)
     assert np.isfinite(stress_test(rich, 2, 0).fill).all()
+
+
+def test_jobs_run_on_the_scheduler_of_the_api_settings(
+        tmp_path: Path, cluster: DaskCluster) -> None:
+    """The server's setting (FABNET_DASK_SCHEDULER) sends a stress-test job's futures and a
+    sweep's node chunks to the cluster; the job's results are those of a job without it."""
+    from fabnet.api import Settings
+    from fabnet.services import database as db_svc
+    from fabnet.services import jobs
+    from fabnet.services import scenarios as scenario_svc
+
+    address = cluster.address
+    settings = Settings.from_env({"FABNET_DASK_SCHEDULER": f" {address} "},
+                                 url=f"sqlite:///{tmp_path / 'f.sqlite'}")
+    assert settings.dask_scheduler == address
+    assert Settings.from_env({}, url="sqlite:///x.sqlite").dask_scheduler is None
+    db_svc.init_store(settings.database_url)
+    store = db_svc.connect(settings.database_url, "cody")
+    try:
+        (tmp_path / "rich.yaml").write_text(RICH)
+        scenario_svc.import_scenario(store, tmp_path / "rich.yaml", "rich")
+        results = {}
+        for scheduler in (None, settings.dask_scheduler):
+            for kind, params in ((jobs.JobKind.MONTECARLO, {"samples": 12, "seed": 4}),
+                                 (jobs.JobKind.TTS, {"kinds": ["site", "lane"]})):
+                job = jobs.submit_job(store, kind, {"scenario": "rich", **params})
+                done = jobs.run_job(store, job.id, threading.Event(), scheduler=scheduler)
+                assert done.status.value == "done", done.error
+                results[(kind, scheduler)] = done.result
+        for kind in (jobs.JobKind.MONTECARLO, jobs.JobKind.TTS):
+            assert_same_json(results[(kind, address)], results[(kind, None)])
+    finally:
+        store.engine.dispose()

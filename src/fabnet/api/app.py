@@ -188,7 +188,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         st = connect(settings.database_url, settings.server_actor) if store is None else store
         idempotency.purge(st)
         job_svc.interrupt_unfinished(st)
-        runner = JobRunner(st, settings.job_workers)
+        runner = JobRunner(st, settings.job_workers, settings.dask_scheduler)
         app.state.store, app.state.runner, app.state.settings = st, runner, settings
         try:
             yield

@@ -21,8 +21,9 @@ log = logging.getLogger("fabnet.api")
 class JobRunner:
     """Runs jobs on `workers` threads; `cancel` stops one at its next step."""
 
-    def __init__(self, store: Store, workers: int) -> None:
+    def __init__(self, store: Store, workers: int, scheduler: str | None = None) -> None:
         self._store = store
+        self._scheduler = scheduler
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="fabnet-job")
         self._flags: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -36,7 +37,8 @@ class JobRunner:
 
     def _run(self, job: Job, flag: threading.Event) -> Job:
         try:
-            return jobs.run_job(self._store.acting_as(job.created_by), job.id, flag)
+            return jobs.run_job(self._store.acting_as(job.created_by), job.id, flag,
+                                scheduler=self._scheduler)
         except Exception:
             log.exception("job %s could not be run to its end", printable(job.id))
             raise

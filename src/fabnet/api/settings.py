@@ -17,6 +17,7 @@ Every setting has a default and an environment variable:
 | lockout_failures | FABNET_API_LOCKOUT_FAILURES | 5 (wrong passwords in a row lock an account) |
 | lockout_minutes | FABNET_API_LOCKOUT_MINUTES | 15 (how long it stays locked) |
 | require_if_match | FABNET_API_REQUIRE_IF_MATCH | false (true: edits need If-Match, else 428) |
+| dask_scheduler | FABNET_DASK_SCHEDULER | none (jobs' futures and node chunks run in the server) |
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Settings:
     #: refuse PUT, PATCH and DELETE of a row without If-Match (428), so no client can
     #: overwrite a change it has not seen
     require_if_match: bool = False
+    #: a Dask scheduler's address: stress-test futures and TTS node chunks of jobs run on
+    #: its workers (docs/scale-out.md); None runs them in the job's own thread
+    dask_scheduler: str | None = None
     #: who the server itself acts as in the audit trail (e.g. when it ends stale jobs)
     server_actor: str = "fabnet-server"
 
@@ -85,4 +89,5 @@ class Settings:
             lockout_minutes=number("FABNET_API_LOCKOUT_MINUTES", cls.lockout_minutes),
             require_if_match=env.get("FABNET_API_REQUIRE_IF_MATCH", "").strip().lower()
             in ("1", "true", "yes", "on"),
+            dask_scheduler=env.get("FABNET_DASK_SCHEDULER", "").strip() or None,
         )

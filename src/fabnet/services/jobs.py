@@ -21,6 +21,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from fabnet.batch import executor_for
 from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Disruption, NodeKind, Scenario
 from fabnet.services.plan_runs import plan_stored
@@ -87,18 +88,20 @@ def submit_job(store: Store, kind: JobKind, params: dict[str, Any]) -> Job:
     return create_job(store, kind.value, params)
 
 
-def run_job(store: Store, job_id: str, cancel: threading.Event) -> Job:
+def run_job(store: Store, job_id: str, cancel: threading.Event,
+            scheduler: str | None = None) -> Job:
     """Run a queued job to its end (done, failed or cancelled) and return its record.
 
     `store` acts for the job's creator, so the plan run and the job's outcome are
-    audited in their name.
+    audited in their name. With `scheduler` (the server's setting, never a client's),
+    a stress test's futures and a sweep's node chunks run on that Dask cluster.
     """
     job = get_job(store, job_id)
     if job.status is not JobStatus.QUEUED or cancel.is_set():
         return job
     try:
         update_job(store, job_id, JobStatus.RUNNING, 0.0)
-        ticker = Ticker(store, job_id, cancel)
+        ticker = Ticker(store, job_id, cancel, scheduler)
         result = RUNNERS[JobKind(job.kind)](store, job.params, ticker)
         if cancel.is_set():
             raise Cancelled(f"job {job_id} was cancelled")
@@ -155,8 +158,11 @@ class Ticker:
     """A progress callback for the engines: counts steps, writes the fraction done now and
     then, and raises `Cancelled` once the job is cancelled."""
 
-    def __init__(self, store: Store, job_id: str, cancel: threading.Event) -> None:
+    def __init__(self, store: Store, job_id: str, cancel: threading.Event,
+                 scheduler: str | None = None) -> None:
         self.store, self.job_id, self.cancel = store, job_id, cancel
+        #: the Dask scheduler the job's independent solves go to (None: this thread)
+        self.scheduler = scheduler
         self.total, self.done, self._last = 1, 0, 0.0
 
     def expect(self, total: int) -> None:
@@ -257,7 +263,9 @@ def _tts(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any]:
     kinds = set(params.get("kinds") or [k.value for k in NodeKind])
     chosen = [n for n, k in node_ids(net) if str(k) in kinds]
     tick.expect(2 * len(chosen))
-    risks = time_to_survive(net, chosen, tick) if chosen else []
+    with executor_for(1, tick.scheduler) as ex:
+        risks = time_to_survive(net, chosen, tick, executor=ex if tick.scheduler else None
+                                ) if chosen else []
     return {"version": version, "nodes": [
         {"node": r.node, "kind": str(r.kind), "tts_days": r.tts, "ttr_days": r.ttr,
          "pi_units": r.pi, "exposed": r.exposed, "status": str(r.status)} for r in risks]}
@@ -269,9 +277,9 @@ def _montecarlo(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str,
     sc, version = _target(store, params)
     samples = int(params["samples"])
     tick.expect(samples)
-    with _MONTECARLO:
+    with _MONTECARLO, executor_for(1, tick.scheduler) as ex:
         res = stress_test(sc, samples, int(params.get("seed", 0)),
-                          float(params.get("target", 0.95)), 1, tick)
+                          float(params.get("target", 0.95)), 1, tick, executor=ex)
     return {"version": version, "summary": res.summary(),
             "critical_nodes": res.critical_counts,
             "units_lost_mean_by_item": res.units_lost_mean_by_item(),
