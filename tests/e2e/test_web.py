@@ -8,21 +8,16 @@ console error.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from tests.e2e.test_api_server import BIN, free_port
+from tests.e2e.web_server import Demo, serve_demo
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
                                "(fix: .venv/bin/pip install -e '.[dev]')")
@@ -39,45 +34,11 @@ MANAGED = "UA-PARTNER"
 LOCATIONS = ("industrial zone, central France", "automaker plant, western Ukraine")
 
 
-@dataclass
-class Demo:
-    """A served demo store: its address and the accounts' passwords."""
-
-    base: str
-    passwords: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """`fabnet serve --demo` on a free port, up and answering."""
-    folder = tmp_path_factory.mktemp("demo")
-    log = folder / "serve.log"
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen([str(BIN / "fabnet"), "serve", "--demo", "--demo-dir",
-                                 str(folder / "store"), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "FABNET_API_JOB_WORKERS": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the demo server did not come up in 240 s"
-            time.sleep(0.3)
-        accounts = re.findall(r"^\s+(\S+)\s+\S+\s+(\S+)$", log.read_text(), re.M)
-        yield Demo(base, dict(accounts))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """`fabnet serve --demo` on a free port, up and answering (web_server.serve_demo)."""
+    with serve_demo(tmp_path_factory.mktemp("demo")) as d:
+        yield d
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +143,7 @@ def test_signing_out_ends_the_session_for_good(page: Any, demo: Demo, browser: A
 def _everything(page: Any) -> str:
     """A page's HTML and the text of every script block it carries (chart data)."""
     scripts = page.eval_on_selector_all("script", "els => els.map(e => e.textContent)")
-    return page.content() + "\n".join(scripts)
+    return str(page.content()) + "\n".join(scripts)
 
 
 def test_site_manager_pages_hold_no_other_site_and_no_restricted_field(
