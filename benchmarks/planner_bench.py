@@ -5,8 +5,13 @@ stdout: `{"stage": ...}` as it goes and `{"result": {...}}` at the end. `run.py`
 one process per size and phase so that every peak-memory figure starts from a fresh
 interpreter. Phases:
 
-- `ours`: compile_network, build_lp, pass to HiGHS, the full lexicographic solve and
-  the read-back (extract_tables + demand_outcome); the solve can be left out (`--no-solve`).
+- `ours`: compile_network, build_lp, pass to HiGHS, the full lexicographic solve (the
+  default, weighted path) and the read-back (extract_tables + demand_outcome); then,
+  side by side in the same process, HiGHS solving the first level alone, cold, on the
+  same LP (the yardstick of the planner's speed) and, with `--plain`, the plain
+  sequential path; `--solve-max-cols` leaves the solves out above a size.
+- `linprog`: the same network as a straightforward scipy `linprog` model, two levels
+  solved cold (`benchmarks/baseline_linprog.py`).
 - `pulp`: the same LP written by hand with PuLP (cost level), then handed to HiGHS
   through PuLP's highspy interface (`--no-pass` leaves that out).
 - `check`: on a small size, the PuLP LP and ours compared entry by entry and solved
@@ -28,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,9 +55,15 @@ class Size:
     customers: int
     buckets: int
     seed: int = 7
+    #: a scenario file instead of a synthetic network (the sizes above are then its own)
+    path: str | None = None
 
     def scenario(self) -> Scenario:
-        """The synthetic scenario of this size."""
+        """The synthetic scenario of this size (or the scenario file it names)."""
+        if self.path is not None:
+            from fabnet.io.scenario_io import load_scenario
+
+            return load_scenario(Path(__file__).resolve().parents[1] / self.path)
         return synthetic_scenario(self.sites, self.items, self.suppliers, self.customers,
                                   self.buckets, self.seed)
 
@@ -65,7 +77,13 @@ SIZES: tuple[Size, ...] = (
     Size("xl", 200, 500, 300, 120, 78),
     Size("xxl", 300, 700, 450, 180, 104),
 )
-SIZE_BY_NAME = {s.name: s for s in SIZES}
+#: the two networks the straightforward linprog model is measured on: the Europe example
+#: and a 12-site, 52-week synthetic network of about 125,000 columns
+EXAMPLES: tuple[Size, ...] = (
+    Size("europe", 0, 0, 0, 0, 0, path="examples/europe/scenario.yaml"),
+    Size("site12", 12, 80, 25, 290, 52),
+)
+SIZE_BY_NAME = {s.name: s for s in SIZES + EXAMPLES}
 
 
 def _status_kib(field: str) -> int:
@@ -133,17 +151,56 @@ def lp_shape(lp: PlanningLP) -> dict[str, int]:
     return {"cols": lp.num_cols, "rows": lp.num_rows, "nnz": int(lp.matrix.nnz)}
 
 
+def first_level_alone(lp: PlanningLP) -> dict[str, Any]:
+    """HiGHS solving the LP's first level alone, cold (presolve, dual simplex), on a model
+    of its own: the time the whole lexicographic plan is measured against."""
+    import highspy
+
+    from fabnet.plan.solve import LexicographicSolver, SolvePath
+
+    solver = LexicographicSolver(lp, path=SolvePath.SEQUENTIAL)
+    name, c, maximize = solver.objectives()[0]
+    h = solver.highs
+    h.changeColsCost(lp.num_cols, np.arange(lp.num_cols, dtype=np.int32), c.astype(float))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximize
+                           else highspy.ObjSense.kMinimize)
+    h.setOptionValue("simplex_strategy", 1)
+    t0, c0 = time.perf_counter(), time.process_time()
+    h.run()
+    out = {"first_level": name, "first_level_s": time.perf_counter() - t0,
+           "cpu_first_level_s": time.process_time() - c0,
+           "first_level_objective": float(h.getInfo().objective_function_value),
+           "first_level_iterations": int(h.getInfo().simplex_iteration_count)}
+    del solver, h
+    gc.collect()
+    return out
+
+
+def _solve_figures(result: Any, prefix: str = "") -> dict[str, Any]:
+    return {prefix + "solve_s": result.solve_seconds, prefix + "status": str(result.status),
+            prefix + "path": str(result.path), prefix + "start_s": result.start_seconds,
+            prefix + "start_iterations": result.start_iterations,
+            prefix + "levels": [{"name": lv.name, "seconds": lv.seconds,
+                                 "objective": lv.objective, "iterations": it}
+                                for lv, it in zip(result.levels, result.level_iterations,
+                                                  strict=False)]}
+
+
 def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
-                 solve_max_cols: int | None = None) -> dict[str, Any]:
+                 solve_max_cols: int | None = None, plain: bool = False,
+                 plain_max_cols: int | None = None) -> dict[str, Any]:
     """Times and peak memory of fabnet's own pipeline on one size.
 
     Stops after build_lp when the LP has more than `max_cols` columns (`skipped`) or more
-    than `solve_max_cols` (no solve, no read-back).
+    than `solve_max_cols` (no solve, no read-back). After the read-back, HiGHS solves the
+    first level alone, cold, and with `plain` the plain sequential path solves every
+    level (also when the LP has at most `plain_max_cols` columns), both on the same LP,
+    so every ratio is measured side by side.
     """
     from fabnet.plan.plan import demand_outcome, extract_tables
-    from fabnet.plan.solve import LexicographicSolver
+    from fabnet.plan.solve import LexicographicSolver, SolvePath
 
-    out: dict[str, Any] = {"size": asdict(size)}
+    out: dict[str, Any] = {"size": asdict(size), "load_at_start": os.getloadavg()[0]}
     emit({"stage": "generate"})
     sc = size.scenario()
     mem = Memory()
@@ -164,17 +221,60 @@ def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
     result = solver.solve()
     out["cpu_pass_solve_s"] = time.process_time() - c0
     out["pass_s"] = result.pass_seconds
-    out["solve_s"] = result.solve_seconds
-    out["status"] = str(result.status)
-    out["levels"] = [{"name": lv.name, "seconds": lv.seconds, "objective": lv.objective}
-                     for lv in result.levels]
+    out.update(_solve_figures(result))
     with _stage(emit, "read-back", out, "readback_s"):
         extract_tables(net, lp, result.x)
         demand_outcome(net, lp, result.x)
     out["mem_mib"] = mem.peak_mib()
+    out["mem_mib_per_mcol"] = out["mem_mib"] / (lp.num_cols / 1e6)
     own = out["build_s"] + out["pass_s"] + out["readback_s"]
     out["overhead_pct"] = 100.0 * own / out["solve_s"] if out["solve_s"] > 0 else None
     out["mem_exact"] = mem.exact
+    levels = {lv.name: lv.objective for lv in result.levels}
+    del solver, result
+    gc.collect()
+    emit({"stage": "first level alone, cold"})
+    out.update(first_level_alone(lp))
+    out["vs_first_level"] = out["solve_s"] / max(out["first_level_s"], 1e-9)
+    out["cpu_vs_first_level"] = out["cpu_pass_solve_s"] / max(out["cpu_first_level_s"], 1e-9)
+    if plain or (plain_max_cols is not None and lp.num_cols <= plain_max_cols):
+        emit({"stage": "plain sequential path"})
+        c0 = time.process_time()
+        plain_result = LexicographicSolver(lp, path=SolvePath.SEQUENTIAL).solve()
+        out["cpu_plain_solve_s"] = time.process_time() - c0
+        out.update(_solve_figures(plain_result, "plain_"))
+        out["plain_vs_first_level"] = out["plain_solve_s"] / max(out["first_level_s"], 1e-9)
+        # the same optimum on both paths, level by level, to the holds' slack
+        out["same_levels"] = all(
+            abs(lv.objective - levels.get(lv.name, np.nan))
+            <= 1e-6 * max(1.0, abs(lv.objective)) for lv in plain_result.levels)
+    out["load_at_end"] = os.getloadavg()[0]
+    return out
+
+
+def measure_linprog(size: Size, emit: Emit = _emit) -> dict[str, Any]:
+    """The straightforward linprog model of one network, two levels cold, against
+    fabnet's whole `make_plan` (compile, build, every level, read-back) of the same."""
+    from benchmarks.baseline_linprog import solve_two_levels
+    from fabnet.plan import make_plan
+
+    out: dict[str, Any] = {"size": asdict(size), "load_at_start": os.getloadavg()[0]}
+    emit({"stage": "generate"})
+    sc = size.scenario()
+    emit({"stage": "fabnet make_plan"})
+    t0, c0 = time.perf_counter(), time.process_time()
+    plan = make_plan(compile_network(sc))
+    out["plan_s"] = time.perf_counter() - t0
+    out["cpu_plan_s"] = time.process_time() - c0
+    out["plan_status"] = str(plan.status)
+    out["cols"], out["rows"] = plan.kpis["lp_columns"], plan.kpis["lp_rows"]
+    out["plan_delivered"] = float(plan.kpis["units_delivered"])
+    out["plan_cost"] = float(plan.kpis["cost_total"])
+    emit({"stage": "linprog, two levels cold"})
+    out.update(solve_two_levels(compile_network(sc)))
+    out["linprog_vs_plan"] = out["linprog_s"] / max(out["plan_s"], 1e-9)
+    out["cpu_linprog_vs_plan"] = out["cpu_linprog_s"] / max(out["cpu_plan_s"], 1e-9)
+    out["load_at_end"] = os.getloadavg()[0]
     return out
 
 
@@ -274,15 +374,22 @@ def main(argv: list[str] | None = None) -> None:
     """Command line of one measurement (see the module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("size", choices=sorted(SIZE_BY_NAME))
-    ap.add_argument("phase", choices=("ours", "pulp", "check"))
+    ap.add_argument("phase", choices=("ours", "pulp", "check", "linprog"))
     ap.add_argument("--max-cols", type=int, help="ours: skip a size with more columns")
     ap.add_argument("--solve-max-cols", type=int, help="ours: solve only up to this many")
     ap.add_argument("--no-pass", action="store_true", help="pulp: don't hand it to HiGHS")
+    ap.add_argument("--plain", action="store_true",
+                    help="ours: also solve every level on the plain sequential path")
+    ap.add_argument("--plain-max-cols", type=int,
+                    help="ours: the plain sequential path too, up to this many columns")
     args = ap.parse_args(argv)
     _keep_stdout_for_events()
     size = SIZE_BY_NAME[args.size]
     if args.phase == "ours":
-        result = measure_ours(size, max_cols=args.max_cols, solve_max_cols=args.solve_max_cols)
+        result = measure_ours(size, max_cols=args.max_cols, solve_max_cols=args.solve_max_cols,
+                              plain=args.plain, plain_max_cols=args.plain_max_cols)
+    elif args.phase == "linprog":
+        result = measure_linprog(size)
     elif args.phase == "pulp":
         result = measure_pulp(size, hand_over=not args.no_pass)
     else:

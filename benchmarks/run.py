@@ -1,9 +1,13 @@
 """`make bench`: the planner on synthetic networks from 5 to 300 sites, against PuLP.
 
 For each size (see `planner_bench.SIZES`) one process measures fabnet's pipeline
-(compile, build_lp, pass to HiGHS, full lexicographic solve, read-back) and another the
-same LP written by hand with PuLP; a third checks, on the smallest size, that the PuLP
-model is the same LP and reaches the same optima. Results are printed as tables.
+(compile, build_lp, pass to HiGHS, full lexicographic solve, read-back), then, side by
+side, HiGHS solving the first level alone, cold, on the same LP and (up to
+`--plain-max-cols`) the plain sequential path; another builds the same LP by hand with
+PuLP; a third checks, on the smallest size, that the PuLP model is the same LP and
+reaches the same optima. Then the Europe example and a 12-site network are planned by
+fabnet and by a straightforward scipy linprog model (two levels, cold). Results are
+printed as tables, each ratio against its goal, with the machine's load.
 
     python -m benchmarks.run                 # every size, about 5 minutes on 2 cores
     python -m benchmarks.run --quick         # sizes up to ~20,000 columns
@@ -28,7 +32,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmarks.planner_bench import SIZES, Size
+from benchmarks.planner_bench import EXAMPLES, SIZES, Size
 
 QUICK_MAX_COLS = 25_000
 #: the full lexicographic solve of the largest size alone takes longer than the whole
@@ -36,6 +40,14 @@ QUICK_MAX_COLS = 25_000
 SOLVE_MAX_COLS = 500_000
 BUILD_GOAL = 20.0  # our build at least this many times faster than PuLP's
 OVERHEAD_GOAL = 10.0  # our own time under this % of HiGHS' solve time
+#: the whole lexicographic solve within this many times HiGHS' first level alone, cold
+FIRST_LEVEL_GOAL = 2.0
+#: fabnet's whole plan at least this many times faster than the linprog model
+LINPROG_GOAL = 5.0
+#: peak memory of the 1M-column plan under this many MiB (3 GB)
+MEMORY_GOAL_MIB = 3e9 / 2**20
+#: solve the plain sequential path too, for comparison, up to this many columns
+PLAIN_MAX_COLS = 200_000
 
 
 class BenchError(RuntimeError):
@@ -110,8 +122,13 @@ def tables(results: list[dict[str, Any]], check: dict[str, Any] | None) -> list[
     ours = Table(title="fabnet planner (seconds; overhead = (build_lp + pass + read-back)"
                  " / HiGHS solve)")
     for col in ("size", "sites", "columns", "rows", "nonzeros", "compile", "build_lp",
-                "pass", "HiGHS solve", "read-back", "overhead", "peak MiB"):
+                "pass", "HiGHS solve", "read-back", "overhead", "peak MiB", "MiB / M cols"):
         ours.add_column(col, justify="left" if col == "size" else "right")
+    speed = Table(title="Whole lexicographic solve against HiGHS' first level alone, cold, "
+                  "same LP (seconds; ratio = solve / first level; CPU ratio in brackets)")
+    for col in ("size", "columns", "first level", "weighted start", "levels after",
+                "solve", "ratio", "plain path", "plain ratio", "same levels", "load"):
+        speed.add_column(col, justify="left" if col == "size" else "right")
     levels = Table(title="HiGHS time per lexicographic level (seconds)")
     names: list[str] = []
     for r in results:
@@ -129,7 +146,17 @@ def tables(results: list[dict[str, Any]], check: dict[str, Any] | None) -> list[
                      f"{r['nnz']:,}", _s(r["compile_s"]), _s(r["build_s"]),
                      _s(_opt(r, "pass_s")), _s(_opt(r, "solve_s")),
                      _s(_opt(r, "readback_s")), "-" if oh is None else f"{oh:.2f} %",
-                     str(r["mem_mib"]) if "mem_mib" in r else f"{r['build_mem_mib']} (build)")
+                     str(r["mem_mib"]) if "mem_mib" in r else f"{r['build_mem_mib']} (build)",
+                     f"{r['mem_mib_per_mcol']:.0f}" if "mem_mib_per_mcol" in r else "-")
+        if "first_level_s" in r:
+            after = r["solve_s"] - r["start_s"]
+            plain = f"{r['plain_vs_first_level']:.1f}x" if "plain_solve_s" in r else "-"
+            speed.add_row(size["name"], f"{r['cols']:,}", _s(r["first_level_s"]),
+                          _s(r["start_s"]), _s(after), _s(r["solve_s"]),
+                          f"{r['vs_first_level']:.2f}x ({r['cpu_vs_first_level']:.2f}x)",
+                          _s(_opt(r, "plain_solve_s")), plain,
+                          {True: "yes", False: "NO", None: "-"}[r.get("same_levels")],
+                          f"{r['load_at_start']:.1f}-{r['load_at_end']:.1f}")
         if r.get("levels"):
             by = {lv["name"]: lv["seconds"] for lv in r["levels"]}
             levels.add_row(size["name"], f"{r['cols']:,}", *[_s(by.get(n)) for n in names])
@@ -139,7 +166,7 @@ def tables(results: list[dict[str, Any]], check: dict[str, Any] | None) -> list[
                          _s(r["pulp_build_s"]), f"{ratio:.0f}x", _s(_opt(r, "pass_s")),
                          _s(_opt(r, "pulp_pass_s")), str(r["build_mem_mib"]),
                          str(r.get("pulp_mem_mib", r["pulp_build_mem_mib"])))
-    out = [ours, levels, base]
+    out = [ours, speed, levels, base]
     if check is not None:
         chk = Table(title=f"Baseline check on size {check['size']['name']}: the PuLP model is "
                     "fabnet's LP")
@@ -166,6 +193,32 @@ def tables(results: list[dict[str, Any]], check: dict[str, Any] | None) -> list[
     return out
 
 
+def linprog_table(examples: list[dict[str, Any]]) -> Table:
+    """fabnet's whole plan against the straightforward linprog model (two levels, cold)."""
+    t = Table(title="fabnet plan (compile, build, every level, read-back) against a "
+              "straightforward scipy linprog model solving two levels cold (seconds)")
+    for col in ("network", "columns", "rows", "fabnet plan", "linprog", "level 1",
+                "level 2", "linprog / fabnet", "CPU ratio", "load"):
+        t.add_column(col, justify="left" if col == "network" else "right")
+    for r in examples:
+        t.add_row(r["size"]["name"], f"{r['cols']:,}", f"{r['rows']:,}", _s(r["plan_s"]),
+                  _s(r["linprog_s"]), _s(r["linprog_level1_s"]), _s(r["linprog_level2_s"]),
+                  f"{r['linprog_vs_plan']:.2f}x", f"{r['cpu_linprog_vs_plan']:.2f}x",
+                  f"{r['load_at_start']:.1f}-{r['load_at_end']:.1f}")
+    return t
+
+
+def linprog_verdicts(examples: list[dict[str, Any]]) -> list[str]:
+    """The goal of at least LINPROG_GOAL times faster than the linprog model."""
+    lines = []
+    for r in examples:
+        ok = "met" if r["linprog_vs_plan"] >= LINPROG_GOAL else "NOT met"
+        lines.append(f"linprog goal on {r['size']['name']} (fabnet >= {LINPROG_GOAL:.0f}x "
+                     f"faster): {ok} - {r['linprog_vs_plan']:.2f}x "
+                     f"(CPU {r['cpu_linprog_vs_plan']:.2f}x)")
+    return lines
+
+
 def verdicts(results: list[dict[str, Any]]) -> list[str]:
     """The issue's two goals, against the figures measured."""
     lines: list[str] = []
@@ -183,6 +236,20 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
         lines.append(f"overhead goal (< {OVERHEAD_GOAL:.0f} % of HiGHS' solve time): {ok} - "
                      f"worst {worst['overhead_pct']:.2f} % (size {worst['size']['name']}, "
                      f"{worst['cols']:,} columns)")
+    timed = [r for r in results if "first_level_s" in r]
+    if timed:
+        worst = max(timed, key=lambda r: r["vs_first_level"])
+        ok = "met" if worst["vs_first_level"] <= FIRST_LEVEL_GOAL else "NOT met"
+        lines.append(f"first-level goal (whole solve <= {FIRST_LEVEL_GOAL:.0f}x HiGHS' first "
+                     f"level alone, cold): {ok} - worst {worst['vs_first_level']:.2f}x "
+                     f"(size {worst['size']['name']}; CPU {worst['cpu_vs_first_level']:.2f}x); "
+                     + ", ".join(f"{r['size']['name']} {r['vs_first_level']:.2f}x"
+                                 for r in timed))
+    large = [r for r in results if "mem_mib" in r and r["cols"] >= 900_000]
+    for r in large:
+        ok = "met" if r["mem_mib"] < MEMORY_GOAL_MIB else "NOT met"
+        lines.append(f"memory goal (1M-column plan < 3 GB): {ok} - {r['mem_mib']:.0f} MiB at "
+                     f"{r['cols']:,} columns")
     unsolved = [r["size"]["name"] for r in results if not r.get("solved", True)]
     if unsolved:
         lines.append(f"not solved (over --solve-max-cols): {', '.join(unsolved)}")
@@ -202,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="leave out PuLP")
     ap.add_argument("--no-pulp-pass", action="store_true",
                     help="time PuLP's build only, not handing it to HiGHS")
+    ap.add_argument("--plain-max-cols", type=int, default=PLAIN_MAX_COLS,
+                    help="also solve the plain sequential path up to this many columns "
+                    f"(default {PLAIN_MAX_COLS:,}; 0 = never)")
+    ap.add_argument("--no-linprog", action="store_true",
+                    help="leave out the linprog comparison on the Europe example and the "
+                    "12-site network")
     ap.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     args = ap.parse_args(argv)
     max_cols = args.max_cols if args.max_cols else (QUICK_MAX_COLS if args.quick else None)
@@ -216,12 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     check: dict[str, Any] | None = None
     per_size = 1 if args.no_baseline else 2
+    examples: list[dict[str, Any]] = []
+    n_examples = 0 if args.no_linprog or args.quick else len(EXAMPLES)
     failed = False
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}", style="cyan"),
                   BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=per_size * len(SIZES) + 1)
+        task = progress.add_task("starting", total=per_size * len(SIZES) + 1 + n_examples)
         try:
             if not args.no_baseline:
                 check = _measure(progress, task, f"check ({SIZES[0].name})",
@@ -236,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"  {size.name}: {row['cols']:,} columns done "
                               f"({time.perf_counter() - started:.0f} s so far)")
                 progress.update(task, completed=1 + per_size * (i + 1))
+            for ex in EXAMPLES[:n_examples]:
+                examples.append(_measure(progress, task, f"{ex.name}: fabnet and linprog",
+                                         [ex.name, "linprog"]))
+                progress.advance(task)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: the sizes done so far[/]")
         except BenchError as exc:
@@ -243,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
     for t in tables(results, check):
         console.print(t)
-    for line in verdicts(results):
+    if examples:
+        console.print(linprog_table(examples))
+    for line in verdicts(results) + linprog_verdicts(examples):
         console.print(line)
     if check is not None and not check["ok"]:
         console.print("[red]the PuLP baseline is not the same LP as fabnet's: its timings "
@@ -255,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"machine": info, "sizes": [asdict(s) for s in SIZES],
-                       "results": results, "check": check}, f, indent=1)
+                       "results": results, "check": check, "examples": examples}, f,
+                      indent=1)
     return 1 if failed or (check is not None and not check["ok"]) else 0
 
 
@@ -268,6 +350,8 @@ def _run_size(progress: Progress, task: Any, size: Size, args: argparse.Namespac
         cmd += ["--max-cols", str(max_cols)]
     if solve_max:
         cmd += ["--solve-max-cols", str(solve_max)]
+    if args.plain_max_cols:
+        cmd += ["--plain-max-cols", str(args.plain_max_cols)]
     row = _measure(progress, task, label, cmd)
     if row["skipped"]:
         return None

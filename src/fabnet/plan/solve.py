@@ -4,20 +4,25 @@ Levels, in order (DESIGN.md): most units delivered, one priority class at a time
 (class 1 first); then least lateness in unit-buckets; then least cost; then, when a
 reference plan is given, the least total absolute change of the flows against it, so a
 re-plan shows only the changes it must make. Each level is solved on the same HiGHS
-model, warm-started from the previous basis, and its optimum is then held by an added
-row, so no weighting can trade a level for a later one. A frozen horizon fixes the
+model, warm-started from the basis before it, and its optimum is then kept (by an
+added row, or by fixing its optimal face), so no weighting can trade a level for a
+later one. A frozen horizon fixes the
 reference's flows in the first buckets (the "frozen" or "firm" zone of frePPLe and
 SAP APO: what is released to the floor is not re-planned).
 
 Two paths reach the same levels (`SolvePath`). The plain one solves the first level
 cold with dual simplex and each later level with primal simplex from the basis before
-it. The default one first solves a single weighted LP, all levels' objectives in one
-with each level weighted far above the next, cold with dual simplex; from its optimal
-basis each level is then solved in turn exactly as on the plain path (its objective,
-the earlier levels held by rows, primal simplex to HiGHS' optimality). When the weights
-were large enough, the weighted optimum is already optimal for every level and each
-level check takes a few pivots; when they were not, the check goes on pivoting to the
-level's true optimum. The weights only choose where the exact solves start.
+it, each solved level held by a row. The default, weighted one first solves a single
+LP whose objective weighs every level far above the next (`blend`), cold with dual
+simplex; from its optimal basis each level is then solved in turn to HiGHS' optimality
+by primal simplex, and its optimum kept by complementary slackness instead of a row:
+every column with a non-zero reduced cost and every row with a non-zero dual is fixed
+at the bound it is at, which leaves exactly the level's optimal plans (`_keep_face`).
+Where the weights were large enough, the weighted optimum is optimal for every level
+and each level takes a few pivots; where they were not, that level pivots on to its own
+optimum. At the end every level's optimum is checked on the final plan (to the hold
+rows' slack) and, should one have slipped, the plain path solves again from cold; the
+weights only choose where the exact solves start.
 """
 
 from __future__ import annotations
