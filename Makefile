@@ -28,6 +28,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.national_bench
 	$(BIN)/python -m benchmarks.tts_bench
 	$(BIN)/python -m benchmarks.montecarlo_bench
 	$(BIN)/python -m benchmarks.genealogy_bench
