@@ -58,9 +58,7 @@ def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
     caller.check(FloorAction.TRACE)
     with store.unit_of_work(read_only=True) as uow:
         floor = _floor(uow)
-        unit = floor.unit(serial)
-        caller.check(FloorAction.TRACE, unit.site)
-        parts, part_ids = floor.made_of(unit.id)
-        tree = [unit.id, *part_ids]
+        unit, parts, tree = floor.made_of(serial)
+        caller.check(FloorAction.TRACE, unit.site)  # before anything of it leaves here
         return TraceUp(serial, unit.item, tuple(parts), tuple(floor.operations_of(tree)),
                        tuple(floor.tests_of(tree)))

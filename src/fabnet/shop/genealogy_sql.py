@@ -60,12 +60,13 @@ def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
 
 
 @cache
-def down_query(scoped: bool) -> sa.Select[Any]:
+def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
     """Every unit containing one of the lots (`lots`) or units (`units`) at any depth:
     serial, item, site, status, depth (the shortest path) and its latest shipment's id,
-    by depth and serial. `scoped`: only the units at `sites`, each row also carrying
-    `total`, how many there are at every site (one row of NULLs and `total` when none
-    is visible)."""
+    by depth and serial (byte order on both databases: PostgreSQL sorts by `"C"`, as
+    quick as SQLite's default and the same order). `scoped`: only the units at `sites`,
+    each row also carrying `total`, how many there are at every site (one row of NULLs
+    and `total` when none is visible)."""
     seed = sa.union_all(
         sa.select(NULL_ID.label("unit_id"), L.c.id.label("lot_id"),
                   sa.literal(0).label("depth")).where(L.c.id.in_(_ids("lots"))),
@@ -85,13 +86,15 @@ def down_query(scoped: bool) -> sa.Select[Any]:
     rows = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
                       last_ship.label("shipment"))
             .join(found, found.c.unit_id == UN.c.id))
+    def by_serial(col: Any) -> Any:
+        return col.collate("C") if dialect == "postgresql" else col
     if not scoped:
-        return rows.order_by(found.c.depth, UN.c.serial)
+        return rows.order_by(found.c.depth, by_serial(UN.c.serial))
     seen = rows.where(UN.c.site.in_(_ids("sites"))).subquery("seen")
     total = sa.select(sa.func.count().label("total")).select_from(found).subquery("total")
     return (sa.select(*seen.c, total.c.total)
             .select_from(total.outerjoin(seen, sa.true()))
-            .order_by(seen.c.depth, seen.c.serial))
+            .order_by(seen.c.depth, by_serial(seen.c.serial)))
 
 
 @cache
@@ -102,16 +105,18 @@ def shipments_query() -> sa.Select[Any]:
 
 @cache
 def tree_up(with_edges: bool) -> Any:
-    """A recursive CTE of every node (unit or lot) in the trees of the units `roots`:
-    root, unit_id, lot_id, depth (and, `with_edges`, the edge into each node)."""
+    """A recursive CTE of every node (unit or lot) in the trees of the units `roots`
+    (with `with_edges`, of the unit `serial`): root, unit_id, lot_id, depth (and, with
+    `with_edges`, the edge into each node; the root's item on its own row)."""
     cols: list[Any] = [UN.c.id.label("root"), UN.c.id.label("unit_id"),
                        NULL_ID.label("lot_id"), sa.literal(0).label("depth")]
     if with_edges:
         cols += [NULL_ID.label("parent_unit_id"), NULL_ID.label("parent_lot_id"),
-                 sa.cast(sa.null(), sa.String).label("item"),
-                 sa.cast(sa.null(), sa.Double).label("qty"),
+                 UN.c.item.label("item"), sa.cast(sa.null(), sa.Double).label("qty"),
                  sa.cast(sa.null(), sa.DateTime(timezone=True)).label("added_at")]
-    t = sa.select(*cols).where(UN.c.id.in_(_ids("roots"))).cte("tree", recursive=True)
+    anchor = (UN.c.serial == sa.bindparam("serial") if with_edges
+              else UN.c.id.in_(_ids("roots")))
+    t = sa.select(*cols).where(anchor).cte("tree", recursive=True)
     by_unit, by_lot = _edges("parent")
 
     def either(col: str) -> Any:
@@ -127,9 +132,9 @@ def tree_up(with_edges: bool) -> Any:
 
 @cache
 def up_query() -> sa.Select[Any]:
-    """Everything the unit `roots` is made of: depth, parent (serial or lot code), item,
-    qty, serial, lot, supplier, site, held, added_at and the part's unit id, by depth,
-    item, serial and lot."""
+    """The unit `serial` (depth 0) and everything it is made of: depth, parent (serial
+    or lot code), item, qty, serial, lot, supplier, site, held, added_at and the unit id
+    of each unit among them, by depth, item, serial and lot."""
     t = tree_up(True)
     pu, cu = UN.alias("pu"), UN.alias("cu")
     pl, cl = L.alias("pl"), L.alias("cl")
@@ -141,7 +146,7 @@ def up_query() -> sa.Select[Any]:
             .outerjoin(pu, pu.c.id == t.c.parent_unit_id)
             .outerjoin(pl, pl.c.id == t.c.parent_lot_id)
             .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id)
-            .where(t.c.depth > 0).order_by(t.c.depth, t.c.item, cu.c.serial, cl.c.code))
+            .order_by(t.c.depth, t.c.item, cu.c.serial, cl.c.code))
 
 
 @cache

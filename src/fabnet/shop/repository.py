@@ -322,7 +322,10 @@ class FloorRepository(Repository):
         params: dict[str, Any] = {"lots": list(lot_ids), "units": list(unit_ids)}
         if sites is not None:
             params["sites"] = sorted(sites)
-        rows = self._conn.execute(gq.down_query(sites is not None), params).all()
+        dialect = self._conn.dialect.name
+        if dialect == "postgresql":  # its cost guess for a walk is far too high, and a JIT
+            self._conn.exec_driver_sql("SET LOCAL jit = off")  # compile costs 50 ms or more
+        rows = self._conn.execute(gq.down_query(sites is not None, dialect), params).all()
         total = int(rows[0][6]) if sites is not None and rows else len(rows)
         if rows and rows[0][0] is None:  # scoped, and none of them visible
             rows = []
@@ -331,21 +334,22 @@ class FloorRepository(Repository):
         if ids:
             for i, customer, at in self._conn.execute(gq.shipments_query(), {"ids": ids}):
                 ships[i] = (customer, as_utc(at))
-        return [Contained(r[0], r[1], r[2], r[3], r[4], r[5], *ships[r[5]])
-                for r in rows], total - len(rows)
+        return [Contained(serial, item, site, status, depth, ship, *ships[ship])
+                for serial, item, site, status, depth, ship, *_ in rows], total - len(rows)
 
-    def up(self, unit_id: int) -> list[Component]:
-        """Everything a unit is made of, at any depth, down to the suppliers' lots."""
-        return self.made_of(unit_id)[0]
-
-    def made_of(self, unit_id: int) -> tuple[list[Component], list[int]]:
-        """Everything a unit is made of, at any depth, down to the suppliers' lots (one
-        recursive query; parts swapped out in repairs are left out), and the ids of the
-        units among them."""
-        rows = self._conn.execute(gq.up_query(), {"roots": [unit_id]}).all()
-        return ([Component(int(r[0]), r[1], r[2], float(r[3]), r[4], r[5], r[6], r[7],
-                           bool(r[8]), as_utc_or_none(r[9])) for r in rows],
-                [int(r[10]) for r in rows if r[10] is not None])
+    def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
+        """Unit `serial` (as a part at depth 0, in nothing) and everything it is made of,
+        at any depth, down to the suppliers' lots, without the parts swapped out in
+        repairs, with the ids of it and of the units among its parts (one recursive
+        query)."""
+        rows = self._conn.execute(gq.up_query(), {"serial": serial}).all()
+        if not rows:
+            self.unit(serial)  # raises NotFound, with the fix
+        parts = [Component(depth, parent or "", item, 1.0 if qty is None else float(qty),
+                           serial, lot, supplier, site, bool(held), as_utc_or_none(at))
+                 for depth, parent, item, qty, serial, lot, supplier, site, held, at, _
+                 in rows]
+        return parts[0], parts[1:], [int(r[10]) for r in rows if r[10] is not None]
 
     def operations_of(self, unit_ids: Sequence[int]) -> list[OperationRecord]:
         """Operation records of units, by unit and step."""
