@@ -142,10 +142,13 @@ def test_unit_history_tells_parts_tests_holds_and_shipment(page: Any, demo: Demo
 
 
 def test_site_manager_floor_holds_nothing_of_another_site(page: Any, demo: Demo) -> None:
-    with demo.api("site-manager") as api:  # a lot received at the manager's own site
+    api = demo.api("site-manager")  # a lot received at the manager's own site
+    try:
         got = api.post("/floor/receive", json={"site": MANAGED, "item": "FRAME-7",
                                                "lot": "UA-FRAME-LOT-1", "qty": 40})
         assert got.status_code == 201, got.text
+    finally:
+        api.close()
     sign_in(page, demo, "quality")  # quality holds it from the floor page's form
     page.goto("/web/floor")
     hub_serials = _serials(page)
@@ -260,6 +263,8 @@ def test_engineering_reviews_an_eco_with_its_csrf_token(page: Any, demo: Demo) -
     assert page.url.endswith("/web/engineering?eco=1")
     assert page.query_selector("#impact-pending") or page.query_selector("#impact .tiles")
     screenshot(page, "engineering-eco")
+    status = page.request.get("/web/engineering/ecos/1/impact")
+    assert status.ok and isinstance(status.json()["done"], bool)  # what impact.js asks
     answer = page.request.post("/web/engineering/ecos/1/release", form={"note": "ok"},
                                max_redirects=0)
     assert answer.status == 403 and "CSRF" in answer.text()

@@ -6,7 +6,8 @@ whether it verifies).
 Each page admits the roles of `fabnet.services.desk_pages` (the audit trail: the API's
 `AUDIT_READERS`, handed in by `Wiring`), and refuses the others with a 403 page. An
 ECO's impact plans the scenario twice, so it is computed once per ECO, its state and the
-scenario version, in a thread of the server, while its page waits and refreshes.
+scenario version, in a thread of the server, while its page waits (`static/impact.js`
+asks whether it is there, and shows the page again once it is).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fabnet.model.errors import FabnetError
 from fabnet.services import desk_pages
@@ -148,6 +149,17 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
         return render(request, "engineering.html.j2", who, ecos=ecos, chosen=chosen,
                       run=run, charts=charts,
                       may_decide=who.role in desk_pages.ECO_DECIDERS)
+
+    @router.get("/engineering/ecos/{eco_id}/impact")
+    @friendly
+    @refused_as_403
+    def impact_status(who: Who, eco_id: str) -> Response:
+        need(who, desk_pages.ENGINEERING_READERS, "engineering")
+        e = eco_svc.get_eco(who.store, caller(who), _eco_id(eco_id))
+        run = impact_of(who.store, who, e.id, e.status, e.scenario) \
+            if e.status in (EcoStatus.DRAFT, EcoStatus.IN_REVIEW) else None
+        return JSONResponse({"done": run is None or run.done},
+                            headers={"Cache-Control": "no-store"})
 
     def _decided(post: tuple[WebUser, dict[str, str]], eco_id: str, release: bool
                  ) -> Response:

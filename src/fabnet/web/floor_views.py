@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fabnet.services import floor as fl
 from fabnet.services import floor_pages
 from fabnet.services import line_down as ld
+from fabnet.services import scenarios as scenario_svc
 from fabnet.shop.errors import NotPermitted
 from fabnet.shop.roles import Caller
 from fabnet.web import floor_charts
@@ -80,6 +81,12 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
     @refused_as_403
     def floor_page(request: Request, who: Who, scenario: str | None = None,
                    done: str | None = None) -> Response:
+        if scenario is None:
+            found = [x.name for x in scenario_svc.list_scenarios(who.store)]
+            if len(found) > 1:
+                raise WebError(422, f"the store holds {len(found)} scenarios "
+                               f"({', '.join(found[:8])}) (fix: name the one the floor "
+                               f"runs in: {PREFIX}/floor?scenario=NAME)")
         board = floor_pages.floor_board(who.store, caller(who), scenario)
         charts = {}
         if board.yields:
