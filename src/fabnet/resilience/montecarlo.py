@@ -249,14 +249,17 @@ class _FutureSolver:
         if result.status is not PlanStatus.OPTIMAL:
             return SampleOutcome(result.status, None, None, [], events)
         rp = self.rp
-        out = demand_outcome(net, rp.lp, result.x)
+        # read from the LP's optimum as it is: settling a written plan's noise (stock
+        # re-balanced bucket by bucket) would cost more than the solve, and moves nothing
+        # beyond the shortfall tolerance under which losses count as 0
+        out = demand_outcome(net, rp.lp, result.x, settled=True)
         demanded = float(net.demand_qty.sum())
         lost_by: dict[str, float] = {}
         for i, item in enumerate(net.items):
             mask = net.demand_item == i
             if mask.any():
                 lost_by[item] = float(out["lost"][mask].sum())
-        fill = float(out["delivered"].sum()) / demanded if demanded else 1.0
+        fill = 1.0 - float(out["lost"].sum()) / demanded if demanded else 1.0
         return SampleOutcome(result.status, fill, lost_by, critical_nodes(rp, result), events)
 
 

@@ -81,12 +81,17 @@ class Replanner:
         self.solver = LexicographicSolver(self.lp, threads, options)
         self.base_rows, self.base_caps = capacity_rows(self.network, self.lp)
         self._base: PlanResult | None = None
+        #: `levels_upto` values whose base has been solved with `crash` (its start kept)
+        self._crashed: set[str | None] = set()
+        self._last: tuple[tuple[Disruption, ...], Network] | None = None
 
     def network_with(self, extra: tuple[Disruption, ...]) -> Network:
         """The base network's arcs with capacities under `extra` disruptions as well."""
         if not extra:
             return self.network
-        return compile_network(self.scenario, extra)
+        if self._last is None or self._last[0] != extra:  # asked twice in a row: once
+            self._last = (extra, compile_network(self.scenario, extra))
+        return self._last[1]
 
     def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None,
               reference: FloatArray | None = None, frozen: int = 0, crash: bool = False
@@ -100,8 +105,10 @@ class Replanner:
         """
         if extra and not self.solver.has_start_basis:
             self.solve((), levels_upto="delivered")
-        if extra and crash and not self.solver.has_crash_basis(levels_upto):
+        if extra and crash and levels_upto not in self._crashed:
             self.solve((), levels_upto, reference, frozen, crash=True)
+        if crash:
+            self._crashed.add(levels_upto)
         net = self.network_with(extra)
         rows, caps = capacity_rows(net, self.lp)
         self.solver.set_row_upper(rows, caps)
