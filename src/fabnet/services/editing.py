@@ -43,6 +43,7 @@ from fabnet.store import BranchStatus, Change, ChangeOp, Conflict, NotFound, Sto
 from fabnet.store.branches import apply_changes
 from fabnet.store.digests import paused_gc, version_digests
 from fabnet.store.mapping import SECTIONS, key_of, section_records
+from fabnet.store.scenarios import prepare_rows
 from fabnet.store.unit_of_work import UnitOfWork
 
 Row = dict[str, Any]
@@ -200,6 +201,7 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
         sc = build_scenario(_raw(tables, f"scenario {name}"))
         remember_sound(sc, rule_warnings(sc))
         version_digests(sc)  # outside the write transaction
+        prepare_rows(sc)
 
     def work(uow: UnitOfWork) -> VersionInfo:
         info = uow.scenarios.add_version(name, sc, note or "imported through the API")

@@ -23,6 +23,7 @@ from fabnet.model.scenario import Scenario
 from fabnet.services.sound_scenarios import remember_sound
 from fabnet.store import ScenarioInfo, Store, VersionInfo
 from fabnet.store.digests import paused_gc, version_digests
+from fabnet.store.scenarios import prepare_rows
 from fabnet.store.unit_of_work import UnitOfWork
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -54,6 +55,7 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
         sc = load_scenario(path)
         remember_sound(sc, rule_warnings(sc))
         version_digests(sc)
+        prepare_rows(sc)
     name = name or scenario_name(sc, path)
     check_name(name, "scenario")
     with store.unit_of_work() as uow:
@@ -88,6 +90,7 @@ def import_scenario_bytes(store: Store, data: bytes, fmt: ScenarioFormat,
         sc = read_scenario_bytes(data, fmt, f"request.{fmt.value}")
         remember_sound(sc, rule_warnings(sc))
         version_digests(sc)
+        prepare_rows(sc)
     name = name or title_slug(sc.name)
     if not name:
         raise FabnetError("the scenario has no name (fix: add ?name=NAME, or a title: "
