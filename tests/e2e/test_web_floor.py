@@ -260,7 +260,7 @@ def test_engineering_reviews_an_eco_with_its_csrf_token(page: Any, demo: Demo) -
     assert "in review" in page.inner_text("#eco-table")
     with page.expect_navigation():
         page.click("#eco-table a")
-    assert page.url.endswith("/web/engineering?eco=1")
+    assert page.url.endswith("/web/engineering?scenario=europe&eco=1")
     assert page.query_selector("#impact-pending") or page.query_selector("#impact .tiles")
     screenshot(page, "engineering-eco")
     status = page.request.get("/web/engineering/ecos/1/impact")

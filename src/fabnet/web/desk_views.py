@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -27,7 +28,7 @@ from fabnet.services.eco import EcoImpact
 from fabnet.shop.eco import EcoStatus
 from fabnet.store import Role, Store
 from fabnet.web import floor_charts
-from fabnet.web.floor_views import caller, refused_as_403
+from fabnet.web.floor_views import caller, floor_scenario, refused_as_403
 from fabnet.web.routes import PREFIX, Posted, Who
 from fabnet.web.session import WebUser
 from fabnet.web.templating import WebError, environment, friendly, render
@@ -116,12 +117,14 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
     @router.get("/compliance", response_class=HTMLResponse)
     @friendly
     @refused_as_403
-    def compliance(request: Request, who: Who, weeks: str = "4") -> Response:
+    def compliance(request: Request, who: Who, weeks: str = "4",
+                   scenario: str | None = None) -> Response:
         need(who, desk_pages.COMPLIANCE_READERS, "compliance")
         n = int(weeks) if weeks.strip().isdigit() and len(weeks) < 5 else -1
         if not 0 <= n <= 520:
             raise WebError(422, f"weeks: a whole number from 0 to 520, got {weeks[:20]!r}")
-        desk = desk_pages.compliance_desk(who.store, caller(who), n)
+        desk = desk_pages.compliance_desk(who.store, caller(who), n,
+                                          floor_scenario(who, scenario, "compliance"))
         charts: dict[str, str] = {}
         if desk.licences:
             charts["validity"] = floor_charts.licence_validity(desk.licences, desk.on)
@@ -131,9 +134,11 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
     @router.get("/engineering", response_class=HTMLResponse)
     @friendly
     @refused_as_403
-    def engineering(request: Request, who: Who, eco: str | None = None) -> Response:
+    def engineering(request: Request, who: Who, eco: str | None = None,
+                    scenario: str | None = None) -> Response:
         need(who, desk_pages.ENGINEERING_READERS, "engineering")
-        ecos = desk_pages.eco_list(who.store, caller(who))
+        ecos = desk_pages.eco_list(who.store, caller(who),
+                                   floor_scenario(who, scenario, "engineering"))
         chosen = None
         run: ImpactRun | None = None
         charts: dict[str, Any] = {}
@@ -171,7 +176,9 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
             eco_svc.release_eco(who.store, caller(who), eid, note)
         else:
             eco_svc.reject_eco(who.store, caller(who), eid, note)
-        return RedirectResponse(f"{PREFIX}/engineering?eco={eid}", 303)
+        e = eco_svc.get_eco(who.store, caller(who), eid)
+        return RedirectResponse(f"{PREFIX}/engineering?scenario={quote(e.scenario)}&eco={eid}",
+                                303)
 
     @router.post("/engineering/ecos/{eco_id}/release")
     @friendly

@@ -53,6 +53,19 @@ def refused_as_403(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def floor_scenario(who: WebUser, scenario: str | None, page: str) -> str | None:
+    """The scenario a floor or desk page reads: the one named, or the store's only one
+    (None); a store with several asks which (422, naming them)."""
+    if scenario is not None:
+        return scenario.strip()[:200] or None
+    found = [x.name for x in scenario_svc.list_scenarios(who.store)]
+    if len(found) > 1:
+        raise WebError(422, f"the store holds {len(found)} scenarios ({', '.join(found[:8])}"
+                       f"{', …' if len(found) > 8 else ''}) (fix: name the one the floor "
+                       f"runs in: {PREFIX}/{page}?scenario=NAME)")
+    return None
+
+
 def _day(text: str, name: str, required: bool = True) -> date | None:
     """An ISO date from a form field (None when optional and blank)."""
     text = text.strip()
@@ -81,13 +94,8 @@ def add_routes(router: APIRouter, wiring: Wiring) -> None:
     @refused_as_403
     def floor_page(request: Request, who: Who, scenario: str | None = None,
                    done: str | None = None) -> Response:
-        if scenario is None:
-            found = [x.name for x in scenario_svc.list_scenarios(who.store)]
-            if len(found) > 1:
-                raise WebError(422, f"the store holds {len(found)} scenarios "
-                               f"({', '.join(found[:8])}) (fix: name the one the floor "
-                               f"runs in: {PREFIX}/floor?scenario=NAME)")
-        board = floor_pages.floor_board(who.store, caller(who), scenario)
+        board = floor_pages.floor_board(who.store, caller(who),
+                                        floor_scenario(who, scenario, "floor"))
         charts = {}
         if board.yields:
             charts["fpy"] = floor_charts.fpy_by_week(board.yields)
