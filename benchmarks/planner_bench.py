@@ -12,6 +12,7 @@ interpreter. Phases:
   sequential path; `--solve-max-cols` leaves the solves out above a size.
 - `linprog`: the same network as a straightforward scipy `linprog` model, two levels
   solved cold (`benchmarks/baseline_linprog.py`).
+- `replan`: one capacity edited, re-planned through the kept model against a cold plan.
 - `pulp`: the same LP written by hand with PuLP (cost level), then handed to HiGHS
   through PuLP's highspy interface (`--no-pass` leaves that out).
 - `check`: on a small size, the PuLP LP and ours compared entry by entry and solved
@@ -252,6 +253,43 @@ def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
     return out
 
 
+def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[str, Any]:
+    """A re-plan after one capacity edit (the first work center's hours × `factor`),
+    through a kept model (`plan.kept`), against a cold plan of the edited network."""
+    import dataclasses
+
+    from fabnet.plan import make_plan
+    from fabnet.plan.kept import KEPT
+
+    out: dict[str, Any] = {"size": asdict(size), "load_at_start": os.getloadavg()[0]}
+    sc = size.scenario()
+    first, *rest = sc.work_centers
+    edited = dataclasses.replace(sc, work_centers=(dataclasses.replace(
+        first, hours=first.hours * factor), *rest))
+    out["edit"] = f"{first.site} {first.type} hours x {factor}"
+    key = ("bench", size.name)
+    emit({"stage": "first plan, kept"})
+    t0 = time.perf_counter()
+    make_plan(compile_network(sc), keep=key)
+    out["first_plan_s"] = time.perf_counter() - t0
+    emit({"stage": "re-plan of the edit, kept model"})
+    t0, c0 = time.perf_counter(), time.process_time()
+    warm = make_plan(compile_network(edited), keep=key)
+    out["replan_s"], out["cpu_replan_s"] = time.perf_counter() - t0, time.process_time() - c0
+    out["reused"] = KEPT.reused == 1
+    emit({"stage": "cold plan of the edit"})
+    t0, c0 = time.perf_counter(), time.process_time()
+    cold = make_plan(compile_network(edited))
+    out["cold_s"], out["cpu_cold_s"] = time.perf_counter() - t0, time.process_time() - c0
+    out["replan_pct"] = 100.0 * out["replan_s"] / out["cold_s"]
+    out["cpu_replan_pct"] = 100.0 * out["cpu_replan_s"] / out["cpu_cold_s"]
+    out["same_levels"] = warm.levels.keys() == cold.levels.keys() and all(
+        abs(v - cold.levels[k]) <= 1e-6 * max(1.0, abs(v)) for k, v in warm.levels.items())
+    out["levels"] = warm.levels
+    out["load_at_end"] = os.getloadavg()[0]
+    return out
+
+
 def measure_linprog(size: Size, emit: Emit = _emit) -> dict[str, Any]:
     """The straightforward linprog model of one network, two levels cold, against
     fabnet's whole `make_plan` (compile, build, every level, read-back) of the same."""
@@ -374,7 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line of one measurement (see the module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("size", choices=sorted(SIZE_BY_NAME))
-    ap.add_argument("phase", choices=("ours", "pulp", "check", "linprog"))
+    ap.add_argument("phase", choices=("ours", "pulp", "check", "linprog", "replan"))
     ap.add_argument("--max-cols", type=int, help="ours: skip a size with more columns")
     ap.add_argument("--solve-max-cols", type=int, help="ours: solve only up to this many")
     ap.add_argument("--no-pass", action="store_true", help="pulp: don't hand it to HiGHS")
@@ -390,6 +428,8 @@ def main(argv: list[str] | None = None) -> None:
                               plain=args.plain, plain_max_cols=args.plain_max_cols)
     elif args.phase == "linprog":
         result = measure_linprog(size)
+    elif args.phase == "replan":
+        result = measure_replan(size)
     elif args.phase == "pulp":
         result = measure_pulp(size, hand_over=not args.no_pass)
     else:

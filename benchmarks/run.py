@@ -46,6 +46,8 @@ FIRST_LEVEL_GOAL = 2.0
 LINPROG_GOAL = 5.0
 #: peak memory of the 1M-column plan under this many MiB (3 GB)
 MEMORY_GOAL_MIB = 3e9 / 2**20
+#: a re-plan of one capacity edit through the kept model under this % of a cold plan
+REPLAN_GOAL_PCT = 10.0
 #: solve the plain sequential path too, for comparison, up to this many columns
 PLAIN_MAX_COLS = 200_000
 
@@ -219,6 +221,20 @@ def linprog_verdicts(examples: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def replan_verdicts(r: dict[str, Any] | None) -> list[str]:
+    """The goal of a kept-model re-plan under REPLAN_GOAL_PCT of a cold plan's time."""
+    if r is None:
+        return []
+    ok = "met" if r["replan_pct"] < REPLAN_GOAL_PCT and r["same_levels"] else "NOT met"
+    return [f"re-plan goal on {r['size']['name']} ({r['edit']}; kept model < "
+            f"{REPLAN_GOAL_PCT:.0f} % of a cold plan, same levels): {ok} - "
+            f"{r['replan_s']:.2f} s against {r['cold_s']:.2f} s = {r['replan_pct']:.1f} % "
+            f"(CPU {r['cpu_replan_pct']:.1f} %), same levels: "
+            f"{'yes' if r['same_levels'] else 'NO'}, model re-used: "
+            f"{'yes' if r['reused'] else 'NO'}; load {r['load_at_start']:.1f}-"
+            f"{r['load_at_end']:.1f}"]
+
+
 def verdicts(results: list[dict[str, Any]]) -> list[str]:
     """The issue's two goals, against the figures measured."""
     lines: list[str] = []
@@ -290,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     check: dict[str, Any] | None = None
     per_size = 1 if args.no_baseline else 2
     examples: list[dict[str, Any]] = []
+    replan: dict[str, Any] | None = None
     n_examples = 0 if args.no_linprog or args.quick else len(EXAMPLES)
     failed = False
     started = time.perf_counter()
@@ -315,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                 examples.append(_measure(progress, task, f"{ex.name}: fabnet and linprog",
                                          [ex.name, "linprog"]))
                 progress.advance(task)
+            if n_examples:
+                replan = _measure(progress, task, "europe: re-plan of a capacity edit",
+                                  [EXAMPLES[0].name, "replan"])
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: the sizes done so far[/]")
         except BenchError as exc:
@@ -324,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(t)
     if examples:
         console.print(linprog_table(examples))
-    for line in verdicts(results) + linprog_verdicts(examples):
+    for line in verdicts(results) + linprog_verdicts(examples) + replan_verdicts(replan):
         console.print(line)
     if check is not None and not check["ok"]:
         console.print("[red]the PuLP baseline is not the same LP as fabnet's: its timings "
@@ -336,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"machine": info, "sizes": [asdict(s) for s in SIZES],
-                       "results": results, "check": check, "examples": examples}, f,
+                       "results": results, "check": check, "examples": examples,
+                       "replan": replan}, f,
                       indent=1)
     return 1 if failed or (check is not None and not check["ok"]) else 0
 

@@ -6,11 +6,13 @@ plain path (each level warm from the one before, held by a row): on the known-op
 networks, on hypothesis-drawn networks (where both are also checked against the
 reference LP written from scratch in `tests.plancheck`), with weights too small to be
 right, with firm work orders, stopping after the delivery levels, with a reference plan
-and a frozen horizon, and when a kept model is re-solved after a capacity change.
+and a frozen horizon, and when a kept model is re-solved after a capacity change
+(`plan.kept`: the same levels and KPIs as a cold plan of the edited network).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -22,7 +24,9 @@ from hypothesis import given
 from fabnet.io.scenario_io import load_scenario
 from fabnet.model import compile_network
 from fabnet.model.scenario import Scenario
+from fabnet.plan import make_plan
 from fabnet.plan import solve as solve_module
+from fabnet.plan.kept import KEPT
 from fabnet.plan.lp import PlanningLP, build_lp, capacity_rows
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, SolvePath
 from fabnet.resilience.whatif import Replanner, parse_disruption
@@ -154,3 +158,33 @@ def test_replan_after_a_capacity_change_equals_a_cold_plan_on_both_paths(
     solver.solve()
     solver.set_row_upper(rows, base_caps)
     _same(_levels(solver.solve()), _levels(intact))
+
+
+def _with_hours(sc: Scenario, factor: float) -> Scenario:
+    """`sc` with its first work center's hours scaled: one capacity edited."""
+    first, *rest = sc.work_centers
+    return dataclasses.replace(sc, work_centers=(dataclasses.replace(
+        first, hours=first.hours * factor), *rest))
+
+
+def test_a_kept_model_re_plans_a_capacity_edit_warm_with_a_cold_plans_levels(
+        tmp_path: Path) -> None:
+    sc = _scenario(tmp_path, ALL["uk_plant_needed"])
+    key = ("test", str(tmp_path))
+    make_plan(compile_network(sc), keep=key)
+    reused, built = KEPT.reused, KEPT.built
+    for factor in (0.6, 1.4, 1.0):
+        edited = _with_hours(sc, factor)
+        warm = make_plan(compile_network(edited), keep=key)
+        cold = make_plan(compile_network(edited))
+        _same(warm.levels, cold.levels)
+        for name in ("units_delivered", "units_lost", "lateness_unit_buckets", "cost_total"):
+            assert warm.kpis[name] == pytest.approx(cold.kpis[name], rel=1e-9, abs=1e-6)
+    assert (KEPT.reused - reused, KEPT.built - built) == (3, 0)
+    # a change of structure (another demand) is a new model, kept in the old one's place
+    more = dataclasses.replace(sc.demand[0], id="D2", qty=15.0)
+    moved = dataclasses.replace(sc, demand=(*sc.demand, more))
+    warm = make_plan(compile_network(moved), keep=key)
+    _same(warm.levels, make_plan(compile_network(moved)).levels)
+    assert KEPT.built - built == 1
+    KEPT.forget(key)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
+from fabnet.model.errors import FabnetError
 from fabnet.model.network import Network
 from fabnet.plan.lp import PlanningLP, build_lp
 from fabnet.plan.plan import PLAN_COLUMNS, Plan, assemble_plan, demand_outcome
@@ -18,17 +19,31 @@ __all__ = ["PLAN_COLUMNS", "LexicographicSolver", "Plan", "PlanResult", "PlanSta
 
 
 def make_plan(net: Network, threads: int | None = None,
-              reference: Mapping[str, Any] | None = None, frozen: int = 0) -> Plan:
+              reference: Mapping[str, Any] | None = None, frozen: int = 0,
+              keep: Hashable | None = None) -> Plan:
     """Build, solve and read back the plan for a compiled network.
 
     `reference` (a plan document, plan.json's form) adds the last level: the optimal plan
-    closest to it; `frozen` keeps its flows in the first `frozen` buckets.
+    closest to it; `frozen` keeps its flows in the first `frozen` buckets. With `keep` (a
+    stored scenario's key), the model is kept (`plan.kept.KEPT`) and the next plan under
+    the same key, when only capacities changed, re-solves it warm: the same levels.
     """
     t0 = time.perf_counter()
     lp = build_lp(net)
     ref = reference_values(net, lp, reference) if reference is not None else None
     build_s = time.perf_counter() - t0
-    result = solve_lp(lp, threads, ref, frozen)
+    if keep is None:
+        result = solve_lp(lp, threads, ref, frozen)
+    else:
+        from fabnet.plan.kept import KEPT
+
+        solver, lock, _ = KEPT.solver_for(keep, net, lp, threads)
+        with lock:
+            result = solver.solve(reference=ref, frozen=frozen)
+        if result.status is PlanStatus.ERROR:
+            KEPT.forget(keep)
+            raise FabnetError("the solver failed on the planning LP (fix: report this "
+                              "scenario)")
     t1 = time.perf_counter()
     outcome = demand_outcome(net, lp, result.x)
     short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])

@@ -55,8 +55,10 @@ def plan_stored(store: Store, name: str, version: int | None = None,
         from fabnet.plan.whole_units import DEFAULT_TIME_LIMIT, make_whole_unit_plan
         plan = make_whole_unit_plan(net, time_limit=mip_time_limit or DEFAULT_TIME_LIMIT)
     else:
+        # the model is kept per database, scenario and branch: a re-plan after a
+        # capacity edit re-solves it warm (plan/kept.py)
         plan = make_plan(net, reference=last.document if last else None,
-                         frozen=frozen)
+                         frozen=frozen, keep=(str(store.engine.url), name, branch))
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))
     with store.unit_of_work() as uow:
