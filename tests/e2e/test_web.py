@@ -220,7 +220,7 @@ def test_exposure_by_country_is_shown_to_continuity_and_refused_to_scoped_roles(
     sign_in(page, demo, "continuity")
     page.goto("/web/continuity")
     with page.expect_navigation(timeout=180_000):
-        page.click("#exposure-link")
+        page.click("#exposure-link", no_wait_after=True)  # the page takes a while
     assert page.inner_text("h1") == "Exposure by country of origin"
     page.wait_for_selector(".chart[data-figure=fig-exposure] .main-svg")
     fig = page.evaluate("JSON.parse(document.getElementById('fig-exposure').textContent)")
