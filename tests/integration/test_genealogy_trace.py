@@ -73,6 +73,10 @@ def test_each_unit_found_down_shows_its_latest_shipment(store: Store) -> None:  
     up = trace_up(store, ADMIN, drone)
     assert {c.serial or c.lot for c in up.components} == {packs[0], "F-2", "C-1"}
     assert {o.serial for o in up.operations} == {drone, packs[0]}
+    steps = [(o.serial, o.seq) for o in up.operations]
+    assert steps == sorted(steps)
+    assert len(up.tests) == 4 and [t.id for t in up.tests] == sorted(t.id for t in up.tests)
+    assert [t.step for t in up.tests] == ["flight", "volts", "flight", "volts"]
 
 
 def _plan(conn: sa.Connection, q: sa.Select[object]) -> str:

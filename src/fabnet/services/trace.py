@@ -1,7 +1,9 @@
 """Trace: which units contain a lot or a unit (down), and what a unit is made of (up).
 
-Both are one recursive query on the genealogy; a site manager sees the units of their
-own sites, and is told how many others there are.
+Each is one recursive statement on the genealogy (`fabnet.shop.genealogy_sql`), built
+once; down then reads the few shipments it names, up the operations and tests of the
+unit and its parts. A site manager sees the units of their own sites, cut in SQL, and is
+told how many others there are.
 """
 
 from __future__ import annotations
@@ -60,5 +62,5 @@ def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
         floor = _floor(uow)
         unit, parts, tree = floor.made_of(serial)
         caller.check(FloorAction.TRACE, unit.site)  # before anything of it leaves here
-        return TraceUp(serial, unit.item, tuple(parts), tuple(floor.operations_of(tree)),
-                       tuple(floor.tests_of(tree)))
+        ops, tests = floor.records_of(tree)
+    return TraceUp(serial, unit.item, tuple(parts), tuple(ops), tuple(tests))

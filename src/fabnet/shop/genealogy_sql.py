@@ -150,19 +150,23 @@ def up_query() -> sa.Select[Any]:
 
 
 @cache
-def operations_query() -> sa.Select[Any]:
-    """Operation records of the units `ids`, by serial and step."""
-    R = operation_records
-    return (sa.select(UN.c.serial, R.c.seq, R.c.work_center, R.c.operator, R.c.started_at,
-                      R.c.ended_at).join(UN, UN.c.id == R.c.unit_id)
-            .where(R.c.unit_id.in_(_ids("ids"))).order_by(UN.c.serial, R.c.seq))
+def records_query() -> Any:
+    """Operation records (`kind` 0, by serial and step) then test results (`kind` 1, in
+    the order they were recorded) of the units `ids`, in one statement: serial, n (step
+    or result id), what (work center or test step), operator, at, ended_at (operations),
+    passed, value and station (tests)."""
+    R, TR = operation_records, test_results
 
-
-@cache
-def tests_query() -> sa.Select[Any]:
-    """Test results of the units `ids`, in the order they were recorded."""
-    TR = test_results
-    return (sa.select(TR.c.id, UN.c.serial, TR.c.step, TR.c.passed, TR.c.value,
-                      TR.c.station, TR.c.operator, TR.c.at)
-            .join(UN, UN.c.id == TR.c.unit_id)
-            .where(TR.c.unit_id.in_(_ids("ids"))).order_by(TR.c.id))
+    def none(type_: Any) -> Any:
+        return sa.cast(sa.null(), type_)
+    ops = (sa.select(sa.literal(0).label("kind"), UN.c.serial.label("sort"), UN.c.serial,
+                     R.c.seq.label("n"), R.c.work_center.label("what"), R.c.operator,
+                     R.c.started_at.label("at"), R.c.ended_at, none(sa.Boolean).label("passed"),
+                     none(sa.Double).label("value"), none(sa.String).label("station"))
+           .join(UN, UN.c.id == R.c.unit_id).where(R.c.unit_id.in_(_ids("ids"))))
+    tests = (sa.select(sa.literal(1), none(sa.String), UN.c.serial, TR.c.id, TR.c.step,
+                       TR.c.operator, TR.c.at, none(sa.DateTime(timezone=True)), TR.c.passed,
+                       TR.c.value, TR.c.station)
+             .join(UN, UN.c.id == TR.c.unit_id).where(TR.c.unit_id.in_(_ids("ids"))))
+    both = sa.union_all(ops, tests).subquery("records")
+    return sa.select(both).order_by(both.c.kind, both.c.sort, both.c.n)

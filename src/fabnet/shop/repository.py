@@ -351,10 +351,21 @@ class FloorRepository(Repository):
                  in rows]
         return parts[0], parts[1:], [int(r[10]) for r in rows if r[10] is not None]
 
-    def operations_of(self, unit_ids: Sequence[int]) -> list[OperationRecord]:
-        """Operation records of units, by unit and step."""
-        return [OperationRecord(r[0], int(r[1]), r[2], r[3], as_utc(r[4]), as_utc(r[5]))
-                for r in self._conn.execute(gq.operations_query(), {"ids": list(unit_ids)})]
+    def records_of(self, unit_ids: Sequence[int]
+                   ) -> tuple[list[OperationRecord], list[TestResult]]:
+        """Operation records of units, by unit and step, and their test results in the
+        order they were recorded (one statement)."""
+        ops: list[OperationRecord] = []
+        tests: list[TestResult] = []
+        for kind, _, serial, n, what, operator, at, ended, passed, value, station in \
+                self._conn.execute(gq.records_query(), {"ids": list(unit_ids)}):
+            if kind == 0:
+                ops.append(OperationRecord(serial, int(n), what, operator, as_utc(at),
+                                           as_utc(ended)))
+            else:
+                tests.append(TestResult(int(n), serial, what, bool(passed), value, station,
+                                        operator, as_utc(at)))
+        return ops, tests
 
     # ------------------------------------------------------------ tests
 
@@ -371,11 +382,6 @@ class FloorRepository(Repository):
                 .group_by(TR.c.step))
         q = sa.select(TR.c.step, TR.c.passed).where(TR.c.id.in_(last))
         return {s: bool(p) for s, p in self._conn.execute(q)}
-
-    def tests_of(self, unit_ids: Sequence[int]) -> list[TestResult]:
-        """Test results of units, in the order they were recorded."""
-        return [TestResult(int(r[0]), r[1], r[2], bool(r[3]), r[4], r[5], r[6], as_utc(r[7]))
-                for r in self._conn.execute(gq.tests_query(), {"ids": list(unit_ids)})]
 
     def yields(self, scenario_id: int, sites: Iterable[str] | None
                ) -> tuple[list[YieldRow], list[FailureRow]]:
