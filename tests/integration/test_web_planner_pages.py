@@ -66,6 +66,10 @@ def test_a_saved_row_is_the_apis_patch_audited_and_refused_when_stale_or_bad(
     assert re.search(r'<input name="f.hours" value="-1"[^>]*aria-invalid="true"[^>]*>\s*'
                      r'<span class="field-error"[^>]*>[^<]*&gt;= 0', bad.text), bad.text
     assert api.get(f"/scenarios/net/work_centers/{key}").headers["fabnet-version"] == "2"
+    same = api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": now,
+                                       "f.hours": "80"})
+    assert same.status_code == 200 and "Nothing to save" in same.text
+    assert api.get(f"/scenarios/net/work_centers/{key}").headers["fabnet-version"] == "2"
 
 
 def test_saving_is_refused_to_roles_that_may_not_and_to_other_sites(api: Api) -> None:

@@ -62,7 +62,8 @@ def make_router(wiring: Wiring) -> APIRouter:
                           may_plan=who.role in wiring.planners, status=failed.status)
         assert done is not None
         where = (f"{PREFIX}/scenarios/{quote(scenario)}/data?section={quote(section)}"
-                 f"&saved={quote(done.key)}&version={done.version}")
+                 f"&saved={quote(done.key)}&version={done.version}"
+                 + ("" if done.changed else "&unchanged=1"))
         return RedirectResponse(where, status_code=303)
 
     @router.get("/runs/{run_id}/timeline", response_class=HTMLResponse)
