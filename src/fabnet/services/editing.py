@@ -4,8 +4,11 @@ A client reads one section of a version, or of a what-if branch, as flat rows wi
 columns of the scenario files (`{"from": "SUP-TW", "to": "FR-LYON", "transit": 1, …}`),
 and adds, replaces, patches or deletes one row by its key (`SUP-TW>FR-LYON`). On a
 scenario an edit becomes the next version; on a branch it becomes one more change of the
-branch. Either way the whole edited scenario is checked first, row fields and then every
-cross-record rule. A version edit is read, applied, checked and hashed outside any write
+branch. Either way the edit is refused exactly when the whole edited scenario fails its
+checks, row fields and then every cross-record rule; an edit of a version this process
+knows to be sound checks only the edited row and the records it can affect
+(`model.edit_checks`), and a refused one gets the whole check, whose message lists every
+problem. A version edit is read, applied, checked and hashed outside any write
 transaction; the short transaction that stores it locks the scenario's row and stores
 it only if the newest version is still the one it was made from (else it is prepared
 again), so a large scenario's checks never hold the store's write lock. Branch edits
