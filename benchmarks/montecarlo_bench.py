@@ -19,12 +19,17 @@ Both sides draw the same futures: `sample_future(sc, default_rng(stream), n)` wi
 streams of `SeedSequence(seed).spawn(N)`, as `stress_test` does. The SimPy side turns
 those `Disruption` records into per-week capacity factors with its own code.
 
-Also timed: the stress test of the Europe example (examples/europe/scenario.yaml).
+Also timed: the stress test of the Europe example (examples/europe/scenario.yaml) on a
+local pool of two processes, how each future's numbers were found (re-planned, kept the
+base plan, repeated an earlier future), a few futures level by level with the combined
+start and without it, and (`--dask`) the same futures on a Dask `LocalCluster` of one
+and of two worker processes.
 
-    python -m benchmarks.montecarlo_bench           # 200 futures + 40 Europe futures
-    python -m benchmarks.montecarlo_bench --quick   # 20 + 4
+    python -m benchmarks.montecarlo_bench           # 200 futures + 1,000 Europe futures
+    python -m benchmarks.montecarlo_bench --quick   # 20 + 10
+    python -m benchmarks.montecarlo_bench --europe 100 --dask   # 100, and on Dask
 
-Needs simpy (a development dependency).
+Needs simpy and dask.distributed (development dependencies).
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from fabnet.batch import Executor
+from fabnet.batch.cluster import DaskCluster
 from fabnet.io.scenario_io import load_scenario
 from fabnet.model import (
     BucketKind,
@@ -68,13 +75,13 @@ from fabnet.model import (
     Site,
     WorkCenter,
 )
-from fabnet.model.network import FloatArray
+from fabnet.model.network import FloatArray, compile_network
 from fabnet.resilience.montecarlo import StressResult, sample_future, stress_test
 from fabnet.resilience.whatif import Replanner
 
 SEED = 2027
 SAMPLES, QUICK_SAMPLES = 200, 20
-EUROPE_SAMPLES, QUICK_EUROPE_SAMPLES = 40, 4
+EUROPE_SAMPLES, QUICK_EUROPE_SAMPLES = 1000, 10
 EUROPE_DETAIL = 8  # Europe futures timed level by level
 WORKERS = (1, 2)
 TOL = 1e-6
@@ -208,21 +215,22 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _ours(sc: Scenario, samples: int, workers: int, label: str
-          ) -> tuple[float, float, StressResult]:
-    """Wall seconds, CPU seconds and result of one stress test."""
+def _ours(sc: Scenario, samples: int, workers: int, label: str,
+          executor: Executor | None = None) -> tuple[float, float, StressResult]:
+    """Wall seconds, CPU seconds (this machine's processes) and result of one stress test."""
     with _progress() as prog:
         task = prog.add_task(label, total=samples)
         c, t = _cpu(), time.perf_counter()
-        res = stress_test(sc, samples, SEED, workers=workers,
+        res = stress_test(sc, samples, SEED, workers=workers, executor=executor,
                           progress=lambda k: prog.advance(task, k))
         return time.perf_counter() - t, _cpu() - c, res
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False, europe_samples: int | None = None, dask: bool = False
+         ) -> None:
     """Run the benchmark and print its tables (module docstring)."""
     n = QUICK_SAMPLES if quick else SAMPLES
-    n_eu = QUICK_EUROPE_SAMPLES if quick else EUROPE_SAMPLES
+    n_eu = europe_samples or (QUICK_EUROPE_SAMPLES if quick else EUROPE_SAMPLES)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     console.rule(f"[bold]Monte Carlo benchmark{' (--quick)' if quick else ''}: "
                  f"{os.cpu_count()} CPUs, load average {load}, seed {SEED}")
@@ -266,71 +274,106 @@ def main(quick: bool = False) -> None:
     ck.add_row("fill: mean / min / P(fill ≥ 0.95)",
                f"{fill.mean():.4f} / {fill.min():.4f} / {ours[1][2].p_target:.2f}")
     ck.add_row("events per future: mean", f"{np.mean(events):.2f}")
+    ck.add_row("futures by route (workers=1)", _routes(ours[1][2]))
     console.print(ck)
-    europe(n_eu)
+    europe(n_eu, dask)
     console.print("load average at the end (1, 5, 15 min; other processes count): "
                   + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
-def europe(samples: int) -> None:
-    """Time the stress test of the Europe example."""
+def _routes(res: StressResult) -> str:
+    """Futures per route, e.g. "replanned 180, kept_base 15, repeated 5"."""
+    return ", ".join(f"{k} {v}" for k, v in sorted(res.routes.items()))
+
+
+def europe(samples: int, dask: bool = False) -> None:
+    """Time the stress test of the Europe example on a local pool of two processes (and,
+    with `dask`, on a LocalCluster of one and of two workers)."""
     sc = load_scenario(EUROPE)
     lp = Replanner(sc).lp
-    runs = {w: _ours(sc, samples, w, f"Europe, workers={w}") for w in WORKERS}
+    runs = {"local pool, 2 processes": _ours(sc, samples, 2, "Europe, workers=2")}
+    if dask:
+        from distributed import Client, LocalCluster
+
+        for n in (1, 2):
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as lc, \
+                    Client(lc, set_as_default=False) as client:
+                runs[f"Dask LocalCluster, {n} worker{'s' if n > 1 else ''}"] = _ours(
+                    sc, samples, 1, f"Europe, Dask {n} worker(s)", DaskCluster(client))
     t = Table(title=f"Stress test of the Europe example: {samples} futures "
                     f"({len(sc.risks)} risks; LP per future: {lp.num_rows:,} rows × "
                     f"{lp.num_cols:,} columns, one level per priority class)")
-    for c in ("workers", "wall s", "CPU s", "s / future", "fill mean", "fill p5",
-              "P(fill ≥ 0.95)"):
-        t.add_column(c, justify="right")
-    for w, (s, cpu, res) in runs.items():
+    for c in ("executor", "wall s", "CPU s here", "s / future", "fill mean", "fill p5",
+              "P(fill ≥ 0.95)", "futures by route"):
+        t.add_column(c, justify="left" if c in ("executor", "futures by route") else "right")
+    for name, (s, cpu, res) in runs.items():
         summ = res.summary()
-        t.add_row(str(w), f"{s:.1f}", f"{cpu:.1f}", f"{s / samples:.2f}",
+        t.add_row(name, f"{s:.1f}", f"{cpu:.1f}", f"{s / samples:.3f}",
                   f"{summ['fill_mean']:.4f}", f"{summ['fill_p5']:.4f}",
-                  f"{summ['p_fill_ge_target']:.2f}")
+                  f"{summ['p_fill_ge_target']:.2f}", _routes(res))
     console.print(t)
-    d = max(float(np.abs(runs[1][2].fill - runs[w][2].fill).max()) for w in WORKERS)
-    console.print(f"max |fill workers=1 − workers=2| on Europe: {d:.2e}")
+    first = next(iter(runs.values()))[2]
+    d = max(float(np.nanmax(np.abs(first.fill - r[2].fill))) for r in runs.values())
+    console.print(f"max |fill| difference between the executors on Europe: {d:.2e}")
+    if dask:
+        one = runs["Dask LocalCluster, 1 worker"][0]
+        two = runs["Dask LocalCluster, 2 workers"][0]
+        console.print(f"Dask speed-up from 1 to 2 workers: {one / two:.2f}×")
     europe_levels(sc, min(samples, EUROPE_DETAIL))
 
 
 def europe_levels(sc: Scenario, samples: int) -> None:
-    """Where one Europe future's time goes: recompiling its capacities, each LP level."""
-    rp = Replanner(sc)
-    _, base = rp.solve(levels_upto="delivered")
+    """Where one Europe future's time goes, with the combined start (`crash=True`, what
+    the stress test does) and without it (each level warm from the one before), on the
+    same futures in one process, interleaved; CPU seconds, so other load counts less."""
+    rp = {crash: Replanner(sc) for crash in (True, False)}
+    for crash, r in rp.items():
+        r.solve(levels_upto="delivered", crash=crash)
     streams = np.random.SeedSequence(SEED).spawn(samples)
+    cpu: dict[bool, list[float]] = {True: [], False: []}
     compile_s: list[float] = []
-    level_s: dict[str, list[float]] = {}
+    worst = 0.0
     with _progress() as prog:
-        task = prog.add_task("Europe, per-level timings", total=samples)
+        task = prog.add_task("Europe, one future at a time", total=samples)
         for n, stream in enumerate(streams):
             future = sample_future(sc, np.random.default_rng(stream), n)
-            t0 = time.perf_counter()
-            rp.network_with(future)
-            compile_s.append(time.perf_counter() - t0)
-            _, res = rp.solve(future, levels_upto="delivered")
-            for lv in res.levels:
-                level_s.setdefault(lv.name, []).append(lv.seconds)
+            t0 = time.process_time()
+            compile_network(sc, future)
+            compile_s.append(time.process_time() - t0)
+            values = {}
+            for crash, r in rp.items():
+                t0 = time.process_time()
+                _, res = r.solve(future, levels_upto="delivered", crash=crash)
+                cpu[crash].append(time.process_time() - t0)
+                values[crash] = np.array([lv.objective for lv in res.levels])
+            worst = max(worst, float(np.abs(values[True] - values[False]).max()))
             prog.advance(task)
-    tbl = Table(title=f"Europe: one future's time, mean of the first {samples} futures "
-                    "(workers=1)")
-    for c in ("step", "base plan s", "mean s / future", "max s"):
+    tbl = Table(title=f"Europe: CPU seconds of one future, first {samples} futures "
+                      "(one process)")
+    for c in ("step", "mean CPU s / future", "max CPU s"):
         tbl.add_column(c, justify="left" if c == "step" else "right")
-    tbl.add_row("compile_network with the future's disruptions", "",
-              f"{np.mean(compile_s):.3f}", f"{np.max(compile_s):.3f}")
-    base_s = {lv.name: lv.seconds for lv in base.levels}
-    for name, secs in level_s.items():
-        tbl.add_row(f"LP level {name} (HiGHS)", f"{base_s.get(name, 0.0):.2f}",
-                  f"{np.mean(secs):.3f}", f"{np.max(secs):.3f}")
+    tbl.add_row("compile_network with the future's disruptions",
+                f"{np.mean(compile_s):.3f}", f"{np.max(compile_s):.3f}")
+    tbl.add_row("levels from the combined start (the stress test's way)",
+                f"{np.mean(cpu[True]):.3f}", f"{np.max(cpu[True]):.3f}")
+    tbl.add_row("levels each warm from the one before (before)",
+                f"{np.mean(cpu[False]):.3f}", f"{np.max(cpu[False]):.3f}")
     console.print(tbl)
+    console.print(f"largest difference of a level's optimum between the two: {worst:.2e}")
 
 
 def cli() -> None:
-    """`python -m benchmarks.montecarlo_bench [--quick]`."""
+    """`python -m benchmarks.montecarlo_bench [--quick] [--europe N] [--dask]`."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_SAMPLES} futures and {QUICK_EUROPE_SAMPLES} Europe futures")
-    main(ap.parse_args().quick)
+    ap.add_argument("--europe", type=int, default=None, metavar="N",
+                    help=f"Europe futures (default {EUROPE_SAMPLES})")
+    ap.add_argument("--dask", action="store_true",
+                    help="also on a Dask LocalCluster of 1 and of 2 workers")
+    args = ap.parse_args()
+    main(args.quick, args.europe, args.dask)
 
 
 if __name__ == "__main__":
