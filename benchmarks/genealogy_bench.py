@@ -28,6 +28,7 @@ PostgreSQL, its server's), which waiting for a CPU does not inflate.
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -314,9 +315,16 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
         t0 = time.perf_counter()
         data = load(store, n_units, per_lot)
         load_s = time.perf_counter() - t0
+        drones = [s for _, s, item, _, _ in data["units"] if item == "DRONE"]
+        made = {"genealogy_edges": len(data["edges"]), "lots": len(data["lots"]),
+                "shipments": len(data["shipments"])}
+        n_cell, phases = data["n_cell"], data["phases"]
+        # the millions of rows made for the load would be walked by every full garbage
+        # collection during the traces, which a CLI or API process never holds
+        del data
+        gc.collect()
         rng = random.Random(seed)
         clock = CpuClock(store.engine)
-        drones = [s for _, s, item, _, _ in data["units"] if item == "DRONE"]
         up_refs = iter(rng.choices(drones, k=samples + 1))
         up_sizes: list[int] = []
 
@@ -325,7 +333,7 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
             up_sizes.append(len(t.components))
         up_ms, up_cpu = _times(up, samples, clock)
         n_down = max(5, samples // 5)
-        down_refs = iter(rng.choices(range(data["n_cell"]), k=n_down + 1))
+        down_refs = iter(rng.choices(range(n_cell), k=n_down + 1))
         down_sizes: list[int] = []
 
         def down() -> None:
@@ -333,9 +341,7 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
             down_sizes.append(sum(1 for u in d.units if u.customer is not None))
         down_ms, down_cpu = _times(down, n_down, clock)
         return {"db": store.engine.dialect.name, "units": n_units,
-                "genealogy_edges": len(data["edges"]), "lots": len(data["lots"]),
-                "shipments": len(data["shipments"]), "load_s": round(load_s, 1),
-                "load_phases_s": data["phases"],
+                **made, "load_s": round(load_s, 1), "load_phases_s": phases,
                 "up_p50_ms": round(statistics.median(up_ms), 2),
                 "up_p95_ms": round(p95(up_ms), 2), "up_cpu_ms": round(up_cpu, 2),
                 "up_parts": max(up_sizes),

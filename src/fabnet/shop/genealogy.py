@@ -18,7 +18,8 @@ class Contained:
     """A unit that contains the traced lot or unit, `depth` levels up, and where it went.
 
     Not frozen: a trace down of one lot makes one per unit, tens of thousands, and a
-    frozen dataclass takes five times as long to make; nothing changes one after."""
+    frozen dataclass takes five times as long to make; the trace fills in the shipment's
+    customer and time once it has read them, and nothing changes one after that."""
 
     serial: str
     item: str

@@ -325,17 +325,22 @@ class FloorRepository(Repository):
         dialect = self._conn.dialect.name
         if dialect == "postgresql":  # its cost guess for a walk is far too high, and a JIT
             self._conn.exec_driver_sql("SET LOCAL jit = off")  # compile costs 50 ms or more
-        rows = self._conn.execute(gq.down_query(sites is not None, dialect), params).all()
-        total = int(rows[0][6]) if sites is not None and rows else len(rows)
-        if rows and rows[0][0] is None:  # scoped, and none of them visible
-            rows = []
-        ships: dict[int | None, tuple[str | None, datetime | None]] = {None: (None, None)}
-        ids = list({r[5] for r in rows} - {None})
-        if ids:
-            for i, customer, at in self._conn.execute(gq.shipments_query(), {"ids": ids}):
-                ships[i] = (customer, as_utc(at))
-        return [Contained(serial, item, site, status, depth, ship, *ships[ship])
-                for serial, item, site, status, depth, ship, *_ in rows], total - len(rows)
+        # rows are read as they come and made into the answer's units at once, so only
+        # those outlive the loop: fewer objects for the garbage collector to walk
+        found: list[Contained] = []
+        total = 0
+        for serial, item, site, status, depth, ship, *everywhere in self._conn.execute(
+                gq.down_query(sites is not None, dialect), params):
+            total = everywhere[0] if everywhere else total + 1
+            if serial is not None:  # None: scoped, and none of them visible
+                found.append(Contained(serial, item, site, status, depth, ship))
+        if ids := list({u.shipment for u in found} - {None}):
+            ships = {i: (customer, as_utc(at)) for i, customer, at in
+                     self._conn.execute(gq.shipments_query(), {"ids": ids})}
+            for u in found:
+                if u.shipment is not None:
+                    u.customer, u.shipped_at = ships[u.shipment]
+        return found, int(total) - len(found)
 
     def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
         """Unit `serial` (as a part at depth 0, in nothing) and everything it is made of,
