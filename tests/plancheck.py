@@ -44,7 +44,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
                   "order_start", "arrival_start", "firm"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
-                  "depart_start", "arrival_start"),
+                  "depart_start", "arrival_start", "firm"),
     "deliveries": ("demand", "site", "customer", "item", "depart_bucket", "arrival_bucket",
                    "qty", "depart_start", "arrival_start"),
     "stock": ("site", "item", "bucket", "qty", "bucket_start"),
@@ -416,6 +416,14 @@ def check_tables(sc: Scenario, plan: WrittenPlan) -> list[str]:
     for i, r in enumerate(tb["transfers"]):
         a_, b_, item, t, a, q = (r["from"], r["to"], r["item"], r["depart_bucket"],
                                  r["arrival_bucket"], r["qty"])
+        firm = r.get("firm", 0.0)  # plans written before transfers in transit have none
+        if firm > 0:  # units in transit when the plan starts: they only arrive
+            if _differ(firm, q) or t != 0 or b_ not in c.sites:
+                bad.append(f"transfers[{i}]: in transit ({firm!r} of {q!r} firm) must be "
+                           "all firm, depart in bucket 0 and arrive at a site")
+            _add(inflow, (b_, item, a), q)
+            keys.add((b_, item))
+            continue
         lane = c.lanes.get((a_, b_))
         if lane is None or a_ not in c.sites or b_ not in c.sites:
             bad.append(f"transfers[{i}]: no site-to-site lane {a_}>{b_}")
@@ -610,7 +618,7 @@ def _check_kpis(c: Contract, plan: WrittenPlan, delivered: dict[str, float],
         if (r["supplier"], r["site"]) in c.lanes:
             terms["cost_transport"].append(r["qty"] * c.lanes[(r["supplier"], r["site"])].cost)
     for r in plan.tables["transfers"]:
-        if (r["from"], r["to"]) in c.lanes:
+        if (r["from"], r["to"]) in c.lanes and not r.get("firm", 0.0) > 0:
             terms["cost_transport"].append(r["qty"] * c.lanes[(r["from"], r["to"])].cost)
     for r in plan.tables["deliveries"]:
         if (r["site"], r["customer"]) in c.lanes:

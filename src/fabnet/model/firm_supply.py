@@ -10,6 +10,9 @@ in week 2 means the plan makes at least 30 drones there in week 2: a plan that n
 still to come of each is a purchase the plan keeps, from its supplier to its site,
 ordered in `order_bucket` and arriving in `arrival_bucket` (`order_bucket` + the offer's
 lead time + the lane's transit), so the plan buys only what they do not bring.
+Units in transit between sites (sent, not yet booked in) arrive at their destination in
+the bucket they are expected in (one expected before the horizon starts, or overdue, in
+bucket 0): the plan neither makes them again nor counts them at the site they left.
 
 The value is plain data: `fabnet.services.firm_supply` reads it from the store,
 `fabnet.model.network.compile_network` lays it over the network's arrays.
@@ -54,6 +57,19 @@ class ScheduledReceipt:
 
 
 @dataclass(frozen=True)
+class InTransit:
+    """`qty` units of `item` on their way from site `origin` to site `site` on transfer
+    `ref`, expected in bucket `arrival_bucket`."""
+
+    ref: str
+    origin: str
+    site: str
+    item: str
+    arrival_bucket: int
+    qty: float
+
+
+@dataclass(frozen=True)
 class FirmSupply:
     """Production and purchases the plan must keep, and the opening stock the floor
     counted."""
@@ -62,10 +78,14 @@ class FirmSupply:
     stock: tuple[OpeningStock, ...] = ()
     #: open purchase orders, as purchases the plan keeps
     receipts: tuple[ScheduledReceipt, ...] = ()
+    #: units in transit between sites, as arrivals the plan keeps
+    in_transit: tuple[InTransit, ...] = ()
     #: what the floor could not say, for the plan's notes (e.g. no arrival of shipments)
     notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        """True when there is no fixed production, counted stock or scheduled receipt."""
-        return not self.production and not self.stock and not self.receipts
+        """True when there is no fixed production, counted stock, scheduled receipt or
+        unit in transit."""
+        return (not self.production and not self.stock and not self.receipts
+                and not self.in_transit)

@@ -19,7 +19,13 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.model.errors import Issue, ScenarioError, split_issues
-from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock, ScheduledReceipt
+from fabnet.model.firm_supply import (
+    FirmSupply,
+    FixedProduction,
+    InTransit,
+    OpeningStock,
+    ScheduledReceipt,
+)
 from fabnet.model.scenario import Disruption, Scenario
 from fabnet.model.target import KnownTargets, Target, TargetKind, check_target
 
@@ -111,6 +117,11 @@ class Network:
     firm_pur: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     firm_pur_bucket: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     firm_pur_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # units in transit between sites: origin site, stock key and bucket they arrive in, qty
+    firm_arrive_from: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_arrive_key: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_arrive_bucket: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firm_arrive_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def licence_arrays(self) -> LicenceArrays:
@@ -361,7 +372,10 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
         fs = np.array([si[x.site] for x in firm.stock], dtype=np.int64)
         fi = np.array([ii[x.item] for x in firm.stock], dtype=np.int64)
         opening[fs, fi] = np.array([x.qty for x in firm.stock], dtype=float)
-    have |= opening > 0
+    arriving = np.zeros((nS, nI), dtype=bool)  # units in transit land there
+    for x in firm.in_transit if firm is not None else ():
+        arriving[si[x.site], ii[x.item]] |= x.qty > 0
+    have |= (opening > 0) | arriving
     for o, _, s in pur:
         have[s, offer_item[o]] = True
     ss_from = np.array([si[lanes[lidx].origin] for lidx in ss_lanes], dtype=np.int64)
@@ -399,7 +413,7 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
             break
         useful = grown
     keep = have & useful
-    keep |= opening > 0
+    keep |= (opening > 0) | arriving
     made_ok &= keep
     ms, mi = np.nonzero(made_ok)
     # a made item whose components can't be stocked at the site can't be made there
@@ -440,6 +454,7 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
                and (x.supplier, x.item) in offered and (x.supplier, x.site) in laned}
     firm_pur, firm_pur_bucket, firm_pur_qty = _firm_purchases(receipts, arc_of, arrive_of,
                                                               buyable, T)
+    arrive_from, arrive_key, arrive_bucket, arrive_qty = _firm_arrivals(firm, si, ii, key)
     return Network(
         scenario=sc, buckets=T, items=items, sites=sites, suppliers=suppliers,
         customers=customers,
@@ -483,14 +498,17 @@ def compile_network(sc: Scenario, extra_disruptions: tuple[Disruption, ...] = ()
                                   arr([x[0] for x in dl], dtype=np.int64)),
         firm_make=firm_make, firm_bucket=firm_bucket, firm_qty=firm_qty,
         firm_pur=firm_pur, firm_pur_bucket=firm_pur_bucket, firm_pur_qty=firm_pur_qty,
+        firm_arrive_from=arrive_from, firm_arrive_key=arrive_key,
+        firm_arrive_bucket=arrive_bucket, firm_arrive_qty=arrive_qty,
     )
 
 
 def _check_firm(firm: FirmSupply, si: dict[str, int], ii: dict[str, int], T: int) -> None:
     """Every firm record names a site and an item of the scenario, inside the horizon."""
     bad: list[Issue] = []
-    records: list[tuple[FixedProduction | OpeningStock, str]] = [
-        *((x, "production") for x in firm.production), *((x, "stock") for x in firm.stock)]
+    records: list[tuple[FixedProduction | OpeningStock | InTransit, str]] = [
+        *((x, "production") for x in firm.production), *((x, "stock") for x in firm.stock),
+        *((x, f"in transit {x.ref}") for x in firm.in_transit)]
     for rec, kind in records:
         where = f"{kind} {rec.site}/{rec.item}"
         if rec.site not in si:
@@ -509,8 +527,29 @@ def _check_firm(firm: FirmSupply, si: dict[str, int], ii: dict[str, int], T: int
             bad.append(Issue("firm_supply", f"production {x.site}/{x.item}", "bucket",
                              f"must be in 0..{T - 1}, got {x.bucket}",
                              "place the work order in a bucket of the horizon"))
+    for y in firm.in_transit:
+        if y.origin not in si:
+            bad.append(Issue("firm_supply", f"in transit {y.ref}", "origin",
+                             f"unknown site {y.origin!r}", "add the site back, or book the "
+                             f"transfer in (`fabnet floor arrive {y.ref}`)"))
+        if not 0 <= y.arrival_bucket < T:
+            bad.append(Issue("firm_supply", f"in transit {y.ref}", "arrival_bucket",
+                             f"must be in 0..{T - 1}, got {y.arrival_bucket}",
+                             "place the arrival in a bucket of the horizon"))
     if bad:
         raise ScenarioError(bad, [])
+
+
+def _firm_arrivals(firm: FirmSupply | None, si: dict[str, int], ii: dict[str, int],
+                   key: dict[tuple[int, int], int]
+                   ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """Units in transit as (origin site, stock key, arrival bucket, qty) arrays, one per
+    record with a quantity (their destinations hold stock keys: see `arriving`)."""
+    moving = [x for x in (firm.in_transit if firm is not None else ()) if x.qty > 0]
+    return (np.array([si[x.origin] for x in moving], dtype=np.int64),
+            np.array([key[(si[x.site], ii[x.item])] for x in moving], dtype=np.int64),
+            np.array([x.arrival_bucket for x in moving], dtype=np.int64),
+            np.array([x.qty for x in moving], dtype=float))
 
 
 def _firm_production(firm: FirmSupply | None, si: dict[str, int], ii: dict[str, int],

@@ -317,6 +317,16 @@ def define_firm_purchases(net: Network, lp: PlanningLP) -> None:
     lp.firm_qty = np.concatenate([lp.firm_qty, net.firm_pur_qty]).astype(float)
 
 
+def define_firm_arrivals(net: Network, lp: PlanningLP) -> None:
+    """Units in transit between sites enter their destination's balance in the bucket
+    they arrive in, as opening stock enters bucket 0 (a fixed right-hand side)."""
+    if net.firm_arrive_key.size == 0:
+        return
+    rows = lp.rows["balance"].at(net.firm_arrive_key, net.firm_arrive_bucket)
+    np.add.at(lp.row_lower, rows, net.firm_arrive_qty)
+    np.add.at(lp.row_upper, rows, net.firm_arrive_qty)
+
+
 def define_capacities(net: Network, lp: PlanningLP) -> None:
     """Right-hand sides of work-center, supplier, lane and demand rows."""
     rows, cap = capacity_rows(net, lp)
@@ -349,6 +359,7 @@ def build_lp(net: Network) -> PlanningLP:
     define_licences(net, lp, e)
     define_firm_production(net, lp)
     define_firm_purchases(net, lp)
+    define_firm_arrivals(net, lp)
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
     return lp

@@ -34,7 +34,7 @@ PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "purchases": ("supplier", "site", "item", "order_bucket", "arrival_bucket", "qty",
                   "order_start", "arrival_start", "firm"),
     "transfers": ("from", "to", "item", "depart_bucket", "arrival_bucket", "qty",
-                  "depart_start", "arrival_start"),
+                  "depart_start", "arrival_start", "firm"),
     "deliveries": ("demand", "site", "customer", "item", "depart_bucket", "arrival_bucket",
                    "qty", "depart_start", "arrival_start"),
     "stock": ("site", "item", "bucket", "qty", "bucket_start"),
@@ -127,10 +127,13 @@ def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
     is_transfer[tb.offset:tb.offset + tb.size] = True
     flows = x[:nf]  # a view: scaling it scales x
     stock = np.zeros((K, T))
+    landing = np.zeros((K, T))  # units in transit, arriving (a fixed inflow)
+    np.add.at(landing, (net.firm_arrive_key, net.firm_arrive_bucket), net.firm_arrive_qty)
     prev = net.stock_open.astype(float)
     keys = np.arange(K) * T
     for t in range(T):
         out_t, in_t = out_m[keys + t], in_m[keys + t]
+        prev = prev + landing[:, t]
         for attempt in range(10 * _PASSES):
             inflow, outflow = in_t @ flows, out_t @ flows
             level, mag = prev + inflow - outflow, prev + inflow + outflow
@@ -226,7 +229,13 @@ def extract_tables(net: Network, lp: PlanningLP, x: FloatArray
     arr = lp.arrival.get("transfer", np.zeros((0, T), dtype=np.int64))[a, t]
     out["transfers"] = _rows(sites[net.tr_from[a]], sites[net.tr_to[a]],
                              items[net.tr_item[a]], t.tolist(), arr.tolist(), q,
-                             day[t], day[arr])
+                             day[t], day[arr], [0.0] * len(q))
+    # units in transit when the plan starts: on their way from bucket 0, all of it firm
+    k, t = net.firm_arrive_key, net.firm_arrive_bucket
+    q = net.firm_arrive_qty.tolist()
+    out["transfers"] += _rows(sites[net.firm_arrive_from], sites[net.stock_site[k]],
+                              items[net.stock_item[k]], [0] * len(q), t.tolist(), q,
+                              day[np.zeros(len(q), dtype=np.int64)], day[t], q)
     a, t, q = grid("deliver")
     arr = lp.arrival.get("deliver", np.zeros((0, T), dtype=np.int64))[a, t]
     d = net.del_demand[a]

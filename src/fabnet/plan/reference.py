@@ -82,6 +82,8 @@ def reference_values(net: Network, lp: PlanningLP, doc: Mapping[str, Any]) -> Fl
             row_keys = _keys(*[[r[f] for r in rows] for f in fields])
             their_t = np.array([int(r[bucket_field]) for r in rows], dtype=np.int64)
             qty = np.array([float(r["qty"]) for r in rows])
+            if table == "transfers":  # the firm part is units in transit: no column
+                qty -= np.array([float(r.get("firm", 0.0)) for r in rows])
         except (KeyError, TypeError, ValueError) as e:
             raise FabnetError(f"reference plan: tables.{table}: a row lacks a valid {e} "
                               f"(fix: rows need {', '.join(fields)}, {bucket_field}, qty)"
