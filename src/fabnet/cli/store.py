@@ -243,6 +243,8 @@ def plan_cmd(
     rows = [(k, f"{v:,.4g}" if isinstance(v, float) else str(v)) for k, v in run.kpis.items()]
     print_table(f"Plan run {run.id}: {what}{run.scenario} version {run.version} ({run.status})",
            ("KPI", "value"), rows)
+    for note in run.document.get("notes", []):  # firm supply moved or left out
+        err_console.print(f"note: {note}", markup=False, highlight=False)
 
 
 @db_app.command("actuals")

@@ -18,7 +18,9 @@ def plan_stored(store: Store, name: str, version: int | None = None,
                 mip_time_limit: float | None = None) -> PlanRun:
     """Plan a stored version (or a branch) and keep the plan in the store; with
     `from_floor`, the floor's work orders and stock are its firm supply (firm_supply.py);
-    with `actual_rates`, routing hours are the floor's recorded ones (actuals.py).
+    with `actual_rates`, routing hours are the floor's recorded ones (actuals.py). The
+    firm supply's notes (quantities moved to the first bucket or left out of the horizon)
+    are kept as the plan document's `notes`.
 
     The last optimal plan kept for the scenario (and branch) is the reference: among the
     optimal plans, the one closest to it; `frozen` keeps its first buckets as they were.
@@ -61,6 +63,8 @@ def plan_stored(store: Store, name: str, version: int | None = None,
                          frozen=frozen, keep=(str(store.engine.url), name, branch))
     doc = _jsonable(plan_document(plan.scenario, PLAN_COLUMNS, plan.tables, plan.kpis,
                                   plan.bucket_starts))
+    if firm is not None and firm.notes:  # firm quantities moved or left out, and why
+        doc["notes"] = list(firm.notes)
     with store.unit_of_work() as uow:
         run = uow.plan_runs.add(name, version, branch, str(plan.status), doc["kpis"], doc)
         uow.commit()
