@@ -259,3 +259,5 @@ def demo_cmd(out: Annotated[str, typer.Option(
 from fabnet.cli.floor_po import po_app  # noqa: E402 - `fabnet floor po …`
 
 floor_app.add_typer(po_app, name="po")
+
+from fabnet.cli import floor_transfer as _floor_transfer  # noqa: E402, F401 - transfer, arrive

@@ -11,9 +11,13 @@ A fourth query gives what open purchase orders still bring (qty − received): e
 scheduled receipt from its supplier to its site, arriving in the bucket of its due date,
 ordered the offer's lead time and the lane's transit before (see `_receipt`).
 
-In transit: what is on its way from suppliers is the open purchase orders. Nothing is in
-transit between sites: a transfer moves a unit to the other site at once, and shipments
-go to customers, out of the network (they left the site's stock when they shipped).
+In transit: what is on its way from suppliers is the open purchase orders; what is on
+its way between sites is the units of transfers sent and not yet booked in (a fifth
+query, per transfer and item): each arrives at its destination in the bucket of its
+expected day (`read_in_transit`; one expected before the horizon starts, or overdue,
+in bucket 0). Those units are in transit, not built or complete, so they are counted
+neither at the site they left nor at the destination before they arrive. Shipments go
+to customers, out of the network (they left the site's stock when they shipped).
 """
 
 from __future__ import annotations
@@ -22,25 +26,29 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from fabnet.model.firm_supply import FirmSupply, FixedProduction, OpeningStock, ScheduledReceipt
+from fabnet.model.firm_supply import (
+    FirmSupply,
+    FixedProduction,
+    InTransit,
+    OpeningStock,
+    ScheduledReceipt,
+)
 from fabnet.model.scenario import Scenario
 from fabnet.shop.purchase_order import PurchaseOrderStatus, purchase_order_code
+from fabnet.shop.transfer import TransferStatus, transfer_code
 from fabnet.shop.unit import UnitStatus
 from fabnet.shop.work_order import WorkOrderStatus
 from fabnet.store import Store
 from fabnet.store.floor_schema import lots, units, work_orders
 from fabnet.store.po_schema import purchase_orders
 from fabnet.store.schema import scenarios
+from fabnet.store.transfer_schema import transfer_units, transfers
 
 #: work orders whose remaining quantity is still to be made
 OPEN_ORDERS = (WorkOrderStatus.RELEASED.value, WorkOrderStatus.IN_PROGRESS.value)
 #: units that are on hand at their site (built units awaiting tests count: they are
 #: no longer in their work order's remaining quantity)
 ON_HAND = (UnitStatus.BUILT.value, UnitStatus.COMPLETE.value)
-#: what is in transit, and what is not
-NO_TRANSIT = ("in transit: open purchase orders are what is on its way from suppliers; "
-              "nothing is in transit between sites (a transfer moves a unit at once) and "
-              "shipped units left their site's stock when they shipped")
 
 
 def read_firm_supply(conn: sa.Connection, scenario_id: int, sc: Scenario) -> FirmSupply:
@@ -78,15 +86,60 @@ def read_firm_supply(conn: sa.Connection, scenario_id: int, sc: Scenario) -> Fir
     stock: dict[tuple[str, str], float] = defaultdict(float)
     for site, item, q in (*lot_rows, *unit_rows):
         stock[(str(site), str(item))] += float(q or 0.0)
-    notes = [NO_TRANSIT]
+    notes: list[str] = []
     if late:
         notes.append(f"{late} groups of work orders are due after the horizon ends and are "
                      "not in this plan")
     receipts, po_notes = read_receipts(conn, scenario_id, sc)
+    moving, tr_notes = read_in_transit(conn, scenario_id, sc)
     return FirmSupply(
         production=tuple(FixedProduction(s, i, t, q) for (s, i, t), q in sorted(fixed.items())),
         stock=tuple(OpeningStock(s, i, q) for (s, i), q in sorted(stock.items())),
-        receipts=receipts, notes=tuple(notes + po_notes))
+        receipts=receipts, in_transit=moving, notes=tuple(notes + po_notes + tr_notes))
+
+
+def read_in_transit(conn: sa.Connection, scenario_id: int, sc: Scenario
+                    ) -> tuple[tuple[InTransit, ...], list[str]]:
+    """The units of a stored scenario's transfers in transit, per transfer and item, as
+    arrivals at their destination over the horizon of `sc`, and notes on those it moved
+    to bucket 0 (expected before the horizon starts, or overdue) or left out (expected
+    after it ends)."""
+    tr, tu, un = transfers.c, transfer_units.c, units.c
+    rows = conn.execute(
+        sa.select(tr.id, tr.origin, tr.destination, tr.expected_date, un.item,
+                  sa.func.count().label("q"))
+        .select_from(transfers.join(transfer_units, tu.transfer_id == tr.id)
+                     .join(units, un.id == tu.unit_id))
+        .where(tr.scenario_id == scenario_id,
+               tr.status == TransferStatus.IN_TRANSIT.value,
+               un.status == UnitStatus.IN_TRANSIT.value)
+        .group_by(tr.id, tr.origin, tr.destination, tr.expected_date, un.item)
+        .order_by(tr.id, un.item)).all()
+    out: list[InTransit] = []
+    moved: list[str] = []
+    outside: list[str] = []
+    for r in rows:
+        ref = transfer_code(int(r.id))
+        t = sc.horizon.bucket_of(r.expected_date)
+        if t < 0:
+            if ref not in moved:
+                moved.append(ref)
+            t = 0
+        if t >= sc.horizon.buckets:
+            if ref not in outside:
+                outside.append(ref)
+            continue
+        out.append(InTransit(ref, str(r.origin), str(r.destination), str(r.item), t,
+                             float(r.q)))
+    notes = []
+    if moved:
+        notes.append(f"{len(moved)} transfers in transit ({_first(moved)}) were expected "
+                     "before this horizon starts: the plan has them arrive in its first "
+                     "bucket")
+    if outside:
+        notes.append(f"{len(outside)} transfers in transit ({_first(outside)}) arrive after "
+                     "the horizon ends and are not in this plan")
+    return tuple(out), notes
 
 
 def read_receipts(conn: sa.Connection, scenario_id: int, sc: Scenario

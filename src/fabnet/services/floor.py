@@ -577,22 +577,7 @@ def ship(store: Store, caller: Caller, customer: str, serial_list: list[str]) ->
 
 
 def transfer(store: Store, caller: Caller, serial_list: list[str], to_site: str) -> int:
-    """Move units (sub-assemblies built at one site, used at another) with their serials."""
-    caller.check(FloorAction.TRANSFER)
-
-    def work(uow: UnitOfWork, floor: FloorRepository) -> int:
-        found = floor.units_by_serial(serial_list)
-        if missing := [s for s in serial_list if s not in found]:
-            raise NotFound(f"no unit with serial {missing[0]!r}")
-        for u in found.values():
-            caller.check(FloorAction.TRANSFER, u.site)
-            if u.status not in (UnitStatus.BUILT, UnitStatus.COMPLETE):
-                raise FloorError(f"{u.serial} is {u.status.value}: only units in stock move")
-        _, vid = floor.scenario_of_unit(next(iter(found.values())).id)
-        _known(_version(uow, vid), site=to_site)
-        floor.set_unit_site([u.id for u in found.values()], to_site)
-        floor.audit(Action.TRANSFER, f"site:{to_site}",
-                    {"serials": sorted(found), "from": sorted({u.site for u in found.values()})})
-        return len(found)
-    return _run(store, caller, work)
-
+    """Move units to another site at once (`fabnet.services.transfers`; a transfer with
+    time in transit is `transfers.send`, then `transfers.arrive`)."""
+    from fabnet.services.transfers import move_now
+    return move_now(store, caller, serial_list, to_site)

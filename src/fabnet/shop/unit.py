@@ -1,8 +1,8 @@
 """Units: one serialized product or assembly, from its build to its customer.
 
 A unit is built (waiting for its tests), complete (every required test's last result a
-pass), installed in another unit (a sub-assembly), or shipped. Repairs and scrapping
-come later and have their statuses here already.
+pass), installed in another unit (a sub-assembly), in transit to another site, or
+shipped. Repairs and scrapping come later and have their statuses here already.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class UnitStatus(StrEnum):
     COMPLETE = "complete"
     INSTALLED = "installed"
     SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"  # sent to another site, not booked in there yet
     IN_REPAIR = "in_repair"
     SCRAPPED = "scrapped"
 

@@ -6,6 +6,7 @@ Only `fabnet.services` opens a `UnitOfWork`; repositories hand out plain values
 """
 
 from fabnet.store import po_schema as _po_schema  # noqa: F401 - tables of revision 0012
+from fabnet.store import transfer_schema as _transfer_schema  # noqa: F401 - revision 0016
 from fabnet.store.audit import Action, ChainReport, verify_chain
 from fabnet.store.engine import database_url, display_url, make_engine
 from fabnet.store.errors import Conflict, NotFound, SchemaOutOfDate, StoreError

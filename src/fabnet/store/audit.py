@@ -89,6 +89,8 @@ class Action(StrEnum):
     PO_RELEASE = "floor.po.release"
     PO_RECEIVE = "floor.po.receive"
     PO_CANCEL = "floor.po.cancel"
+    # transfers between sites (revision 0016): sent with TRANSFER, then booked in
+    TRANSFER_ARRIVE = "floor.transfer.arrive"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
