@@ -42,6 +42,7 @@ from fabnet.api.routes import (
     purchase_orders,
     scenarios,
     tokens,
+    transfers,
     users,
 )
 from fabnet.api.routes.sections import section_routers
@@ -114,7 +115,8 @@ def api_routers() -> tuple[APIRouter, ...]:
     hold no state, so every app built in a process shares them)."""
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
-               floor.router, floor_more.router, purchase_orders.router, licences.router,
+               floor.router, floor_more.router, purchase_orders.router, transfers.router,
+               licences.router,
                ecos.router, audit.router)
     for r in routers:
         document_roles(r)
