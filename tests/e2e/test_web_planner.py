@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.web_server import (
@@ -47,6 +48,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="module")
+def admin(demo: Demo) -> Iterator[httpx.Client]:
+    """An API client signed in once as the demo's admin (the sign-in throttle counts)."""
+    with closing(demo.api("admin")) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, started once for the module."""
     with sync_api.sync_playwright() as p:
@@ -70,12 +78,11 @@ def _row(page: Any, key: str) -> Any:
     return page.locator(f'#md-table tr[data-key="{key}"]')
 
 
-def _api_row(demo: Demo, key: str) -> tuple[dict[str, Any], str, int]:
+def _api_row(api: httpx.Client, key: str) -> tuple[dict[str, Any], str, int]:
     """A work-center row through the API: the row, its ETag, the scenario's version."""
-    with closing(demo.api("admin")) as api:
-        got = api.get(f"/scenarios/europe/work_centers/{key}")
-        assert got.status_code == 200, got.text
-        return got.json(), got.headers["etag"], int(got.headers["fabnet-version"])
+    got = api.get(f"/scenarios/europe/work_centers/{key}")
+    assert got.status_code == 200, got.text
+    return got.json(), got.headers["etag"], int(got.headers["fabnet-version"])
 
 
 def _save(page: Any, key: str, column: str, value: str) -> Any:
@@ -87,15 +94,14 @@ def _save(page: Any, key: str, column: str, value: str) -> Any:
     return nav.value
 
 
-def _kpis(demo: Demo, run: int) -> dict[str, Any]:
-    with closing(demo.api("admin")) as api:
-        got = api.get(f"/plan-runs/{run}")
-        assert got.status_code == 200, got.text
-        return dict(got.json()["kpis"])
+def _kpis(api: httpx.Client, run: int) -> dict[str, Any]:
+    got = api.get(f"/plan-runs/{run}")
+    assert got.status_code == 200, got.text
+    return dict(got.json()["kpis"])
 
 
 def test_planner_edits_a_capacity_inline_replans_and_sees_the_kpi_change(
-        page: Any, demo: Demo) -> None:
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
     sign_in(page, demo, "planner")
     page.goto("/web/planner")
     with page.expect_navigation():
@@ -103,12 +109,12 @@ def test_planner_edits_a_capacity_inline_replans_and_sees_the_kpi_change(
     page.goto(WC)
     screenshot(page, "masterdata")
     key = "FR-HUB/assembly"
-    before, _, version = _api_row(demo, key)
+    before, _, version = _api_row(admin, key)
     answer = _save(page, key, "hours", "150")
     assert answer.status == 200 and "saved=" in page.url
     assert f"now at version {version + 1}" in page.inner_text("#saved-note")
     assert _row(page, key).locator('input[name="f.hours"]').input_value() == "150"
-    after, _, now = _api_row(demo, key)
+    after, _, now = _api_row(admin, key)
     assert after["hours"] == 150 and now == version + 1
     assert {k: v for k, v in after.items() if k != "hours"} == \
         {k: v for k, v in before.items() if k != "hours"}  # only the field changed
@@ -118,7 +124,7 @@ def test_planner_edits_a_capacity_inline_replans_and_sees_the_kpi_change(
     run = int(page.url.rsplit("/", 1)[1])
     page.wait_for_selector(".chart .main-svg")
     screenshot(page, "plan-run")
-    old, new = _kpis(demo, 1), _kpis(demo, run)
+    old, new = _kpis(admin, 1), _kpis(admin, run)
     assert new["units_delivered"] < old["units_delivered"] - 1  # the hub makes far less
     page.goto(f"/web/compare?a=1&b={run}")
     assert page.inner_text("h1") == f"Plan run {run} against plan run 1"
@@ -133,31 +139,33 @@ def test_planner_edits_a_capacity_inline_replans_and_sees_the_kpi_change(
     screenshot(page, "compare")
 
 
-def test_a_stale_edit_is_refused_with_a_clear_message(page: Any, demo: Demo) -> None:
+def test_a_stale_edit_is_refused_with_a_clear_message(page: Any, demo: Demo,
+                                                      admin: httpx.Client) -> None:
     sign_in(page, demo, "planner")
     page.goto(WC)
     key = "UK-PLANT/assembly"
-    row, tag, version = _api_row(demo, key)
+    row, tag, version = _api_row(admin, key)
     assert _row(page, key).locator("input[name=etag]").input_value() == tag  # the API's
-    with closing(demo.api("admin")) as api:  # another client changes the row since the page loaded
-        changed = api.patch(f"/scenarios/europe/work_centers/{key}", json={"hours": 444},
-                            headers={"If-Match": tag})
-        assert changed.status_code == 200, changed.text
+    # another client changes the row since the page loaded
+    changed = admin.patch(f"/scenarios/europe/work_centers/{key}", json={"hours": 444},
+                          headers={"If-Match": tag})
+    assert changed.status_code == 200, changed.text
     answer = _save(page, key, "hours", "999")
     assert answer.status == 412
     message = page.inner_text('[id^="msg-"]')
     assert "someone else changed this row after you loaded the page" in message
     assert _row(page, key).locator('input[name="f.hours"]').input_value() == "444"
-    stored, _, now = _api_row(demo, key)
+    stored, _, now = _api_row(admin, key)
     assert stored["hours"] == 444 and now == version + 1  # the browser's 999 never landed
     screenshot(page, "masterdata-stale")
 
 
-def test_a_bad_value_shows_its_error_next_to_the_field(page: Any, demo: Demo) -> None:
+def test_a_bad_value_shows_its_error_next_to_the_field(page: Any, demo: Demo,
+                                                       admin: httpx.Client) -> None:
     sign_in(page, demo, "planner")
     page.goto(WC)
     key = "UA-PARTNER/electronics"
-    _, _, version = _api_row(demo, key)
+    _, _, version = _api_row(admin, key)
     for bad, says in (("-5", ">= 0"), ("lots", "valid number")):
         answer = _save(page, key, "hours", bad)
         assert answer.status == 422
@@ -167,10 +175,11 @@ def test_a_bad_value_shows_its_error_next_to_the_field(page: Any, demo: Demo) ->
         assert says in cell.locator(".field-error").inner_text()
         assert page.locator(".field-error").count() == 1  # only next to that field
     screenshot(page, "masterdata-error")
-    assert _api_row(demo, key)[2] == version  # nothing stored
+    assert _api_row(admin, key)[2] == version  # nothing stored
 
 
-def test_pegging_of_a_demand_lists_what_serves_it(page: Any, demo: Demo) -> None:
+def test_pegging_of_a_demand_lists_what_serves_it(page: Any, demo: Demo,
+                                                  admin: httpx.Client) -> None:
     sign_in(page, demo, "planner")
     page.goto("/web/runs/1")
     with page.expect_navigation():
@@ -179,8 +188,7 @@ def test_pegging_of_a_demand_lists_what_serves_it(page: Any, demo: Demo) -> None
     with page.expect_navigation():
         page.click("#peg-form button")
     rows = [r.split("\t") for r in page.inner_text("#peg-table tbody").splitlines()]
-    with closing(demo.api("admin")) as api:
-        tables = api.get("/plan-runs/1").json()["document"]["tables"]
+    tables = admin.get("/plan-runs/1").json()["document"]["tables"]
     delivered = sum(r["qty"] for r in tables["deliveries"] if r["demand"] == DEMAND)
     level = {int(r[0]): 0.0 for r in rows}
     for r in rows:
@@ -196,14 +204,14 @@ def test_pegging_of_a_demand_lists_what_serves_it(page: Any, demo: Demo) -> None
     screenshot(page, "pegging")
 
 
-def test_timeline_shows_what_each_site_makes_when(page: Any, demo: Demo) -> None:
+def test_timeline_shows_what_each_site_makes_when(page: Any, demo: Demo,
+                                                  admin: httpx.Client) -> None:
     sign_in(page, demo, "planner")
     page.goto("/web/runs/1")
     with page.expect_navigation():
         page.click(".timeline-link")
     page.wait_for_selector(".timeline .chart .main-svg")
-    with closing(demo.api("admin")) as api:
-        production = api.get("/plan-runs/1").json()["document"]["tables"]["production"]
+    production = admin.get("/plan-runs/1").json()["document"]["tables"]["production"]
     making = {r["site"] for r in production if r["qty"] > 1e-9}
     shown = page.eval_on_selector_all(".timeline", "s => s.map(e => e.dataset.site)")
     assert sorted(shown) == sorted(making)
@@ -221,7 +229,7 @@ def test_timeline_shows_what_each_site_makes_when(page: Any, demo: Demo) -> None
 
 
 def test_site_manager_planner_pages_hold_nothing_of_another_site(
-        page: Any, demo: Demo) -> None:
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
     sign_in(page, demo, "site-manager")
     others = [s for s in SITES if s != MANAGED]
     paths = ["/web/planner", WC, "/web/scenarios/europe/data?section=sites",
@@ -243,21 +251,21 @@ def test_site_manager_planner_pages_hold_nothing_of_another_site(
     screenshot(page, "timeline-site-manager")
     page.goto(WC)
     csrf = page.get_attribute("#md-table input[name=csrf]", "value")
-    _, tag, version = _api_row(demo, "FR-HUB/flight-test")
+    _, tag, version = _api_row(admin, "FR-HUB/flight-test")
     refused = page.request.post("/web/scenarios/europe/data/work_centers", form={
         "csrf": csrf, "key": "FR-HUB/flight-test", "etag": tag, "f.hours": "1"})
     assert refused.status == 403 and "not one of your sites" in refused.text()
     assert "FR-HUB" not in refused.text().replace("FR-HUB/flight-test", "")
-    assert _api_row(demo, "FR-HUB/flight-test")[2] == version
+    assert _api_row(admin, "FR-HUB/flight-test")[2] == version
 
 
 def test_roles_without_the_right_may_not_save_and_forms_need_their_csrf(
-        page: Any, demo: Demo) -> None:
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
     sign_in(page, demo, "quality")
     page.goto(WC)
     assert page.locator("#md-table button[type=submit]").count() == 0
     assert page.locator("#md-table input").count() == 0
-    _, tag, version = _api_row(demo, "FR-HUB/assembly")
+    _, tag, version = _api_row(admin, "FR-HUB/assembly")
     refused = page.request.post("/web/scenarios/europe/data/work_centers", form={
         "csrf": "x", "key": "FR-HUB/assembly", "etag": tag, "f.hours": "1"})
     assert refused.status == 403
@@ -266,15 +274,14 @@ def test_roles_without_the_right_may_not_save_and_forms_need_their_csrf(
     refused = page.request.post("/web/scenarios/europe/data/work_centers", form={
         "key": "FR-HUB/assembly", "etag": tag, "f.hours": "1"})
     assert refused.status == 403 and "CSRF" in refused.text()
-    assert _api_row(demo, "FR-HUB/assembly")[2] == version
+    assert _api_row(admin, "FR-HUB/assembly")[2] == version
 
 
 def test_whatif_form_shows_each_bad_field_next_to_it_and_starts_nothing(
-        page: Any, demo: Demo) -> None:
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
     sign_in(page, demo, "continuity")
     page.goto("/web/continuity")
-    with closing(demo.api("admin")) as api:
-        jobs = api.get("/jobs", params={"limit": 100}).json()["count"]
+    jobs = admin.get("/jobs", params={"limit": 100}).json()["count"]
     page.fill("#whatif-form input[name=target]", "ATLANTIS")
     page.fill("#whatif-form input[name=from]", "2031-01-05")
     page.fill("#whatif-form input[name=buckets]", "0")
@@ -291,12 +298,11 @@ def test_whatif_form_shows_each_bad_field_next_to_it_and_starts_nothing(
         assert field.locator("input").get_attribute("aria-invalid") == "true"
     assert page.input_value("#whatif-form input[name=target]") == "ATLANTIS"
     screenshot(page, "whatif-errors")
-    with closing(demo.api("admin")) as api:
-        assert api.get("/jobs", params={"limit": 100}).json()["count"] == jobs
+    assert admin.get("/jobs", params={"limit": 100}).json()["count"] == jobs
 
 
 def test_stress_test_shows_fill_rate_and_units_lost_over_the_futures(
-        page: Any, demo: Demo) -> None:
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
     sign_in(page, demo, "continuity")
     page.goto("/web/continuity")
     page.fill("#montecarlo input[name=samples]", "3")
