@@ -382,6 +382,34 @@ def one_row_edits(store: Any) -> tuple[list[float], float, float]:
     return times, cpu_per_edit, time.perf_counter() - t
 
 
+@contextmanager
+def write_transactions(engine: sa.Engine) -> Iterator[list[float]]:
+    """The seconds each write transaction on `engine` lasted (begin to commit or
+    rollback) while inside: what a writer queued behind another may wait at most."""
+    from fabnet.store.engine import READ_ONLY
+
+    started: dict[int, float] = {}
+    seconds: list[float] = []
+
+    def begin(conn: sa.Connection) -> None:
+        if not conn.get_execution_options().get(READ_ONLY, False):
+            started[id(conn)] = time.perf_counter()
+
+    def end(conn: sa.Connection) -> None:
+        t = started.pop(id(conn), None)
+        if t is not None:
+            seconds.append(time.perf_counter() - t)
+    sa.event.listen(engine, "begin", begin)
+    sa.event.listen(engine, "commit", end)
+    sa.event.listen(engine, "rollback", end)
+    try:
+        yield seconds
+    finally:
+        sa.event.remove(engine, "begin", begin)
+        sa.event.remove(engine, "commit", end)
+        sa.event.remove(engine, "rollback", end)
+
+
 def store_speed(url: str, big: Path) -> dict[str, Any]:
     """The large import, one-row edits of it, and logins and edits of another scenario
     while a second large import runs: their slowest wait, and any failure."""
@@ -425,17 +453,19 @@ def store_speed(url: str, big: Path) -> dict[str, Any]:
                     break
 
         worker = threading.Thread(target=others)
-        t = time.perf_counter()
-        worker.start()
-        scenario_svc.import_scenario(store, big, "big-2")
-        second = time.perf_counter() - t
-        busy.set()
-        worker.join()
+        with write_transactions(store.engine) as longest:
+            t = time.perf_counter()
+            worker.start()
+            scenario_svc.import_scenario(store, big, "big-2")
+            second = time.perf_counter() - t
+            busy.set()
+            worker.join()
         return {"import_s": imported, "import_cpu_s": import_cpu, "edit_s": edits[0],
                 "edits_s": edits, "edit_cpu_s": edit_cpu,
                 "refused_s": refused, "verify_s": verified, "load_start": load_at_start,
                 "verify_ok": chain.ok, "second_import_s": second, "others": len(waits),
                 "others_max_s": max(waits, default=0.0), "others_errors": errors,
+                "longest_write_s": max(longest, default=0.0),
                 "size_mb": big.stat().st_size / 1e6, "load": os.getloadavg()}
     finally:
         store.engine.dispose()
@@ -447,11 +477,12 @@ def report_speed(console: Console, results: dict[str, dict[str, Any] | str]) -> 
     for c in ("database", "YAML MB", "import s (CPU s)", "one-row edit ms",
               "5 edits: median / max ms (CPU ms each)",
               "refused edit s", "audit verify s", "logins+edits during an import",
-              "slowest of them s", "errors", "load (1/5/15) at start", "at end"):
+              "slowest of them s", "longest write transaction s", "errors",
+              "load (1/5/15) at start", "at end"):
         tab.add_column(c, justify="left" if c == "database" else "right")
     for db, r in results.items():
         if isinstance(r, str):
-            tab.add_row(db, *["-"] * 10, f"skipped: {r}")
+            tab.add_row(db, *["-"] * 11, f"skipped: {r}")
             continue
         tab.add_row(db, f"{r['size_mb']:.2f}", f"{r['import_s']:.2f} ({r['import_cpu_s']:.2f})",
                     f"{1000 * r['edit_s']:.0f}",
@@ -459,7 +490,7 @@ def report_speed(console: Console, results: dict[str, dict[str, Any] | str]) -> 
                     f"{1000 * max(r['edits_s']):.0f} ({1000 * r['edit_cpu_s']:.0f})",
                     f"{r['refused_s']:.2f}",
                     f"{r['verify_s']:.2f}", str(r["others"]), f"{r['others_max_s']:.3f}",
-                    str(len(r["others_errors"])),
+                    f"{r['longest_write_s']:.3f}", str(len(r["others_errors"])),
                     " ".join(f"{x:.1f}" for x in r["load_start"]),
                     " ".join(f"{x:.1f}" for x in r["load"]))
     console.print(tab)

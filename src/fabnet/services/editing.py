@@ -211,7 +211,8 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
         uow.commit()
         return info
     # retried: two first imports of one name collide on it, and the second becomes v2
-    return store.run(work)
+    with paused_gc():  # no collector walk inside the write transaction
+        return store.run(work)
 
 
 def _raw(tables: Mapping[str, list[Row]], source: str) -> RawTables:

@@ -58,7 +58,7 @@ def import_scenario(store: Store, path: str | Path, name: str | None = None,
         prepare_rows(sc)
     name = name or scenario_name(sc, path)
     check_name(name, "scenario")
-    with store.unit_of_work() as uow:
+    with paused_gc(), store.unit_of_work() as uow:  # no collector walk inside the lock
         info = uow.scenarios.add_version(name, sc, note or f"imported from {path.name}")
         uow.commit()
     return info
@@ -102,7 +102,8 @@ def import_scenario_bytes(store: Store, data: bytes, fmt: ScenarioFormat,
                                          f"from {fmt.value.upper()}")
         uow.commit()
         return info
-    return store.run(work)  # retried: two first imports of one name collide on it
+    with paused_gc():  # no collector walk inside the write transaction
+        return store.run(work)  # retried: two first imports of one name collide on it
 
 
 def export_scenario(store: Store, name: str, to: str | Path, version: int | None = None,

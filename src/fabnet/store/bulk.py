@@ -5,8 +5,8 @@ database for each new row's id (`INSERT … RETURNING`) makes the driver build a
 statements with thousands of placeholders, which on PostgreSQL cost more than the
 inserts themselves. So the ids are taken first, in one query, and the rows then go in
 with their ids: on PostgreSQL through `COPY … FROM STDIN` on the transaction's own
-connection, on SQLite through one `executemany` (it holds the write lock, so the ids
-after the largest one are free), like a clerk who numbers a stack of forms before
+connection, on SQLite through one driver `executemany` (it holds the write lock, so the
+ids after the largest one are free), like a clerk who numbers a stack of forms before
 filing them in one go instead of asking for each form's number at the counter.
 """
 
@@ -33,8 +33,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     if conn.dialect.name == "postgresql":
         _copy(conn, table, rows, ids)
     else:
-        conn.execute(sa.insert(table), [{ROW_ID: i, **r} for i, r in zip(ids, rows,
-                                                                         strict=True)])
+        _executemany(conn, table, rows, ids)
     return ids
 
 
@@ -52,6 +51,31 @@ def take_ids(conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
     top = conn.execute(sa.select(sa.func.max(table.c[ROW_ID]))).scalar()
     first = 1 + (0 if top is None else int(top))
     return list(range(first, first + n))
+
+
+def _executemany(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                 ids: list[int]) -> None:
+    """One `INSERT … VALUES (?, …)` sent with the driver's `executemany` (through
+    SQLAlchemy's connection, so its events see it, but without its per-row parameter
+    processing), the values stored as SQLAlchemy stores them on SQLite: JSON as JSON
+    text, dates as `YYYY-MM-DD`."""
+    names = [ROW_ID, *rows[0]]
+    as_json = {n for n in names if isinstance(table.c[n].type, sa.JSON)}
+    as_day = {n for n in names if isinstance(table.c[n].type, sa.Date)}
+    prep = conn.dialect.identifier_preparer
+    sql = (f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)}) "
+           f"VALUES ({', '.join('?' for _ in names)})")
+    values = itemgetter(*names[1:])
+    if as_json or as_day:
+        def plain(n: str, v: Any) -> Any:
+            if n in as_json:
+                return json.dumps(v)
+            return v.isoformat() if n in as_day and v is not None else v
+        got = [(rid, *(plain(n, v) for n, v in zip(names[1:], values(r), strict=True)))
+               for rid, r in zip(ids, rows, strict=True)]
+    else:
+        got = [(rid, *values(r)) for rid, r in zip(ids, rows, strict=True)]
+    conn.exec_driver_sql(sql, got)
 
 
 def _copy(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
