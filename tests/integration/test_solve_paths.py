@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -187,4 +188,18 @@ def test_a_kept_model_re_plans_a_capacity_edit_warm_with_a_cold_plans_levels(
     warm = make_plan(compile_network(moved), keep=key)
     _same(warm.levels, make_plan(compile_network(moved)).levels)
     assert KEPT.built - built == 1
+    KEPT.forget(key)
+
+
+def test_concurrent_re_plans_of_one_kept_model_each_get_their_own_capacities(
+        tmp_path: Path) -> None:
+    sc = _scenario(tmp_path, ALL["uk_plant_needed"])
+    key = ("test-threads", str(tmp_path))
+    make_plan(compile_network(sc), keep=key)
+    factors = [0.3, 0.6, 1.0, 1.4] * 2
+    edited = [_with_hours(sc, f) for f in factors]
+    with ThreadPoolExecutor(4) as pool:
+        warm = list(pool.map(lambda e: make_plan(compile_network(e), keep=key), edited))
+    for e, plan in zip(edited, warm, strict=True):
+        _same(plan.levels, make_plan(compile_network(e)).levels)
     KEPT.forget(key)

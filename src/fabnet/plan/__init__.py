@@ -37,11 +37,8 @@ def make_plan(net: Network, threads: int | None = None,
     else:
         from fabnet.plan.kept import KEPT
 
-        solver, lock, _ = KEPT.solver_for(keep, net, lp, threads)
-        with lock:
-            result = solver.solve(reference=ref, frozen=frozen)
+        result, _ = KEPT.solve(keep, net, lp, threads, ref, frozen)
         if result.status is PlanStatus.ERROR:
-            KEPT.forget(keep)
             raise FabnetError("the solver failed on the planning LP (fix: report this "
                               "scenario)")
     t1 = time.perf_counter()

@@ -4,8 +4,8 @@ A planner edits one work center's hours and plans again. The LP of the edited ne
 has the same columns, rows, matrix and objectives as the one just solved; only the
 right-hand sides of capacity rows differ. `KeptModels` keeps, per key (a stored
 scenario and branch), the last LP and its HiGHS model with the basis of its first solve;
-`solver_for` hands that solver back with the new capacities set when nothing else
-changed, and a fresh one otherwise. A re-solve starts from the kept weighted start's
+`KeptModels.solve` sets the new capacities on it when nothing else changed, and builds
+a fresh one otherwise. A re-solve starts from the kept weighted start's
 basis (still dual feasible after a bound change) and solves every level exactly, so its
 answer is a cold plan's.
 """
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fabnet.model.network import Network
+from fabnet.model.network import FloatArray, Network
 from fabnet.plan.lp import PlanningLP, capacity_rows
-from fabnet.plan.solve import LexicographicSolver
+from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus
 
 #: models kept at most (the least recently used goes first)
 KEEP = 4
@@ -62,35 +62,41 @@ class KeptModels:
         self.keep = keep
         self._models: OrderedDict[Hashable, _Kept] = OrderedDict()
         self._lock = threading.Lock()
-        #: how many `solver_for` calls re-used a kept model, and how many built one
+        #: how many `solve` calls re-used a kept model, and how many built one
         self.reused = 0
         self.built = 0
 
-    def solver_for(self, key: Hashable, net: Network, lp: PlanningLP,
-                   threads: int | None = None) -> tuple[LexicographicSolver, threading.Lock,
-                                                        bool]:
-        """The solver to plan `lp` (built from `net`) with, its lock, and whether it is a
-        kept one: the kept model of `key` with the capacity rows set to `net`'s when only
-        they differ, else a new model kept under `key` in its place."""
+    def solve(self, key: Hashable, net: Network, lp: PlanningLP,
+              threads: int | None = None, reference: FloatArray | None = None,
+              frozen: int = 0) -> tuple[PlanResult, bool]:
+        """Solve `lp` (built from `net`) with the model kept under `key`, its capacity
+        and demand rows set to `net`'s, when only they differ; else with a new model,
+        kept under `key` in its place. Returns the result and whether a kept model was
+        re-used. The bounds are set and the levels solved under the model's own lock,
+        so concurrent re-plans of one key never see each other's capacities."""
         with self._lock:
             kept = self._models.get(key)
-            if kept is not None and _same_structure(kept.lp, lp):
-                self._models.move_to_end(key)
+            reuse = kept is not None and _same_structure(kept.lp, lp)
+            if kept is None or not reuse:
+                kept = _Kept(lp, LexicographicSolver(lp, threads), threading.Lock())
+                self._models[key] = kept
+                self.built += 1
+            else:
                 self.reused += 1
-                rows, caps = capacity_rows(net, kept.lp)
-                with kept.lock:
-                    kept.solver.set_row_upper(rows, caps)
-                    d = kept.lp.rows["demand"]
-                    dem = np.arange(d.offset, d.offset + d.size, dtype=np.int64)
-                    kept.solver.set_row_upper(dem, lp.row_upper[dem])
-                return kept.solver, kept.lock, True
-            solver = LexicographicSolver(lp, threads)
-            self._models[key] = _Kept(lp, solver, threading.Lock())
             self._models.move_to_end(key)
             while len(self._models) > self.keep:
                 self._models.popitem(last=False)
-            self.built += 1
-            return solver, self._models[key].lock, False
+        with kept.lock:
+            if reuse:
+                rows, caps = capacity_rows(net, kept.lp)
+                kept.solver.set_row_upper(rows, caps)
+                d = kept.lp.rows["demand"]
+                dem = np.arange(d.offset, d.offset + d.size, dtype=np.int64)
+                kept.solver.set_row_upper(dem, lp.row_upper[dem])
+            result = kept.solver.solve(reference=reference, frozen=frozen)
+        if result.status is PlanStatus.ERROR:
+            self.forget(key)
+        return result, reuse
 
     def forget(self, key: Hashable) -> None:
         """Drop the model kept under `key` (a scenario deleted, say)."""
