@@ -25,7 +25,7 @@ pytest_plugins = ["tests.integration.test_api_fixtures"]
 PATH_VALUES = {"scenario": "net", "key": "FR-LYON", "name": "pat", "token_id": "1",
                "job_id": "0" * 32, "branch": "b1", "version": "1", "run_id": "1",
                "work_order": "WO-1", "serial": "D-2027-0001", "ref": "C-1", "licence_id": "L-1",
-               "eco_id": "ECO-1", "purchase_order": "PO-1"}
+               "eco_id": "ECO-1", "purchase_order": "PO-1", "transfer": "TR-1"}
 OPERATIONS = sorted((method, route.path, route) for router in api_routers()
                     for route in router.routes if isinstance(route, APIRoute)
                     for method in route.methods)
