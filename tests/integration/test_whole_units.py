@@ -326,7 +326,7 @@ def test_the_rounded_lp_plan_keeps_every_row_with_valid_order_sizes(
 
 def test_a_short_time_limit_still_gives_a_whole_feasible_plan_and_says_so(
         tmp_path: Path) -> None:
-    sc = _with_sizes(synthetic_scenario(10, 60, 20, 8, 32, seed=5))
+    sc = _with_sizes(synthetic_scenario(5, 40, 10, 4, 26, seed=5))
     net = compile_network(sc)
     plan = make_whole_unit_plan(net, time_limit=0.2)
     from fabnet.services.planning import PlanRun, write_plan

@@ -43,6 +43,7 @@ from fabnet.model.errors import FabnetError
 from fabnet.model.network import BoolArray, FloatArray, IntArray, Network
 from fabnet.model.scenario import Scenario, in_effect
 from fabnet.plan.lp import PlanningLP, build_lp
+from fabnet.plan.mip_worker import MipAnswer, model_arrays, solve_here, solve_isolated
 from fabnet.plan.plan import (
     Plan,
     assemble_plan,
@@ -59,6 +60,11 @@ DEFAULT_TIME_LIMIT = 60.0
 #: a capacity is kept when its use is at most this much over it, relative (the contract
 #: allows 1e-9, `plan.REL_TOL`); a stock is short below -this × its turnover
 _KEEP = 1e-11
+#: levels of a MIP with at least this many integer columns are solved in a process of
+#: their own, killed at 1.25 × their share of the time limit + `ISOLATE_GRACE` seconds
+#: (HiGHS may run far past its own limit: `fabnet.plan.mip_worker`)
+ISOLATE_COLUMNS = 2000
+ISOLATE_GRACE = 5.0
 #: the gap of a level the time limit stopped before HiGHS had any bound
 UNKNOWN_GAP = "unknown (the time limit came before a bound)"
 #: relative MIP gap at which the cost level stops (unit levels are integral: a gap
@@ -313,15 +319,13 @@ class WholeUnitSolver:
         self.sizes = order_sizes(net, lp)
         self.rounding = WholeUnitRounding(net, lp, self.sizes)
         self._all = np.arange(lp.num_cols, dtype=np.int32)
+        self.isolate = int(self.sizes.integer.sum()) >= ISOLATE_COLUMNS
 
     # --- the model ---------------------------------------------------------------------
 
     def _add_integrality(self) -> None:
         """Integer flows; k columns for packs and batches; y binaries for minimum orders."""
         h, s, n = self.highs, self.sizes, self.lp.num_cols
-        # every level has a feasible start; HiGHS 1.16's feasibility jump heuristic adds
-        # nothing to it and, on the synthetic networks, ran for minutes past the time limit
-        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         ints = np.nonzero(s.integer)[0].astype(np.int32)
         h.changeColsIntegrality(ints.size, ints,
                                 np.full(ints.size, highspy.HighsVarType.kInteger))
@@ -367,23 +371,22 @@ class WholeUnitSolver:
         h.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
         h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximize
                                else highspy.ObjSense.kMinimize)
-        h.setOptionValue("time_limit", max(seconds, 0.05))
-        h.setOptionValue("mip_rel_gap", 0.0 if integral else COST_GAP)
-        h.setOptionValue("mip_abs_gap", 0.5 if integral else 1e-6)
+        # every level has a feasible start; HiGHS 1.16's feasibility jump heuristic adds
+        # nothing to it and, on the synthetic networks, ran for minutes past the limit
+        options: dict[str, bool | float] = {
+            "time_limit": max(seconds, 0.05), "mip_heuristic_run_feasibility_jump": False,
+            "mip_rel_gap": 0.0 if integral else COST_GAP,
+            "mip_abs_gap": 0.5 if integral else 1e-6}
         full = self._full(start)
-        h.setSolution(full.size, np.arange(full.size, dtype=np.int32), full)
-        h.run()
-        got = self._solution(c)
-        if got is None:
-            # HiGHS 1.16 may hand back the start's values with a better optimum's objective
-            # (seen when presolve solves the level); solved again without a start, it
-            # gives the optimum's values
-            h.clearSolver()
-            h.setOptionValue("time_limit", max(seconds - (time.perf_counter() - t0), 0.05))
-            h.run()
-            got = self._solution(c)
-        status = h.getModelStatus()
-        info = h.getInfo()
+        if self.isolate:
+            answer = solve_isolated(model_arrays(h), options, full, c,
+                                    wait=1.25 * seconds + ISOLATE_GRACE)
+        else:
+            answer = solve_here(h, options, full, c)
+        if answer is None:  # killed at its deadline: the start stands
+            answer = MipAnswer(highspy.HighsModelStatus.kTimeLimit, None, math.nan, math.nan)
+        status = answer.status
+        got = None if answer.values is None else answer.values[: self.lp.num_cols]
         x = start
         if got is not None:
             x = self.rounding(np.where(self.sizes.integer, np.round(got), got),
@@ -396,8 +399,8 @@ class WholeUnitSolver:
                                           highspy.HighsModelStatus.kInterrupt):
             raise FabnetError(f"the whole-unit solver ended with {h.modelStatusToString(status)}"
                               f" at level {name} (fix: report this scenario)")
-        bound: float | None = float(info.mip_dual_bound)
-        if bound is not None and not math.isfinite(bound):
+        bound: float | None = answer.bound
+        if not math.isfinite(answer.bound):
             bound = value if optimal else None
         if lp_bound is not None:
             bound = lp_bound if bound is None else \
@@ -411,17 +414,6 @@ class WholeUnitSolver:
         # value proves the level, whatever stopped the search)
         level.time_limited = not optimal and level.gap != 0
         return level, x
-
-    def _solution(self, c: FloatArray) -> FloatArray | None:
-        """The LP columns of HiGHS' solution, if it has one whose values give its objective."""
-        info = self.highs.getInfo()
-        if info.primal_solution_status != 2:  # kSolutionStatusFeasible
-            return None
-        got = np.asarray(self.highs.getSolution().col_value, dtype=float)[: self.lp.num_cols]
-        obj = float(info.objective_function_value)
-        if abs(float(c @ got) - obj) > 1e-6 * (1.0 + abs(obj)):
-            return None
-        return got
 
     def _hold(self, c: FloatArray, value: float, maximize: bool) -> None:
         """Keep a solved level at its value while later levels are solved."""
