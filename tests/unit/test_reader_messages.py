@@ -245,7 +245,7 @@ def test_extra_sheet_and_columns_are_ignored_with_one_warning_each(tmp_path: Pat
     assert sorted(str(w).split(": warning: ")[1] for w in back.warnings) == [
         "Notes: sheet 'Notes' is not a section; ignored (fix: sections are: scenario, items, "
         "boms, routings, sites, work_centers, suppliers, offers, customers, lanes, inventory, "
-        "demand, disruptions, recovery, risks, test_plans, licences)",
+        "demand, disruptions, recovery, risks, test_plans, licences, mitigations)",
         "demand.Notes: column 'Notes' is not a column of demand; ignored (fix: columns are: "
         "id, customer, item, qty, due, priority)",
         "demand.comment: column 'comment' is not a column of demand; ignored (fix: columns "

@@ -17,12 +17,20 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from fabnet.io.limits import MAX_ID_LENGTH, MAX_TARGET_LENGTH
 from fabnet.model.horizon import BucketKind
 from fabnet.model.licence import LicenceStatus
+from fabnet.model.mitigation import REQUIRED, MitigationKind
 from fabnet.model.scenario import DurationDist, ItemKind
 
 
@@ -276,6 +284,50 @@ class LicenceRow(Row):
     authority: Text = ""
 
 
+class MitigationRow(Row):
+    id: Id
+    kind: MitigationKind
+    cost: Qty
+    available_after: Annotated[int, Field(ge=0),
+                               BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
+    supplier: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "supplier")),
+                        BeforeValidator(_blank_none)] = None
+    country: Annotated[str | None, Field(min_length=2, max_length=3),
+                       BeforeValidator(_blank_none)] = None
+    item: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "item")),
+                    BeforeValidator(_blank_none)] = None
+    price: OptQty = None
+    lead_time: Annotated[int, Field(ge=0), BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
+    capacity: OptQty = None
+    transit: Annotated[int, Field(ge=0), BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
+    site: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "site")),
+                    BeforeValidator(_blank_none)] = None
+    work_center: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "work center")),
+                           BeforeValidator(_blank_none)] = None
+    hours: OptQty = None
+    ramp: Factors = []
+    qty: OptQty = None
+    holding_cost: Annotated[float, Field(ge=0),
+                            BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
+    from_: Annotated[str | None, Field(alias="from"), BeforeValidator(_blank_none)] = None
+    to: Annotated[str | None, BeforeValidator(_blank_none)] = None
+    lane_cost: Annotated[float, Field(ge=0),
+                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> MitigationRow:
+        """Each kind names the fields it needs (`REQUIRED`, lanes as from/to)."""
+        named = {"origin": "from", "destination": "to"}
+        have = {"origin": self.from_, "destination": self.to}
+        for f in REQUIRED[self.kind]:
+            if (have[f] if f in have else getattr(self, f)) is None:
+                name = named.get(f, f)
+                why = _problem(f"a {self.kind} mitigation needs {name}", f"give {name}")
+                raise ValidationError.from_exception_data(
+                    "MitigationRow", [InitErrorDetails(type=why, loc=(name,), input=None)])
+        return self
+
+
 SECTIONS: dict[str, type[Row]] = {
     "scenario": ScenarioRow,
     "items": ItemRow,
@@ -294,6 +346,7 @@ SECTIONS: dict[str, type[Row]] = {
     "risks": RiskRow,
     "test_plans": TestPlanRow,
     "licences": LicenceRow,
+    "mitigations": MitigationRow,
 }
 
 

@@ -28,6 +28,7 @@ from fabnet.model.consistency import check_scenario
 from fabnet.model.errors import Issue, ScenarioError, split_issues, warning
 from fabnet.model.horizon import Horizon
 from fabnet.model.licence import Licence
+from fabnet.model.mitigation import Mitigation
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -283,6 +284,10 @@ RECORDS: dict[str, Callable[[Any], Any]] = {
     "test_plans": lambda r: TestPlan(r.item, r.step, r.required, r.min, r.max),
     "licences": lambda r: Licence(r.id, r.customer, r.country, tuple(r.items), r.qty,
                                   r.from_, r.until, r.euc, r.status, r.authority),
+    "mitigations": lambda r: Mitigation(
+        r.id, r.kind, r.cost, r.available_after, r.supplier, r.country, r.item, r.price,
+        r.lead_time, r.capacity, r.transit, r.site, r.work_center, r.hours, tuple(r.ramp),
+        r.qty, r.holding_cost, r.from_, r.to, r.lane_cost),
 }
 
 
@@ -383,6 +388,15 @@ def scenario_tables(sc: Scenario) -> dict[str, list[dict[str, Any]]]:
                       "items": list(x.items), "qty": _num(x.qty), "from": x.start,
                       "until": x.until, "euc": x.euc, "status": str(x.status),
                       "authority": x.authority} for x in sc.licences],
+        "mitigations": [{"id": m.id, "kind": str(m.kind), "cost": _num(m.cost),
+                         "available_after": m.available_after, "supplier": m.supplier,
+                         "country": m.country, "item": m.item, "price": _num(m.price),
+                         "lead_time": m.lead_time, "capacity": _num(m.capacity),
+                         "transit": m.transit, "site": m.site, "work_center": m.work_center,
+                         "hours": _num(m.hours), "ramp": [_num(f) for f in m.ramp],
+                         "qty": _num(m.qty), "holding_cost": _num(m.holding_cost),
+                         "from": m.origin, "to": m.destination,
+                         "lane_cost": _num(m.lane_cost)} for m in sc.mitigations],
     }
     for section, rows in t.items():
         cols = columns(section)

@@ -22,7 +22,7 @@ from fabnet.model.errors import Issue
 
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
             "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks",
-            "test_plans", "licences")
+            "test_plans", "licences", "mitigations")
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -236,7 +236,7 @@ def read_yaml(path: Path) -> RawTables:
                 raw.add("offers", ol, {"supplier": r.get("id"), **o})
         raw.add("suppliers", label, r)
     for section in ("customers", "lanes", "inventory", "demand", "disruptions", "recovery",
-                    "risks", "test_plans", "licences"):
+                    "risks", "test_plans", "licences", "mitigations"):
         for i, rec in enumerate(_as_list(raw, section, doc.get(section))):
             if section == "lanes" and isinstance(rec, dict):
                 label = f"{_text(rec.get('from'))}>{_text(rec.get('to'))}"
@@ -306,7 +306,8 @@ def write_yaml(tables: dict[str, list[dict[str, Any]]], path: Path) -> None:
     }
     for section in ("customers", "lanes", "inventory", "demand", "disruptions"):
         doc[section] = [_clean(r) for r in tables[section]]
-    for section in ("recovery", "risks", "test_plans", "licences"):  # written only when used
+    for section in ("recovery", "risks", "test_plans", "licences",
+                    "mitigations"):  # written only when used
         if tables[section]:
             doc[section] = [_clean(r) for r in tables[section]]
     text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

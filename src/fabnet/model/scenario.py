@@ -14,6 +14,7 @@ from enum import StrEnum
 from fabnet.model.errors import Issue
 from fabnet.model.horizon import Horizon
 from fabnet.model.licence import Licence
+from fabnet.model.mitigation import Mitigation
 
 
 class ItemKind(StrEnum):
@@ -264,6 +265,8 @@ class Scenario:
     risks: tuple[Risk, ...] = ()
     test_plans: tuple[TestPlan, ...] = ()
     licences: tuple[Licence, ...] = ()
+    #: candidates for redundancy design (`fabnet design`); a plan ignores them
+    mitigations: tuple[Mitigation, ...] = ()
     #: what validation found worth saying about a valid scenario (not part of its content)
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 
