@@ -23,8 +23,9 @@ from fabnet.model.network import FloatArray, Network
 from fabnet.plan.lp import PlanningLP, capacity_rows
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus
 
-#: models kept at most (the least recently used goes first)
-KEEP = 4
+#: models kept at most (the least recently used goes first): each holds its LP and its
+#: HiGHS model, about 1.9 GiB per million columns at the peak of a solve
+KEEP = 2
 
 
 @dataclass
