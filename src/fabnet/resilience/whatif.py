@@ -28,7 +28,13 @@ from fabnet.model.target import KnownTargets, Target, TargetError, check_target
 from fabnet.plan.lp import PlanningLP, build_lp, capacity_rows
 from fabnet.plan.plan import Plan, assemble_plan, demand_outcome
 from fabnet.plan.shortfall import explain_shortfalls
-from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, SolverOptions
+from fabnet.plan.solve import (
+    LexicographicSolver,
+    PlanResult,
+    PlanStatus,
+    SolvePath,
+    SolverOptions,
+)
 
 _SPEC = re.compile(r"^(?P<target>[^@]+)@(?P<date>\d{4}-\d{2}-\d{2})\+(?P<n>\d+)"
                    r"(?:x(?P<f>\d+(?:\.\d+)?))?$")
@@ -94,20 +100,21 @@ class Replanner:
         return self._last[1]
 
     def solve(self, extra: tuple[Disruption, ...] = (), levels_upto: str | None = None,
-              reference: FloatArray | None = None, frozen: int = 0, crash: bool = False
-              ) -> tuple[Network, PlanResult]:
+              reference: FloatArray | None = None, frozen: int = 0,
+              crash: bool | None = None) -> tuple[Network, PlanResult]:
         """Re-solve with `extra` disruptions (none: the base plan).
 
         Every re-plan starts from the intact network's first-level basis (with `crash`,
         from its combined basis), so the base is solved first if it hasn't been: a
         re-plan never depends on what came before it. `reference`, `frozen` and `crash`
-        are `LexicographicSolver.solve`'s.
+        are `LexicographicSolver.solve`'s (`crash=None`: the solver's own path).
         """
+        weighted = crash if crash is not None else self.solver.path is SolvePath.WEIGHTED
         if extra and not self.solver.has_start_basis:
             self.solve((), levels_upto="delivered")
-        if extra and crash and levels_upto not in self._crashed:
+        if extra and weighted and levels_upto not in self._crashed:
             self.solve((), levels_upto, reference, frozen, crash=True)
-        if crash:
+        if weighted:
             self._crashed.add(levels_upto)
         net = self.network_with(extra)
         rows, caps = capacity_rows(net, self.lp)
