@@ -144,3 +144,29 @@ def test_a_line_added_later_holds_back_its_hours_until_available(small: Scenario
     net = compile_network(apply(small, (new_line,)))
     k = net.wc_type.index("kitting")
     assert net.wc_hours[k].tolist() == [0, 0] + [50] * 8
+
+
+def test_cli_writes_the_design_and_the_risk_matrix(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from fabnet.cli.app import app
+
+    p = tmp_path / "small.yaml"
+    p.write_text(SMALL)
+    out = tmp_path / "out"
+    got = CliRunner().invoke(app, ["design", str(p), "--budget", "5000", "--futures",
+                                   str(FUTURES), "--seed", str(SEED), "--workers", "1",
+                                   "--out", str(out)])
+    assert got.exit_code == 0, got.output
+    s = json.loads((out / "summary.json").read_text())
+    assert s["chosen"] == ["fc-buffer", "batt-buffer"] and s["method"] == "enumeration"
+    rows = {r["mitigation"]: r for r in csv.DictReader((out / "design.csv").open())}
+    assert rows["fc-buffer"]["chosen"] == "True" and rows["hub-hours"]["chosen"] == "False"
+    matrix = list(csv.DictReader((out / "risk_matrix.csv").open()))
+    fc = next(r for r in matrix if r["node"] == "SUP-CN/FC")
+    assert float(fc["tts_after_days"]) > float(fc["tts_before_days"])
+    bad = CliRunner().invoke(app, ["design", str(p), "--budget", "-1"])
+    assert bad.exit_code != 0

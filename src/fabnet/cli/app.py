@@ -11,6 +11,7 @@ from fabnet.cli import floor_more  # noqa: F401 - adds return, repair, skills, â
 from fabnet.cli.audit import audit_app
 from fabnet.cli.console import BoundaryGroup, out_console
 from fabnet.cli.continuity import exposure_cmd, stress_app, whatif_cmd
+from fabnet.cli.design import design_cmd
 from fabnet.cli.eco import eco_app
 from fabnet.cli.floor import floor_app
 from fabnet.cli.importing import import_app
@@ -53,6 +54,7 @@ app.command()(plan)
 app.command()(convert)
 app.command("whatif")(whatif_cmd)
 app.command("exposure")(exposure_cmd)
+app.command("design")(design_cmd)
 app.add_typer(stress_app, name="stress")
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
