@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.montecarlo_bench
 	$(BIN)/python -m benchmarks.genealogy_bench
 	$(BIN)/python -m benchmarks.mip_bench
+	$(BIN)/python -m benchmarks.web_bench
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
