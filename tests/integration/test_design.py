@@ -170,3 +170,13 @@ def test_cli_writes_the_design_and_the_risk_matrix(tmp_path: Path) -> None:
     assert float(fc["tts_after_days"]) > float(fc["tts_before_days"])
     bad = CliRunner().invoke(app, ["design", str(p), "--budget", "-1"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("name", ["s.yaml", "folder", "s.xlsx"])
+def test_mitigations_read_back_from_every_format(small: Scenario, tmp_path: Path,
+                                                 name: str) -> None:
+    from fabnet.io import save_scenario
+
+    save_scenario(small, tmp_path / name)
+    assert load_scenario(tmp_path / name).mitigations == small.mitigations
+    assert len(small.mitigations) == 4
