@@ -62,13 +62,17 @@ def measure(name: str, time_limit: float) -> dict[str, Any]:
             "mip_rows": k.get("mip_rows"), "wall_s": round(wall, 2),
             "lp_s": round(float(k["solve_seconds"]) - mip_s, 2), "mip_s": round(mip_s, 2),
             "mip_gap": k.get("mip_gap"),
+            "mip_gap_levels": {n[len("mip_gap_"):]: v for n, v in k.items()
+                               if n.startswith("mip_gap_")},
             "time_limit_reached": bool(k.get("mip_time_limit_reached")),
             "time_limit_s": time_limit, "whole_minus_lp": diffs, "status": k["status"],
             "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2)}
 
 
 def _gap(v: Any) -> str:
-    return v if isinstance(v, str) else f"{100 * float(v):.3g} %"
+    if isinstance(v, str):
+        return "unknown" if v.startswith("unknown") else v
+    return f"{100 * float(v):.3g} %"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,14 +89,15 @@ def main(argv: list[str] | None = None) -> None:
         with console.status(f"whole-unit plan, size {name}…"):
             rows.append(measure(name, args.time_limit))
     t = Table(title=f"Whole-unit plans (MIP time limit {args.time_limit:g} s)")
-    for c in ("size", "LP cols", "LP s", "MIP s", "MIP gap", "limit hit",
+    for c in ("size", "LP cols", "LP s", "MIP s", "MIP gap", "gap p1", "limit hit",
               "units Δ (p1, p2, p3)", "lateness Δ", "cost Δ", "load start→end"):
         t.add_column(c, justify="left" if c == "size" else "right")
     for r in rows:
         d = r["whole_minus_lp"]
         units = ", ".join(f"{d[k]:+,.1f}" for k in sorted(d) if k.startswith("delivered"))
         t.add_row(r["size"], f"{r['lp_columns']:,}", f"{r['lp_s']:.1f}", f"{r['mip_s']:.1f}",
-                  _gap(r["mip_gap"]), "yes" if r["time_limit_reached"] else "no", units,
+                  _gap(r["mip_gap"]), _gap(r["mip_gap_levels"].get("delivered_p1", "—")),
+                  "yes" if r["time_limit_reached"] else "no", units,
                   f"{d.get('lateness', 0.0):+,.1f}", f"{d.get('cost', 0.0):+,.0f}",
                   f"{r['load_start']:.1f}→{r['load_end']:.1f}")
     console.print(t)
