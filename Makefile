@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.national_bench
 	$(BIN)/python -m benchmarks.tts_bench
 	$(BIN)/python -m benchmarks.montecarlo_bench
+	$(BIN)/python -m benchmarks.design_bench
 	$(BIN)/python -m benchmarks.genealogy_bench
 	$(BIN)/python -m benchmarks.mip_bench
 	$(BIN)/python -m benchmarks.web_bench
