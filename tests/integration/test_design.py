@@ -180,3 +180,24 @@ def test_mitigations_read_back_from_every_format(small: Scenario, tmp_path: Path
     save_scenario(small, tmp_path / name)
     assert load_scenario(tmp_path / name).mitigations == small.mitigations
     assert len(small.mitigations) == 4
+
+
+def test_cli_names_a_bad_candidate_in_one_line_and_keeps_a_users_folder(
+        tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fabnet.cli.app import app
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(SMALL.replace("site: HUB, item: FC, qty: 150", "site: HUB, item: NOPE, qty: 1"))
+    got = CliRunner().invoke(app, ["design", str(p), "--budget", "1", "--futures", "2"])
+    assert got.exit_code == 1
+    assert "mitigations[fc-buffer]" in got.output and "Traceback" not in got.output
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    good = tmp_path / "good.yaml"
+    good.write_text(SMALL)
+    refused = CliRunner().invoke(app, ["design", str(good), "--budget", "0", "--out", str(out)])
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert (out / "mine.txt").read_text() == "keep"
