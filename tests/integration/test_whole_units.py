@@ -463,3 +463,22 @@ def test_firm_work_orders_and_purchase_orders_are_kept_outside_batches_and_packs
     assert po and po[0]["qty"] >= 28 and po[0]["qty"] == round(po[0]["qty"])
     assert all(q["qty"] % 50 == 0 for q in plan.rows("purchases")
                if q["item"] == "MOTOR" and q["order_bucket"] > 0)
+
+
+def test_the_summary_never_shows_a_stopped_level_as_exact() -> None:
+    from fabnet.plan.summary import format_kpi, whole_unit_lines, whole_unit_note
+    from fabnet.plan.whole_units import UNKNOWN_GAP
+
+    k: dict[str, float | str] = {
+        "whole_units": 1.0, "mip_delivered_p1": 130.0, "lp_delivered_p1": 130.8,
+        "whole_minus_lp_delivered_p1": -0.8, "mip_gap_delivered_p1": 1e-7,
+        "mip_cost": 4197.9, "lp_cost": 3001.9, "whole_minus_lp_cost": 1196.0,
+        "mip_gap_cost": UNKNOWN_GAP, "mip_gap": UNKNOWN_GAP,
+        "mip_time_limit_reached": 1.0, "mip_time_limit_seconds": 5.0, "mip_seconds": 6.1}
+    units, cost = whole_unit_lines(k)
+    assert units[:4] == ("units delivered, priority 1", "130.80", "130.00", "-0.80")
+    assert units[4] != "0 (proved optimal)" and units[4].endswith("%")
+    assert cost[1] == "€3,001.90" and cost[4].startswith("unknown")
+    assert "time limit reached" in whole_unit_note(k) and "not proved" in whole_unit_note(k)
+    assert format_kpi("mip_gap_cost", 0.0) == "0 (proved optimal)"
+    assert whole_unit_lines({"units_delivered": 3.0}) == []
