@@ -180,8 +180,8 @@ def test_expected_arrival_counts_the_lanes_buckets() -> None:
 
 
 def _made(doc: dict[str, Any], site: str, item: str) -> float:
-    return round(sum(r["qty"] for r in doc["tables"]["production"]
-                     if r["site"] == site and r["item"] == item), 6)
+    return float(round(sum(r["qty"] for r in doc["tables"]["production"]
+                           if r["site"] == site and r["item"] == item), 6))
 
 
 def test_units_in_transit_are_firm_supply_at_the_destination(store: Store) -> None:
