@@ -22,6 +22,7 @@ from fabnet.model.errors import ScenarioError
 from fabnet.model.firm_supply import FirmSupply, InTransit
 from fabnet.model.network import compile_network
 from fabnet.plan import PLAN_COLUMNS, make_plan
+from fabnet.plan.pegging import peg_plan
 from fabnet.services import database as db_svc
 from fabnet.services import floor as fl
 from fabnet.services import plan_runs as plan_svc
@@ -203,6 +204,13 @@ def test_units_in_transit_are_firm_supply_at_the_destination(store: Store) -> No
     d2 = [r for r in doc["tables"]["deliveries"] if r["demand"] == "D2"]
     assert round(sum(r["qty"] for r in d2), 6) == 2.0 and all(r["site"] == "S2" for r in d2)
     assert doc["kpis"]["units_delivered"] == pytest.approx(6.0)
+    # D2 is pegged to the transfer in transit, which takes nothing at S1
+    with store.unit_of_work(read_only=True) as uow:
+        sc = uow.scenarios.get("net")
+    pegs = peg_plan(sc, doc["tables"]).demand("D2")
+    assert {(p.flow.kind.value, p.flow.origin, p.flow.site, round(p.qty, 6))
+            for p in pegs if p.depth == 1} == {("transfer", "S1", "S2", 2.0)}
+    assert not [p for p in pegs if p.depth > 1]
     # once booked in, they are S2's stock and no longer in transit
     tr_svc.arrive(store, LEAD2, t.id, "net")
     after = firm_supply(store, "net")

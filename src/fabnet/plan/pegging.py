@@ -10,8 +10,9 @@ site, sources ordered by the bucket they are available in, uses by the bucket th
 leave in (in one bucket, what arrives is there before what leaves), and a use takes the
 stretch of sources that lies under its own stretch. Within one flow the share is
 proportional: a production lot that serves a demand with a third of its units draws a
-third of each of its components' units. Units that come in from something the plan's
-tables do not show (firm supply in transit, floor stock beyond the scenario's) are
+third of each of its components' units. A transfer in transit when the plan starts (a
+firm transfers row) only arrives: it takes nothing at its from-site. Units that come in
+from something the plan's tables do not show (floor stock beyond the scenario's) are
 "other supply". Stock never goes below zero in a plan, so every use is served by
 sources available by its bucket. See docs/planner.md, "Pegging".
 
@@ -150,10 +151,12 @@ def peg_plan(sc: Scenario, tables: Mapping[str, Sequence[Row]]) -> Pegging:
     u_key = [2 * f.bucket + 1 for f in flows[d0:]]
     u_qty = [f.qty for f in flows[d0:]]
     u_owner = list(range(d0, len(flows)))
-    u_node += [node(str(r["from"]), str(r["item"])) for r in trans]
-    u_key += [2 * int(r["depart_bucket"]) + 1 for r in trans]
-    u_qty += [float(r["qty"]) for r in trans]
-    u_owner += [t0 + k for k in range(len(trans))]
+    # (a firm transfer is in transit when the plan starts: it only arrives)
+    leaving = [k for k, r in enumerate(trans) if not float(r.get("firm", 0.0)) > 0]
+    u_node += [node(str(trans[k]["from"]), str(trans[k]["item"])) for k in leaving]
+    u_key += [2 * int(trans[k]["depart_bucket"]) + 1 for k in leaving]
+    u_qty += [float(trans[k]["qty"]) for k in leaving]
+    u_owner += [t0 + k for k in leaving]
     if prod and sc.boms:
         on = effectivity_mask(sc, [(b.start, b.until) for b in sc.boms])  # (lines, T)
         lines: dict[str, list[int]] = {}
