@@ -242,5 +242,8 @@ def design(sc: Scenario, budget: float, samples: int, seed: int,
         marginal = _search(ev, budget + marginal_step, objective, enumerate_upto)[0]
         if _better(best, marginal, objective):  # a greedy search can do worse with more
             marginal = best
+    # candidates over the budget alone were re-planned alone by the marginal search
+    singles |= {m.id: e for m in sc.mitigations
+                if (e := ev.cache.get(frozenset((m.id,)))) is not None}
     return Design(objective, budget, method, bound, base, best, singles, len(ev.cache),
                   marginal, marginal_step or 0.0)
