@@ -201,3 +201,19 @@ def test_cli_names_a_bad_candidate_in_one_line_and_keeps_a_users_folder(
     refused = CliRunner().invoke(app, ["design", str(good), "--budget", "0", "--out", str(out)])
     assert refused.exit_code == 1 and "--force" in refused.output
     assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_a_second_source_ships_only_once_qualified(small: Scenario) -> None:
+    from fabnet.model.mitigation import Mitigation, MitigationKind
+    from fabnet.model.network import compile_network
+
+    second = Mitigation("fc-tw", MitigationKind.OFFER, 1000, available_after=3,
+                        supplier="SUP-TW", country="TW", item="FC", price=40, lead_time=1,
+                        capacity=50, destination="HUB", transit=2)
+    sc = apply(small, (second,))
+    net = compile_network(sc)
+    o = next(k for k, off in enumerate(sc.offers) if off.supplier == "SUP-TW")
+    assert net.offer_cap[o].tolist() == [0, 0, 0] + [50] * 7
+    assert any(ln.id == "SUP-TW>HUB" and ln.transit == 2 for ln in sc.lanes)
+    with pytest.raises(MitigationError, match=r"mitigations\[fc-tw\]\.country"):
+        apply(small, (replace(second, country=None),))
