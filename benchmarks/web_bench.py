@@ -21,6 +21,7 @@ import re
 import statistics
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def p95(xs: list[float]) -> float:
 
 def signed_in(demo: Demo, user: str) -> httpx.Client:
     """A client carrying a dashboard session of `user`, through the sign-in form."""
-    http = httpx.Client(base_url=demo.base, timeout=300)
+    http = httpx.Client(base_url=demo.base, timeout=300, follow_redirects=True)
     form = http.get("/web/login").text
     token = re.search(r'name="csrf" value="([^"]+)"', form)
     if token is None:
@@ -103,7 +104,7 @@ def time_server(demo: Demo, user: str, repeat: int, serial: str) -> list[Timing]
     """Every page fetched `repeat` times by `user` (after one untimed warm-up fetch);
     a refused page (403) is listed once, untimed."""
     out = []
-    with signed_in(demo, user) as http:
+    with closing(signed_in(demo, user)) as http:
         for name, path in PAGES.items():
             url = path.format(serial=serial)
             t = time.perf_counter()
@@ -152,7 +153,7 @@ def time_browser(demo: Demo, user: str, repeat: int, serial: str) -> list[Timing
                 dom.append(time.perf_counter() - t)
                 page.wait_for_function(
                     "() => [...document.querySelectorAll('.chart')]"
-                    ".every(c => c.querySelector('.main-svg'))")
+                    ".every(c => c.querySelector('.main-svg'))", timeout=30_000)
                 drawn.append(time.perf_counter() - t)
             out.append(Timing(name, user, 200, statistics.median(dom), p95(dom),
                               "browser DOM"))
@@ -194,15 +195,16 @@ def main() -> None:
         with serve_demo(Path(tmp), env={"FABNET_API_LOGIN_PER_CLIENT": "1000"}) as demo:
             print(f"demo server up in {time.perf_counter() - t:.0f} s", flush=True)
             rows: list[Timing] = []
-            with signed_in(demo, "admin") as http:
+            with closing(signed_in(demo, "admin")) as http:
                 serial = first_serial(http)
             for user in args.roles.split(","):
                 rows += time_server(demo, user, args.repeat, serial)
+            print(table(rows), flush=True)
             if args.browser_role and CHROMIUM.exists():
                 rows += time_browser(demo, args.browser_role, max(1, args.repeat // 2 + 1),
                                      serial)
     load_end = os.getloadavg()
-    print(table(rows))
+    print(table([r for r in rows if r.kind != "server"]))
     timed = [r for r in rows if r.status == 200 and r.kind == "server"]
     slow = sorted({r.page for r in timed if not r.ok})
     print(f"server render: {sum(r.ok for r in timed)}/{len(timed)} page x role under "
