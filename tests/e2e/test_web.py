@@ -1,6 +1,7 @@
 """The dashboard in a real browser: `fabnet serve --demo` in its own process on a free
 loopback port, driven by Playwright through Debian's Chromium (never a downloaded
-browser). One browser for the module, a fresh context (cookies) per test.
+browser). One server and one browser for the session (tests/e2e/conftest.py), a fresh
+context (cookies) per test.
 
 Every test also checks that the page asked no other host for anything and logged no
 console error.
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.web_server import Demo, serve_demo
+from tests.e2e.web_server import Demo
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
                                "(fix: .venv/bin/pip install -e '.[dev]')")
@@ -25,29 +26,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (fix: apt-get install chromium)",
                 allow_module_level=True)
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: the Europe example's sites, and the one the demo's site manager runs
 SITES = ("FR-HUB", "UA-PARTNER", "UK-PLANT", "FR-RND", "UA-RND")
 MANAGED = "UA-PARTNER"
 #: where the example's sites are (restricted fields)
 LOCATIONS = ("industrial zone, central France", "automaker plant, western Ukraine")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """`fabnet serve --demo` on a free port, up and answering (web_server.serve_demo)."""
-    with serve_demo(tmp_path_factory.mktemp("demo")) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, started once for the module."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @dataclass

@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.web_server import (
-    ARGS,
     CHROMIUM,
     Demo,
     everything,
     screenshot,
-    serve_demo,
     sign_in,
     watched_page,
 )
@@ -48,22 +46,6 @@ HEADINGS = {"floor": "Floor: europe", "compliance": "Export licences and refused
 #: the persona whose view of each page is kept as its screenshot
 PERSONA = {"floor": "site-manager", "compliance": "compliance", "engineering": "engineering",
            "audit": "auditor"}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo server, shared by the module's tests."""
-    with serve_demo(tmp_path_factory.mktemp("floor-demo")) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, started once for the module."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

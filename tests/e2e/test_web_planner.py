@@ -17,12 +17,10 @@ import httpx
 import pytest
 
 from tests.e2e.web_server import (
-    ARGS,
     CHROMIUM,
     Demo,
     everything,
     screenshot,
-    serve_demo,
     sign_in,
     watched_page,
 )
@@ -41,26 +39,10 @@ DEMAND = "D2702-UA-MOD-RECON-Q"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """The demo server, shared by the module's tests."""
-    with serve_demo(tmp_path_factory.mktemp("planner-demo")) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
 def admin(demo: Demo) -> Iterator[httpx.Client]:
     """An API client signed in once as the demo's admin (the sign-in throttle counts)."""
     with closing(demo.api("admin")) as api:
         yield api
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, started once for the module."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -1,16 +1,13 @@
 """Helpers for browser tests of the dashboard: `fabnet serve --demo` in its own process
 on a free loopback port, Debian's Chromium through Playwright (never a downloaded
 browser), a page that records every request, failed request and console error, and
-the sign-in. A test module makes its fixtures from these (`serve_demo`, `watched_page`).
+the sign-in. tests/e2e/conftest.py starts one demo server and one browser for the whole
+session (`demo`, `browser`); a test module makes its `page` from `watched_page`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,64 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+from benchmarks.demo_server import Demo, serve_demo
 
-from tests.e2e.test_api_server import BIN, free_port
+__all__ = ["ARGS", "CHROMIUM", "Demo", "everything", "screenshot", "serve_demo", "sign_in",
+           "watched_page"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: where the tests keep a screenshot of each page (the CI keeps out/ as an artifact)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
-
-
-@dataclass
-class Demo:
-    """A served demo store: its address and the accounts' passwords."""
-
-    base: str
-    passwords: dict[str, str]
-
-    def api(self, user: str) -> httpx.Client:
-        """An HTTP API client signed in as `user` (bearer token)."""
-        http = httpx.Client(base_url=self.base, timeout=120)
-        login = http.post("/auth/login", json={"username": user,
-                                               "password": self.passwords[user]})
-        assert login.status_code == 200, login.text
-        http.headers["Authorization"] = f"Bearer {login.json()['token']}"
-        return http
-
-
-@contextmanager
-def serve_demo(folder: Path) -> Iterator[Demo]:
-    """`fabnet serve --demo` on a free port, up and answering, stopped afterwards."""
-    log = folder / "serve.log"
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen([str(BIN / "fabnet"), "serve", "--demo", "--demo-dir",
-                                 str(folder / "store"), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "FABNET_API_JOB_WORKERS": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the demo server did not come up in 600 s"
-            time.sleep(0.3)
-        accounts = re.findall(r"^\s+(\S+)\s+\S+\s+(\S+)$", log.read_text(), re.M)
-        yield Demo(base, dict(accounts))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @dataclass
