@@ -329,8 +329,12 @@ class FloorRepository(Repository):
         # those outlive the loop: fewer objects for the garbage collector to walk
         found: list[Contained] = []
         total = 0
-        for serial, item, site, status, depth, ship, *everywhere in self._conn.execute(
-                gq.down_query(sites is not None, dialect), params):
+        result = self._conn.execute(gq.down_query(sites is not None, dialect), params)
+        # plain strings and integers: the driver's own rows, fetched at once, cost a third
+        # of SQLAlchemy's row-by-row iteration and need none of its type processing
+        rows = result.cursor.fetchall()
+        result.close()
+        for serial, item, site, status, depth, ship, *everywhere in rows:
             total = everywhere[0] if everywhere else total + 1
             if serial is not None:  # None: scoped, and none of them visible
                 found.append(Contained(serial, item, site, status, depth, ship))
