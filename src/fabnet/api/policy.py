@@ -59,6 +59,7 @@ SECTION_EDITORS: dict[str, frozenset[Role]] = {
     "risks": frozenset({A, P, C}),
     "test_plans": frozenset({A, P, E, Q}),  # quality engineers own the test steps
     "licences": frozenset({A, X}),  # export compliance alone changes licences
+    "mitigations": frozenset({A, P, C}),  # redundancy candidates: continuity's question
 }
 
 #: the column naming the site a row belongs to, in the sections a site manager is

@@ -265,9 +265,9 @@ class Scenario:
     risks: tuple[Risk, ...] = ()
     test_plans: tuple[TestPlan, ...] = ()
     licences: tuple[Licence, ...] = ()
-    #: candidates for redundancy design (`fabnet design`); a plan ignores them, so they
-    #: are not part of a scenario's equality (the store does not keep them yet)
-    mitigations: tuple[Mitigation, ...] = field(default=(), compare=False)
+    #: candidates for redundancy design (`fabnet design`); a plan ignores them, the store
+    #: keeps them (revision 0017)
+    mitigations: tuple[Mitigation, ...] = ()
     #: what validation found worth saying about a valid scenario (not part of its content)
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from fabnet.model.licence import Licence
+from fabnet.model.mitigation import Mitigation
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -57,6 +58,7 @@ SECTIONS: dict[str, type[SectionRecord]] = {
     "risks": Risk,
     "test_plans": TestPlan,
     "licences": Licence,
+    "mitigations": Mitigation,
 }
 
 #: fields a section gained after versions were first stored and hashed, with their
@@ -72,7 +74,7 @@ LATER_FIELDS: dict[str, dict[str, Any]] = {
     "offers": {"moq": None, "multiple": None},
 }
 #: sections added after versions were first hashed: left out of a hash while empty
-LATER_SECTIONS = frozenset({"test_plans", "licences"})
+LATER_SECTIONS = frozenset({"test_plans", "licences", "mitigations"})
 
 
 def check_section(section: str) -> type[SectionRecord]:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from fabnet.model.licence import Licence
+from fabnet.model.mitigation import Mitigation
 from fabnet.model.scenario import (
     BomLine,
     Customer,
@@ -31,7 +32,7 @@ from fabnet.model.scenario import (
 
 SectionRecord = (Item | BomLine | RoutingStep | Site | WorkCenter | Supplier | Offer | Customer
                  | Lane | InventoryRecord | Demand | Disruption | Recovery | Risk | TestPlan
-                 | Licence)
+                 | Licence | Mitigation)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,17 @@ SECTION_TABLES: dict[str, sa.Table] = {
                          _col("items", sa.JSON), _col("qty", F), _col("start", D),
                          _col("until", D), _col("euc", S), _col("status", S),
                          _col("authority", S)),
+    # added in revision 0017: candidates for redundancy design (`fabnet design`)
+    "mitigations": _section("mitigations", _col("id", S), _col("kind", S), _col("cost", F),
+                            _col("available_after", N), _col("supplier", S, True),
+                            _col("country", S, True), _col("item", S, True),
+                            _col("price", F, True), _col("lead_time", N),
+                            _col("capacity", F, True), _col("transit", N),
+                            _col("site", S, True), _col("work_center", S, True),
+                            _col("hours", F, True), _col("ramp", sa.JSON),
+                            _col("qty", F, True), _col("holding_cost", F),
+                            _col("origin", S, True), _col("destination", S, True),
+                            _col("lane_cost", F)),
 }
 
 branches = sa.Table(
