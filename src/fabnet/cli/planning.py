@@ -156,15 +156,19 @@ def print_headline(headline: object, strikes: list[str]) -> None:
     out_console.print(t)
     for spec, w in zip(strikes, headline.strikes, strict=True):
         k = w.diff.kpis
-        rate = (f"on-time rate {100 * (k['on_time_rate'][1] - k['on_time_rate'][0]):+.1f} pts"
+        rate = (f"on-time rate {_change(k['on_time_rate'], 100, 1)} pts"
                 if "on_time_rate" in k else "on-time rate: no demand")
         out_console.print(
             f"[bold]What a strike costs[/bold] ({spec}): units lost "
-            f"{k['units_lost'][1] - k['units_lost'][0]:+,.0f}, units late "
-            f"{k['units_late'][1] - k['units_late'][0]:+,.0f}, {rate}, cost "
-            f"{k['cost_total'][1] - k['cost_total'][0]:+,.0f}; "
-            f"{len(w.diff.moved)} orders move between sites")
+            f"{_change(k['units_lost'])}, units late {_change(k['units_late'])}, {rate}, "
+            f"cost {_change(k['cost_total'])}; {len(w.diff.moved)} orders move between sites")
     worst = list(headline.exposure.embargo_lost.items())[:3]
     if worst:
         out_console.print("Embargo what-if (13 buckets): " + ", ".join(
             f"{c} {v:,.0f} units lost" for c, v in worst))
+
+
+def _change(before_after: tuple[float, float], scale: float = 1.0, digits: int = 0) -> str:
+    """A signed change as shown, rounded before its sign is taken (never "-0")."""
+    shown = round(scale * (before_after[1] - before_after[0]), digits) + 0.0
+    return f"{shown:+,.{digits}f}"
