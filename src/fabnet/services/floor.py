@@ -28,7 +28,7 @@ from fabnet.shop.shipment import Refusal, Shipment
 from fabnet.shop.testing import FailureRow, TestResult, YieldRow, missing_steps
 from fabnet.shop.unit import UnitStatus
 from fabnet.shop.work_order import WorkOrder, WorkOrderStatus, work_order_code
-from fabnet.store import Action, NotFound, Role, Store, UnitOfWork
+from fabnet.store import Action, NotFound, PlanRun, Role, Store, UnitOfWork
 from fabnet.store.repository import now
 from fabnet.store.schema import scenarios, users
 
@@ -86,6 +86,24 @@ def _floor(uow: UnitOfWork) -> FloorRepository:
     return FloorRepository(uow.connection, uow.audit)
 
 
+def releasable_run(uow: UnitOfWork, scenario: str, run_id: int | None, nothing: str
+                   ) -> PlanRun:
+    """The plan run whose quantities go to the floor (`run_id`, or the newest): one that is
+    optimal, or a whole-unit plan its MIP time limit stopped (feasible, so releasable);
+    `nothing` says what a run that is neither lacks."""
+    runs = [r for r in uow.plan_runs.all(scenario, limit=1000)
+            if run_id is None or r.id == run_id]
+    if not runs:
+        raise NotFound(f"no plan run {run_id or ''} of {scenario!r} in the store (fix: "
+                       f"`fabnet db plan {scenario}`, then `fabnet db runs`)")
+    run = runs[0]
+    if run.status != "optimal" and not (is_whole_unit(run.kpis)
+                                        and run.status == "time_limit"):
+        raise FloorError(f"plan run {run.id} is {run.status}, not optimal: {nothing} "
+                         "(fix: plan again)")
+    return run
+
+
 def _run(store: Store, caller: Caller, work: Callable[[UnitOfWork, FloorRepository], T],
          read_only: bool = False) -> T:
     """`work` in a unit of work acting as the caller, retried on a concurrent change."""
@@ -112,17 +130,8 @@ def release(store: Store, caller: Caller, scenario: str, run_id: int | None = No
 
     def work(uow: UnitOfWork, floor: FloorRepository) -> list[WorkOrder]:
         sid, _ = _scenario_id(uow, scenario)
-        runs = [r for r in uow.plan_runs.all(scenario, limit=1000)
-                if run_id is None or r.id == run_id]
-        if not runs:
-            raise NotFound(f"no plan run {run_id or ''} of {scenario!r} in the store (fix: "
-                           f"`fabnet db plan {scenario}`, then `fabnet db runs`)")
-        run = runs[0]
-        # a whole-unit plan stopped by its MIP time limit is feasible: it can be released
+        run = releasable_run(uow, scenario, run_id, "there is no production to release")
         whole = is_whole_unit(run.kpis)
-        if run.status != "optimal" and not (whole and run.status == "time_limit"):
-            raise FloorError(f"plan run {run.id} is {run.status}, not optimal: there is no "
-                             "production to release (fix: plan again)")
         if done := floor.released_from(run.id):
             raise FloorError(f"plan run {run.id} was released already ({len(done)} work "
                              f"orders from {work_order_code(done[0])}) (fix: see `fabnet "

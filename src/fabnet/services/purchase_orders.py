@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from fabnet.plan.whole_units import is_whole_unit
+from fabnet.services.floor import releasable_run
 from fabnet.shop.errors import FloorError
 from fabnet.shop.lot import Lot
 from fabnet.shop.po_repository import PurchaseOrderRepository
@@ -22,7 +23,7 @@ from fabnet.shop.purchase_order import (
 )
 from fabnet.shop.repository import FloorRepository
 from fabnet.shop.roles import Caller
-from fabnet.store import Action, NotFound, Store, UnitOfWork
+from fabnet.store import Action, Store, UnitOfWork
 
 #: a plan's purchase smaller than this is solver noise, not an order
 MIN_QTY = 1e-6
@@ -56,17 +57,8 @@ def release_purchases(store: Store, caller: Caller, scenario: str, run_id: int |
     def body(uow: UnitOfWork) -> list[PurchaseOrder]:
         pos = PurchaseOrderRepository(uow.connection, uow.audit)
         sid = _scenario(uow, scenario)
-        runs = [r for r in uow.plan_runs.all(scenario, limit=1000)
-                if run_id is None or r.id == run_id]
-        if not runs:
-            raise NotFound(f"no plan run {run_id or ''} of {scenario!r} in the store (fix: "
-                           f"`fabnet db plan {scenario}`, then `fabnet db runs`)")
-        run = runs[0]
-        # a whole-unit plan stopped by its MIP time limit is feasible: it can be placed
+        run = releasable_run(uow, scenario, run_id, "there are no purchases to place")
         whole = is_whole_unit(run.kpis)
-        if run.status != "optimal" and not (whole and run.status == "time_limit"):
-            raise FloorError(f"plan run {run.id} is {run.status}, not optimal: there are no "
-                             "purchases to place (fix: plan again)")
         if done := pos.released_from(run.id):
             raise FloorError(f"the purchases of plan run {run.id} were released already "
                              f"({len(done)} purchase orders from PO-{done[0]}) (fix: see "
