@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from fabnet.shop.errors import NotPermitted
 from fabnet.shop.roles import Caller
 from fabnet.store.records import Role
 
@@ -48,14 +47,4 @@ MORE_ROLES: dict[MoreAction, frozenset[Role]] = {
 def check(caller: Caller, action: MoreAction, site: str | None = None) -> None:
     """Refuse (`NotPermitted`) unless the caller's role may do `action`, at `site` if
     given (a site manager only at their own sites)."""
-    roles = MORE_ROLES[action]
-    if caller.role not in roles:
-        who = ", ".join(r.value for r in Role if r in roles)
-        raise NotPermitted(f"{caller.name} ({caller.role.value}) may not {action.value} on "
-                           f"the floor (roles that may: {who}) (fix: ask one of them, or an "
-                           "admin to change your role)")
-    if site is not None and not caller.sees(site):
-        mine = ", ".join(sorted(caller.sites or ())) or "none"
-        # the other site is not named: a refusal must not tell where a unit is
-        raise NotPermitted(f"{caller.name} may not {action.value} there: not one of your "
-                           f"sites ({mine}) (fix: ask an admin to assign the site to you)")
+    caller.permit(action.value, MORE_ROLES[action], site)

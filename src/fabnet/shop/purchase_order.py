@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from fabnet.shop.errors import FloorError, NotPermitted
+from fabnet.shop.errors import FloorError
 from fabnet.shop.lot import EPS
 from fabnet.shop.roles import Caller
 from fabnet.store.records import Role
@@ -143,13 +143,4 @@ PO_ROLES: dict[POAction, frozenset[Role]] = {
 def check(caller: Caller, action: POAction, site: str | None = None) -> None:
     """Refuse (`NotPermitted`) unless the caller's role may do `action`, at `site` if
     given (a site manager only at their own sites; the refusal names no other site)."""
-    roles = PO_ROLES[action]
-    if caller.role not in roles:
-        who = ", ".join(r.value for r in Role if r in roles)
-        raise NotPermitted(f"{caller.name} ({caller.role.value}) may not {action.value} on "
-                           f"the floor (roles that may: {who}) (fix: ask one of them, or an "
-                           "admin to change your role)")
-    if site is not None and not caller.sees(site):
-        mine = ", ".join(sorted(caller.sites or ())) or "none"
-        raise NotPermitted(f"{caller.name} may not {action.value} there: not one of your "
-                           f"sites ({mine}) (fix: ask an admin to assign the site to you)")
+    caller.permit(action.value, PO_ROLES[action], site)

@@ -70,15 +70,19 @@ class Caller:
 
     def check(self, action: FloorAction, site: str | None = None) -> None:
         """Refuse (`NotPermitted`) unless the role may do `action`, at `site` if given."""
-        roles = FLOOR_ROLES[action]
+        self.permit(action.value, FLOOR_ROLES[action], site)
+
+    def permit(self, verb: str, roles: frozenset[Role], site: str | None = None) -> None:
+        """Refuse (`NotPermitted`) unless the role is one of `roles` and, if `site` is
+        given, the site is one of the caller's: every floor matrix's one check."""
         if self.role not in roles:
             who = ", ".join(r.value for r in Role if r in roles)
-            raise NotPermitted(f"{self.name} ({self.role.value}) may not {action.value} on the "
+            raise NotPermitted(f"{self.name} ({self.role.value}) may not {verb} on the "
                                f"floor (roles that may: {who}) (fix: ask one of them, or an "
                                "admin to change your role)")
         if site is not None and not self.sees(site):
             mine = ", ".join(sorted(self.sites or ())) or "none"
             # the other site is not named: a refusal must not tell where a unit is
-            raise NotPermitted(f"{self.name} may not {action.value} there: not one of your "
+            raise NotPermitted(f"{self.name} may not {verb} there: not one of your "
                                f"sites ({mine}) (fix: ask an admin to assign the site to "
                                "you)")
