@@ -12,7 +12,14 @@ import pytest
 from fabnet.io import load_scenario
 from fabnet.model import Scenario
 from fabnet.model.mitigation import MitigationError, apply
-from fabnet.resilience.design import Method, Objective, design, units_lost, worst5_mean
+from fabnet.resilience.design import (
+    Method,
+    Objective,
+    Search,
+    design,
+    units_lost,
+    worst5_mean,
+)
 from fabnet.resilience.montecarlo import stress_test
 
 #: one drone from two Chinese parts; the two buffers only help together (a drone needs
@@ -72,7 +79,7 @@ def test_budget_zero_chooses_nothing(small: Scenario) -> None:
 
 def test_budget_buying_everything_chooses_every_useful_candidate(small: Scenario) -> None:
     d = design(small, 1e9, FUTURES, SEED, marginal_step=None)
-    assert d.method is Method.ENUMERATION and d.bound.startswith("exact")
+    assert d.method is Method.MIP and d.bound.startswith("exact")
     assert set(d.after.chosen) == {"fc-buffer", "batt-buffer", "hub-hours"}
     assert d.after.cost == 15000
     assert d.saved_expected > 0
@@ -96,9 +103,10 @@ def test_claimed_savings_equal_a_rerun_of_the_stress_test(small: Scenario) -> No
 
 def test_enumeration_beats_or_equals_greedy(small: Scenario) -> None:
     for objective in Objective:
-        exact = design(small, 1e9, FUTURES, SEED, objective, marginal_step=None)
+        exact = design(small, 1e9, FUTURES, SEED, objective, marginal_step=None,
+                       search=Search.REPLAN)
         greedy = design(small, 1e9, FUTURES, SEED, objective, enumerate_upto=0,
-                        marginal_step=None)
+                        marginal_step=None, search=Search.REPLAN)
         assert greedy.method is Method.GREEDY_SWAP and greedy.bound == "no bound proved"
         assert exact.after.value(objective) <= greedy.after.value(objective) + 1e-9
 
@@ -106,8 +114,9 @@ def test_enumeration_beats_or_equals_greedy(small: Scenario) -> None:
 def test_greedy_equals_enumeration_where_candidates_do_not_interact(small: Scenario) -> None:
     alone = replace(small, mitigations=tuple(m for m in small.mitigations
                                              if m.id in ("hub-hours", "useless-lane")))
-    exact = design(alone, 1e9, FUTURES, SEED, marginal_step=None)
-    greedy = design(alone, 1e9, FUTURES, SEED, enumerate_upto=0, marginal_step=None)
+    exact = design(alone, 1e9, FUTURES, SEED, marginal_step=None, search=Search.REPLAN)
+    greedy = design(alone, 1e9, FUTURES, SEED, enumerate_upto=0, marginal_step=None,
+                    search=Search.REPLAN)
     assert exact.after.chosen == greedy.after.chosen == ("hub-hours",)
     assert exact.after.expected == greedy.after.expected
 
@@ -162,7 +171,7 @@ def test_cli_writes_the_design_and_the_risk_matrix(tmp_path: Path) -> None:
                                    "--out", str(out)])
     assert got.exit_code == 0, got.output
     s = json.loads((out / "summary.json").read_text())
-    assert s["chosen"] == ["fc-buffer", "batt-buffer"] and s["method"] == "enumeration"
+    assert s["chosen"] == ["fc-buffer", "batt-buffer"] and s["method"] == "mip"
     rows = {r["mitigation"]: r for r in csv.DictReader((out / "design.csv").open())}
     assert rows["fc-buffer"]["chosen"] == "True" and rows["hub-hours"]["chosen"] == "False"
     matrix = list(csv.DictReader((out / "risk_matrix.csv").open()))

@@ -12,7 +12,7 @@ from fabnet.cli.console import err_console, out_console, print_warnings
 from fabnet.cli.continuity import SchedulerOpt
 from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
-from fabnet.resilience.design import Objective
+from fabnet.resilience.design import Objective, Search
 
 
 def design_cmd(
@@ -30,6 +30,10 @@ def design_cmd(
                                          "after the chosen set.")] = True,
     out: Annotated[Path | None, typer.Option(help="Folder for design.csv, summary.json, "
                                              "risk_matrix.csv and report.html.")] = None,
+    method: Annotated[Search, typer.Option(
+        help="auto: the stochastic MIP where it fits, else Benders cuts; mip, benders; "
+             "replan: re-plan subsets (all up to 8 candidates, else greedy with swaps).")]
+    = Search.AUTO,
     scheduler: SchedulerOpt = None,
     force: ForceOpt = False,
 ) -> None:
@@ -43,7 +47,7 @@ def design_cmd(
     print_warnings(sc.warnings)
     with err_console.status(f"re-planning {futures} futures per candidate set…"):
         run = run_design(sc, budget, futures, seed, objective, workers, out, force=force,
-                         matrix=matrix, scheduler=scheduler)
+                         matrix=matrix, scheduler=scheduler, search=method)
     d = run.design
     t = Table(title=f"Design: budget {budget:,.0f} EUR, {futures} futures, seed {seed}",
               show_header=False)
@@ -51,6 +55,8 @@ def design_cmd(
     t.add_column("value", justify="right")
     t.add_row("method", f"{d.method} ({d.evaluations} sets re-planned)")
     t.add_row("bound", d.bound)
+    if d.bound_saved is not None:
+        t.add_row("units saved, at most", f"{d.bound_saved:,.1f}")
     t.add_row("chosen", ", ".join(d.after.chosen) or "nothing")
     t.add_row("cost EUR", f"{d.after.cost:,.0f}")
     t.add_row("units saved, expected", f"{d.saved_expected:,.1f}")

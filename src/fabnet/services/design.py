@@ -1,8 +1,9 @@
 """The `design` verb: choose mitigations within a budget and write what they buy.
 
-Writes design.csv (every candidate: chosen or not, its cost, the units it saves alone),
-summary.json (the set, its cost, units saved by mean and worst 5 %, the method and the
-bound it proved, what one more budget step buys), risk_matrix.csv (time-to-survive,
+Writes design.csv (every candidate: chosen or not, its cost, the units it saves alone
+where it was re-planned alone, its marginal value by the futures' duals), summary.json
+(the set, its cost, units saved by mean and worst 5 %, the method, the bound it proved in
+words and in units, what one more budget step buys), risk_matrix.csv (time-to-survive,
 time-to-recover and performance impact of every node, before and after the set) and
 report.html (the same as a report section).
 """
@@ -21,7 +22,7 @@ from fabnet.model.mitigation import apply
 from fabnet.model.network import compile_network
 from fabnet.model.scenario import Scenario
 from fabnet.report import render_page
-from fabnet.resilience.design import Design, Objective, design
+from fabnet.resilience.design import Design, Objective, Search, design
 from fabnet.resilience.tts import NodeRisk, time_to_survive
 
 MATRIX_COLUMNS = ["node", "kind", "ttr_days", "tts_before_days", "tts_after_days",
@@ -41,7 +42,8 @@ def summary(d: Design) -> dict[str, object]:
     """The headline numbers of a design, as written to summary.json."""
     return {
         "objective": str(d.objective), "budget_eur": d.budget, "method": str(d.method),
-        "bound": d.bound, "futures": d.before.result.samples, "seed": d.before.result.seed,
+        "bound": d.bound, "bound_units_saved": d.bound_saved,
+        "futures": d.before.result.samples, "seed": d.before.result.seed,
         "chosen": list(d.after.chosen), "cost_eur": d.after.cost,
         "units_lost_expected_before": d.before.expected,
         "units_lost_expected_after": d.after.expected,
@@ -49,7 +51,8 @@ def summary(d: Design) -> dict[str, object]:
         "units_lost_worst5_before": d.before.worst5,
         "units_lost_worst5_after": d.after.worst5, "units_saved_worst5": d.saved_worst5,
         "failed_futures_before": d.before.failed, "failed_futures_after": d.after.failed,
-        "sets_replanned": d.evaluations,
+        "sets_replanned": d.evaluations, "lp_solves": d.lp_solves,
+        "exact_method_seconds": d.exact_seconds,
         "marginal_budget_eur": d.marginal_step if d.marginal is not None else None,
         "marginal_chosen": list(d.marginal.chosen) if d.marginal is not None else None,
         "marginal_units_saved": d.marginal_saved,
@@ -63,7 +66,8 @@ def _rows(d: Design, sc: Scenario) -> list[list[object]]:
         rows.append([m.id, str(m.kind), m.id in d.after.chosen,
                      m.total_cost(sc.horizon.buckets), m.available_after,
                      "" if alone is None else d.before.expected - alone.expected,
-                     "" if alone is None else d.before.worst5 - alone.worst5])
+                     "" if alone is None else d.before.worst5 - alone.worst5,
+                     d.dual_value.get(m.id, "")])
     return rows
 
 
@@ -91,7 +95,7 @@ def _section(d: Design, rows: list[list[object]],
     cand = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
                    for r in rows)
     cols = ["mitigation", "kind", "chosen", "cost EUR", "available after", "saved alone",
-            "saved alone (worst 5 %)"]
+            "saved alone (worst 5 %)", "marginal value by the duals"]
     mrows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
                     for r in _matrix_rows(matrix) if r[7] or r[8])
     body = (f"<table>{head}</table><h3>Candidates</h3><table><tr>"
@@ -106,7 +110,7 @@ def run_design(path: str | Path | Scenario, budget: float, futures: int, seed: i
                objective: Objective = Objective.EXPECTED, workers: int = 1,
                out: Path | None = None, force: bool = False, matrix: bool = True,
                marginal_step: float | None = 1_000_000.0,
-               scheduler: str | None = None) -> DesignRun:
+               scheduler: str | None = None, search: Search = Search.AUTO) -> DesignRun:
     """Choose the scenario's mitigations within `budget` EUR over `futures` sampled futures
     (`seed`), and write design.csv, summary.json, risk_matrix.csv and report.html to `out`."""
     from fabnet.model.errors import FabnetError
@@ -117,7 +121,7 @@ def run_design(path: str | Path | Scenario, budget: float, futures: int, seed: i
                           "risks: section with id, target, rate, duration)")
     with executor_for(workers, scheduler) as ex:
         d = design(sc, budget, futures, seed, objective, executor=ex,
-                   marginal_step=marginal_step)
+                   marginal_step=marginal_step, search=search)
     chosen = apply(sc, tuple(m for m in sc.mitigations if m.id in d.after.chosen))
     mx = _matrix(sc, chosen, workers) if matrix else []
     if out is not None:
@@ -125,7 +129,7 @@ def run_design(path: str | Path | Scenario, budget: float, futures: int, seed: i
         write_folder(out, {
             "design.csv": csv_text(["mitigation", "kind", "chosen", "cost_eur",
                                     "available_after", "units_saved_alone_expected",
-                                    "units_saved_alone_worst5"], rows),
+                                    "units_saved_alone_worst5", "dual_value_expected"], rows),
             "summary.json": json.dumps(summary(d), indent=1),
             **({"risk_matrix.csv": csv_text(MATRIX_COLUMNS, _matrix_rows(mx))} if mx else {}),
             "report.html": render_page(f"Redundancy design: {sc.name}",
