@@ -32,6 +32,7 @@ from fabnet.api.routes import (
     audit,
     auth,
     branches,
+    design,
     ecos,
     floor,
     floor_more,
@@ -116,7 +117,7 @@ def api_routers() -> tuple[APIRouter, ...]:
     routers = (health.router, auth.router, users.router, tokens.router, scenarios.router,
                *section_routers(), branches.router, jobs.router, plan_runs.router,
                floor.router, floor_more.router, purchase_orders.router, transfers.router,
-               licences.router,
+               licences.router, design.router,
                ecos.router, audit.router)
     for r in routers:
         document_roles(r)

@@ -90,6 +90,10 @@ class Search(StrEnum):
     REPLAN = "replan"  # enumeration up to `enumerate_upto` candidates, else greedy+swap
 
 
+#: units by which the chosen set may miss the bound and still be called optimal (the
+#: bound allows for the losses a re-plan settles to 0 and the solver's tolerances)
+EXACT_TOL = 1e-4
+
 #: the extensive form's size limit, in non-zeros (futures × the LP's)
 EXTENSIVE_LIMIT = 2_000_000
 
@@ -364,7 +368,7 @@ def _bound_text(method: Method, ex: Exact, saved_bound: float, after: Evaluation
            Method.DUAL_GUIDED: f"Benders' master, stopped after {ex.rounds} rounds"}[method]
     head = (f"no affordable set saves more than {saved_bound:,.3f} units ({objective}) "
             f"over the sampled futures ({how})")
-    if gap <= 1e-6 * (1.0 + abs(after.value(objective))):
+    if gap <= EXACT_TOL + 1e-6 * abs(after.value(objective)):
         return "exact over the sampled futures: " + head
     return f"{head}; the chosen set is within {gap:,.3f} units of it"
 

@@ -43,6 +43,7 @@ class JobKind(StrEnum):
     WHATIF = "whatif"
     TTS = "tts"
     MONTECARLO = "montecarlo"
+    DESIGN = "design"  # redundancy design (services/design_job.py registers it)
 
 
 class Cancelled(FabnetError):
