@@ -1,9 +1,9 @@
 """The YAML form of a scenario: DESIGN.md's contract, with nested BOMs, work centers, offers.
 
-Reading is guarded: before a document is built, its parse events are scanned for nesting
-deeper than `MAX_DEPTH`, lists longer than `MAX_RECORDS` and aliases that would expand
-past `MAX_ALIAS_NODES` nodes ("billion laughs"), so a hostile file is refused in
-moments. A date or integer that can't be built stays text and is named by the schema.
+Reading is guarded (`fabnet.io.yaml_guard`): nesting deeper than `MAX_DEPTH`, lists
+longer than `MAX_RECORDS` and aliases that would expand past `MAX_ALIAS_NODES` nodes
+("billion laughs") are refused in moments, in one pass for an ordinary file. A date or
+integer that can't be built stays text and is named by the schema.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 
-from fabnet.io import limits
+from fabnet.io import limits, yaml_guard
 from fabnet.io.limits import short_repr, short_text
 from fabnet.io.tables import RawTables
 from fabnet.model.errors import Issue
@@ -23,89 +22,6 @@ from fabnet.model.errors import Issue
 TOP_KEYS = ("scenario", "horizon", "items", "boms", "routings", "sites", "suppliers",
             "customers", "lanes", "inventory", "demand", "disruptions", "recovery", "risks",
             "test_plans", "licences", "mitigations")
-
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """The safe loader (libyaml's when present) with lenient dates and integers."""
-
-
-def _lenient(build: Any) -> Any:
-    """A constructor that leaves a scalar as text when it can't be built (`2027-02-30`)."""
-    def construct(loader: Any, node: yaml.ScalarNode) -> Any:
-        try:
-            return build(loader, node)
-        except ValueError:
-            return loader.construct_scalar(node)
-    return construct
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp",
-                        _lenient(SafeConstructor.construct_yaml_timestamp))
-_Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.construct_yaml_int))
-
-
-class _Refused(Exception):
-    """A document over one of the limits, with where the scan stopped."""
-
-    def __init__(self, why: str, fix: str, mark: Any) -> None:
-        super().__init__(why)
-        self.why, self.fix, self.mark = why, fix, mark
-
-
-def _scan(text: str) -> None:
-    """Walk the parse events once, refusing deep nesting, huge lists and alias bombs.
-
-    `size` counts nodes as they would be after expanding aliases; an anchor's subtree size
-    is what an alias to it adds. Written as one tight loop: it sees every event."""
-    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
-    seq_start, map_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
-    seq_end, map_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
-    records, depth_limit, alias_limit = limits.MAX_RECORDS, limits.MAX_DEPTH, \
-        limits.MAX_ALIAS_NODES
-    stack: list[tuple[int, int, int, str | None]] = []  # outer (count, cap, size, anchor)
-    anchors: dict[str, int] = {}
-    count, cap, size, expanded = 0, records, 0, 0  # documents: the loader says
-    ev: Any
-    for ev in yaml.parse(text, Loader=_BaseLoader):
-        t = type(ev)
-        if t is scalar:
-            size += 1
-            count += 1
-            if ev.anchor is not None:
-                anchors[ev.anchor] = 1
-        elif t is map_start or t is seq_start:
-            count += 1
-            if count > cap:
-                raise _Refused(f"a list or mapping with more than {records:,} entries",
-                               "split the scenario or remove records", ev.start_mark)
-            stack.append((count, cap, size, ev.anchor))
-            if len(stack) > depth_limit:
-                raise _Refused(f"nested deeper than {depth_limit} levels",
-                               "a scenario nests sections, records and lists only", ev.start_mark)
-            count, cap = 0, records if t is seq_start else 2 * max(records, 1_000)
-            size += 1
-            continue
-        elif t is map_end or t is seq_end:
-            count, cap, first, anchor = stack.pop()
-            if anchor is not None:
-                anchors[anchor] = size - first
-        elif t is alias:
-            nodes = anchors.get(ev.anchor or "", 1)
-            size += nodes
-            expanded += nodes
-            count += 1
-            if expanded > alias_limit:
-                raise _Refused(f"aliases expand to more than {alias_limit:,} values",
-                               "write the records out instead of using *aliases",
-                               ev.start_mark)
-        else:
-            continue
-        if count > cap:
-            raise _Refused(f"a list or mapping with more than {records:,} entries",
-                           "split the scenario or remove records", ev.start_mark)
-
 
 def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -168,13 +84,12 @@ def read_yaml(path: Path) -> RawTables:
     try:
         text = data.decode("utf-8")
         del data
-        _scan(text)
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
+        doc = yaml_guard.load(text)
     except UnicodeDecodeError as e:
         raw.issues.append(Issue("yaml", f"byte {e.start}", "", "not UTF-8 text",
                                 "save the file as UTF-8", str(path)))
         return raw
-    except _Refused as e:
+    except yaml_guard.Refused as e:
         raw.issues.append(Issue("yaml", _where(e.mark), "", f"refused: {e.why}", e.fix,
                                 str(path)))
         return raw
