@@ -252,7 +252,7 @@ def test_engineering_reviews_an_eco_with_its_csrf_token(page: Any, demo: Demo) -
     assert page.query_selector("#impact-pending") or page.query_selector("#impact .tiles")
     screenshot(page, "engineering-eco")
     status = page.request.get("/web/engineering/ecos/1/impact")
-    assert status.ok and isinstance(status.json()["done"], bool)  # what impact.js asks
+    assert status.ok and isinstance(status.json()["done"], bool)  # what pending.js asks
     answer = page.request.post("/web/engineering/ecos/1/release", form={"note": "ok"},
                                max_redirects=0)
     assert answer.status == 403 and "CSRF" in answer.text()

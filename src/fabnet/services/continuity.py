@@ -205,6 +205,12 @@ def exposure(src: str | Path | Scenario, buckets: int = 13, out: Path | None = N
     return ex
 
 
+def exposure_shares(src: str | Path | Scenario) -> Exposure:
+    """Country-of-origin shares and sourcing gaps alone, without the embargo what-ifs
+    (no re-plan, milliseconds): what a page shows at once while `exposure` runs."""
+    return country_exposure(_read(src))
+
+
 def import_willems(src: str | Path, out: str | Path, capacity_factor: float = 1.25,
                    stock_days: float | None = None, ttr: float = 28.0,
                    force: bool = False) -> Scenario:

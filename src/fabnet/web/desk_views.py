@@ -6,7 +6,7 @@ whether it verifies).
 Each page admits the roles of `fabnet.services.desk_pages` (the audit trail: the API's
 `AUDIT_READERS`, handed in by `Wiring`), and refuses the others with a 403 page. An
 ECO's impact plans the scenario twice, so it is computed once per ECO, its state and the
-scenario version, in a thread of the server, while its page waits (`static/impact.js`
+scenario version, in a thread of the server, while its page waits (`static/pending.js`
 asks whether it is there, and shows the page again once it is).
 """
 

@@ -258,6 +258,17 @@ def make_router(wiring: Wiring) -> APIRouter:
                    job: str | None = None) -> Response:
         return continuity_page(request, who, scenario, job)
 
+    def exposure_of(who: WebUser, scenario: str, buckets: int) -> views.ExposureView:
+        """The exposure as `views.exposure_view` has it, its refusals as error pages."""
+        try:
+            return views.exposure_view(who, scenario, buckets)
+        except scoping.ScopeRefused as e:
+            raise WebError(403, f"{e} (role {who.role.value}; allowed: "
+                           f"{', '.join(r.value for r in Role if r in wiring.cleared)}, "
+                           "without a site limit)") from None
+        except views.ExposureBusy as e:
+            raise WebError(503, str(e)) from None
+
     @router.get("/continuity/exposure", response_class=HTMLResponse)
     @friendly
     def exposure(request: Request, who: Who, scenario: str | None = None,
@@ -265,14 +276,18 @@ def make_router(wiring: Wiring) -> APIRouter:
         found = scenario_svc.list_scenarios(who.store)
         chosen = scenario or (found[0].name if found else None)
         n = _int(buckets, "buckets", 1, 520)
-        try:
-            view = views.exposure_view(who, chosen, n) if chosen else None
-        except scoping.ScopeRefused as e:
-            raise WebError(403, f"{e} (role {who.role.value}; allowed: "
-                           f"{', '.join(r.value for r in Role if r in wiring.cleared)}, "
-                           "without a site limit)") from None
+        view = exposure_of(who, chosen, n) if chosen else None
         return render(request, "exposure.html.j2", who, scenarios=found, chosen=chosen,
                       exposure=view, buckets=n)
+
+    @router.get("/continuity/exposure/status")
+    @friendly
+    def exposure_status(who: Who, scenario: str, buckets: str = "13") -> Response:
+        """Whether the embargo what-ifs are there (the page polls it): how far they are,
+        never their figures, and only for the roles the page admits."""
+        view = exposure_of(who, scenario, _int(buckets, "buckets", 1, 520))
+        return JSONResponse({"done": view.done, "progress": round(view.progress, 3)},
+                            headers={"Cache-Control": "no-store"})
 
     @router.post("/whatif")
     @friendly

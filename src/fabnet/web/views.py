@@ -5,13 +5,16 @@ caller's API answers would not: no other site's rows, no restricted field.
 
 from __future__ import annotations
 
+import logging
 import threading
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from fabnet.model.errors import FabnetError
 from fabnet.model.scenario import Scenario
 from fabnet.plan.summary import format_kpi, kpi_label, largest_remainder
+from fabnet.resilience.exposure import embargo_countries
 from fabnet.services import branches as branch_svc
 from fabnet.services import continuity as continuity_svc
 from fabnet.services import jobs as jobs_svc
@@ -21,6 +24,8 @@ from fabnet.services import scenarios as scenario_svc
 from fabnet.store import Job, JobStatus, NotFound, PlanRun
 from fabnet.web import charts
 from fabnet.web.session import WebUser
+
+log = logging.getLogger("fabnet.web")
 
 #: the KPIs a planner reads first, in this order
 HEADLINE = ("fill_rate", "on_time_rate", "units_demanded", "units_delivered", "units_late",
@@ -244,31 +249,56 @@ def exposed_nodes(view: ResultView) -> list[dict[str, Any]]:
 
 @dataclass
 class ExposureView:
-    """Country-of-origin exposure of one scenario version, for a viewer who sees it whole."""
+    """Country-of-origin exposure of one scenario version, for a viewer who sees it whole:
+    the shares at once, the embargo what-ifs once the server has computed them."""
 
     scenario: str
     version: int
     buckets: int
-    embargo: list[tuple[str, float]]
-    base_lost: float
+    #: the bought-in BOM value by country of origin (computed with the page)
     chart: str
+    #: how many countries the embargo what-if stops, one at a time
+    countries: int
+    #: how many of them have been re-planned so far
+    countries_done: int = 0
+    #: units lost per country, worst first (None until every country is done)
+    embargo: list[tuple[str, float]] | None = None
+    base_lost: float = 0.0
+    error: str | None = None
+    done: bool = False
+
+    @property
+    def progress(self) -> float:
+        """The share of the embargo what-ifs done (0 to 1)."""
+        return 1.0 if self.done else min(self.countries_done / max(self.countries, 1), 0.99)
 
 
-#: computed exposures by (store, scenario, version, its content hash, buckets): the
-#: embargo what-ifs re-plan once per country, so each scenario version is done once
+class ExposureBusy(FabnetError):
+    """Too many exposures are being computed at once: nothing more is started."""
+
+
+#: exposures by (store, scenario, version, its content hash, buckets), done or under
+#: way: the embargo what-ifs re-plan once per country, so each is computed once, in a
+#: thread of the server, and no page waits for it
 _EXPOSURES: dict[tuple[str, str, int, str, int], ExposureView] = {}
-_EXPOSURE_LOCKS: dict[tuple[str, str, int, str, int], threading.Lock] = {}
 _EXPOSURE_GUARD = threading.Lock()
-#: the most exposures kept (the oldest is dropped first)
+#: one exposure computed at a time (the others queue), so they never crowd the pages out
+_EXPOSURE_TURN = threading.Lock()
+#: the most exposures kept (the oldest finished one is dropped first)
 EXPOSURE_CACHE = 32
+#: the most exposures queued or under way; more are refused until one is done
+EXPOSURE_PENDING = 4
 
 
 def exposure_view(who: WebUser, scenario: str, buckets: int = 13) -> ExposureView:
-    """The exposure of `scenario`'s newest version, as `fabnet exposure` computes it
-    (`services.continuity.exposure`), once per version and embargo length.
+    """The exposure of `scenario`'s newest version as `fabnet exposure` computes it
+    (`services.continuity.exposure`): its shares now, and its embargo what-ifs as they
+    stand, started in a thread of the server the first time a version and embargo length
+    is asked for (`ExposureBusy` when `EXPOSURE_PENDING` are under way already).
 
-    Only a viewer who sees every result whole gets it (`ScopeRefused` otherwise): the
-    embargo what-if stops site countries too, so its rows tell where sites are."""
+    Only a viewer who sees every result whole gets it (`ScopeRefused` otherwise, before
+    anything is started): the embargo what-if stops site countries too, so its rows tell
+    where sites are."""
     if not who.viewer.whole:
         raise scoping.ScopeRefused("results of kind 'exposure' are shown whole only to "
                                    "roles that see every site")
@@ -278,22 +308,53 @@ def exposure_view(who: WebUser, scenario: str, buckets: int = 13) -> ExposureVie
     v = versions[-1]
     key = (str(who.store.engine.url), scenario, v.version, v.content_sha256, buckets)
     with _EXPOSURE_GUARD:
-        lock = _EXPOSURE_LOCKS.setdefault(key, threading.Lock())
-    with lock:  # a second caller waits for the first one's result
         have = _EXPOSURES.get(key)
+    if have is not None:
+        return have
+    sc = scenario_svc.load_stored(who.store, scenario, v.version)
+    with _EXPOSURE_GUARD:
+        have = _EXPOSURES.get(key)  # another request may have started it meanwhile
         if have is not None:
             return have
-        sc = scenario_svc.load_stored(who.store, scenario, v.version)
-        ex = continuity_svc.exposure(sc, buckets)
-        view = ExposureView(scenario, v.version, buckets, list(ex.embargo_lost.items()),
-                            ex.base_lost, charts.exposure_shares(ex.value_share))
-        with _EXPOSURE_GUARD:
-            _EXPOSURES[key] = view
-            while len(_EXPOSURES) > EXPOSURE_CACHE:
-                old = next(iter(_EXPOSURES))
-                del _EXPOSURES[old]
-                _EXPOSURE_LOCKS.pop(old, None)
+        if sum(not e.done for e in _EXPOSURES.values()) >= EXPOSURE_PENDING:
+            raise ExposureBusy(f"{EXPOSURE_PENDING} exposures are being computed already "
+                               "(fix: open this page again in a minute)")
+        view = _EXPOSURES[key] = ExposureView(
+            scenario, v.version, buckets,
+            charts.exposure_shares(continuity_svc.exposure_shares(sc).value_share),
+            len(embargo_countries(sc)))
+        _forget_finished()
+    threading.Thread(target=_compute_exposure, args=(view, sc), daemon=True,
+                     name=f"exposure-{scenario}-{v.version}").start()
     return view
+
+
+def _forget_finished() -> None:
+    """Drop the oldest finished exposures beyond `EXPOSURE_CACHE` (under the guard)."""
+    extra = len(_EXPOSURES) - EXPOSURE_CACHE
+    for old in [k for k, e in _EXPOSURES.items() if e.done][:max(extra, 0)]:
+        del _EXPOSURES[old]
+
+
+def _compute_exposure(view: ExposureView, sc: Scenario) -> None:
+    """Run the embargo what-ifs of `view` (in turn with the others), filling it in; a
+    failure is kept as its error (the scenario version's what-ifs would fail again)."""
+    def step(n: int = 1) -> None:
+        view.countries_done += n
+
+    try:
+        with _EXPOSURE_TURN:
+            ex = continuity_svc.exposure(sc, view.buckets, progress=step)
+        view.embargo, view.base_lost = list(ex.embargo_lost.items()), ex.base_lost
+    except FabnetError as e:
+        view.error = f"the embargo what-ifs could not be computed: {e}"
+    except Exception as e:  # noqa: BLE001 - the page shows it; the thread must end
+        log.error("exposure of %s version %s failed: %s (message withheld: it may hold "
+                  "restricted data)\n%s", view.scenario, view.version, type(e).__name__,
+                  "".join(traceback.format_tb(e.__traceback__)))
+        view.error = (f"the embargo what-ifs could not be computed ({type(e).__name__}); "
+                      "the server log has the details")
+    view.done = True
 
 
 @dataclass
