@@ -1,7 +1,8 @@
 """Tracing the genealogy on SQLite and PostgreSQL: a site manager's trace down is cut to
 their sites in SQL with the others counted, each unit shows its latest shipment, the
-answer is ordered by depth and serial, and the down walk reads its steps and shipments
-from the covering indexes of revision 0014."""
+answer is ordered by depth and serial, a unit reached by two paths shows once at its
+shortest depth, and the down walk reads each step from one covering index (revision 0018)
+and each unit's latest shipment from its own (revision 0014)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ def test_each_unit_found_down_shows_its_latest_shipment(store: Store) -> None:  
 
 
 def _plan(conn: sa.Connection, q: sa.Select[object]) -> str:
-    """The database's plan of `q` for lot 1, as text."""
-    sql = str(q.params(lots=[1], units=[2]).compile(
+    """The database's plan of `q` for lot 1 (scoped: to site S1), as text."""
+    sql = str(q.params(lots=[1], units=[2], sites=["S1"]).compile(
         dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     if conn.dialect.name == "sqlite":
         return "\n".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
@@ -90,16 +91,37 @@ def _plan(conn: sa.Connection, q: sa.Select[object]) -> str:
     return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
 
 
+def test_a_unit_reached_at_two_depths_shows_once_at_the_shorter(
+        store: Store) -> None:  # noqa: F811
+    # lot code X-1 names a cell lot (in the pack, in the drone) and a frame lot (in the
+    # drone): the drone is two steps down one way and one step down the other
+    wo = _orders(store)
+    fl.receive(store, ADMIN, "S1", "CELL", "X-1", 4, "SUP")
+    fl.receive(store, ADMIN, "S1", "FRAME", "X-1", 1, "SUP")
+    pack, = fl.build(store, ADMIN, wo["PACK"], 1).serials
+    drone, = fl.build(store, ADMIN, wo["DRONE"], 1).serials
+    both = trace_down(store, ADMIN, "X-1")
+    assert [(u.serial, u.depth) for u in both.units] == sorted([(drone, 1), (pack, 1)])
+    assert both.hidden == 0
+    theirs = trace_down(store, LEAD_S1, "X-1")
+    assert [(u.serial, u.depth) for u in theirs.units] == sorted([(drone, 1), (pack, 1)])
+    assert theirs.hidden == 0
+    assert trace_down(store, LEAD_S2, "X-1").hidden == 2
+
+
 def test_the_down_walk_reads_edges_and_shipments_from_their_indexes(
         store: Store) -> None:  # noqa: F811
     _three_packs_one_drone(store)
-    with store.engine.connect() as conn, conn.begin():
-        plan = _plan(conn, gq.down_query(False))
-    for index in ("ix_genealogy_down_unit", "ix_genealogy_down_lot",
-                  "ix_shipment_units_unit"):
-        assert index in plan, plan
-    if store.engine.dialect.name == "sqlite":
-        for index in ("ix_genealogy_down_unit", "ix_genealogy_down_lot",
-                      "ix_shipment_units_unit"):
-            assert f"COVERING INDEX {index}" in plan, plan
-        assert "SCAN g_" not in plan and "SCAN shipment_units" not in plan, plan
+    for scoped in (False, True):
+        with store.engine.connect() as conn, conn.begin():
+            plan = _plan(conn, gq.down_query(scoped, conn.dialect.name))
+        for index in ("ix_genealogy_down", "ix_shipment_units_unit"):
+            assert index in plan, plan
+        if store.engine.dialect.name == "sqlite":
+            for index in ("ix_genealogy_down", "ix_shipment_units_unit"):
+                assert f"COVERING INDEX {index} " in plan, plan
+            assert "SCAN g" not in plan and "SCAN shipment_units" not in plan, plan
+            assert "GROUP BY" not in plan, plan  # no sort of every row but the answer's
+        else:
+            assert "Index Only Scan using ix_genealogy_down on genealogy" in plan, plan
+            assert "Aggregate" not in plan or scoped, plan

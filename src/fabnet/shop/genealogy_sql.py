@@ -7,11 +7,17 @@ here once per process (`functools.cache`), so a trace neither rebuilds it nor pa
 SQLAlchemy to compile it again; the values come in as bound parameters (`lots`,
 `units`, `roots`, `sites`, `ids`, expanded into `IN` lists).
 
-Each step of a walk finds a node's live edges on one covering index per kind of node
-(`ix_genealogy_down_unit`, `ix_genealogy_down_lot` for down; the parent indexes for
-up), with two outer joins rather than one join on `unit = … OR lot = …`, which SQLite
-may answer by scanning the whole genealogy. A node is a unit or a lot, so only one of
-the two joins matches, and a node without edges drops out.
+Each step of a walk down is one lookup on one covering index: a node is a unit's id or
+a lot's id negated (`floor_schema.child_node`), so the step joins the node to its live
+edges on `ix_genealogy_down` (that expression first) whatever kind of node it is, and
+yields the parent as a node the same way. The walk is a UNION, so a node reached twice
+at the same depth is walked once; no GROUP BY folds a node reached at two depths into
+its shortest, since that costs a sort of every row, and the reader skips the rare
+repeat instead. Up, each step finds a node's edges with two outer joins, one per parent
+index (`ix_genealogy_parent_unit`, `ix_genealogy_parent_lot`), rather than one join on
+`unit = … OR lot = …`, which SQLite may answer by scanning the whole genealogy; a node
+is a unit or a lot, so only one of the two joins matches, and a node without edges
+drops out.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fabnet.store.floor_schema import (
+    child_node,
     genealogy,
     lots,
     operation_records,
@@ -62,36 +69,39 @@ def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
 @cache
 def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
     """Every unit containing one of the lots (`lots`) or units (`units`) at any depth:
-    serial, item, site, status, depth (the shortest path) and its latest shipment's id,
-    by depth and serial (byte order on both databases: PostgreSQL sorts by `"C"`, as
-    quick as SQLite's default and the same order). `scoped`: only the units at `sites`,
-    each row also carrying `total`, how many there are at every site (one row of NULLs
-    and `total` when none is visible)."""
+    serial, item, site, status, depth and its latest shipment's id, by depth and serial
+    (byte order on both databases: PostgreSQL sorts by `"C"`, as quick as SQLite's
+    default and the same order). A unit the walk reaches by paths of different lengths
+    (the genealogy is a DAG: a lot in a drone directly and through its pack) has a row
+    per length, its shortest first: the reader keeps the first. `scoped`: only the units
+    at `sites`, each row also carrying `total`, how many units there are at every site
+    (one row of NULLs and `total` when none is visible)."""
     seed = sa.union_all(
-        sa.select(NULL_ID.label("unit_id"), L.c.id.label("lot_id"),
-                  sa.literal(0).label("depth")).where(L.c.id.in_(_ids("lots"))),
-        sa.select(UN.c.id.label("unit_id"), NULL_ID.label("lot_id"),
-                  sa.literal(0).label("depth")).where(UN.c.id.in_(_ids("units"))))
+        sa.select((-L.c.id).label("node"), sa.literal(0).label("depth"))
+        .where(L.c.id.in_(_ids("lots"))),
+        sa.select(UN.c.id.label("node"), sa.literal(0).label("depth"))
+        .where(UN.c.id.in_(_ids("units"))))
     d = sa.select(seed.subquery("seed")).cte("down", recursive=True)
-    by_unit, by_lot = _edges("child")
-    frm, live = _step(d, by_unit, by_lot, "child")
-    d = d.union(sa.select(sa.func.coalesce(by_unit.c.parent_unit_id, by_lot.c.parent_unit_id),
-                          sa.func.coalesce(by_unit.c.parent_lot_id, by_lot.c.parent_lot_id),
-                          d.c.depth + 1).select_from(frm).where(live))
-    found = (sa.select(d.c.unit_id, sa.func.min(d.c.depth).label("depth"))
-             .where(d.c.unit_id.is_not(None), d.c.depth > 0)
-             .group_by(d.c.unit_id).cte("found"))
+    g = G.alias("g")
+    parent = sa.func.coalesce(g.c.parent_unit_id, -g.c.parent_lot_id)
+    d = d.union(sa.select(parent, d.c.depth + 1)
+                .join_from(d, g, (child_node(g) == d.c.node) & g.c.removed_at.is_(None)))
+    below = sa.select(d.c.node, d.c.depth).where(d.c.depth > 0)
+    # scoped, it is read twice: made into a table once
+    found: Any = below.cte("found") if scoped else below.subquery("found")
     last_ship = (sa.select(sa.func.max(SU.c.shipment_id)).where(SU.c.unit_id == UN.c.id)
                  .correlate(UN).scalar_subquery())  # one seek per unit, on its index
     rows = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
                       last_ship.label("shipment"))
-            .join(found, found.c.unit_id == UN.c.id))
+            .join_from(found, UN, UN.c.id == found.c.node))  # lots (< 0) match no unit
+
     def by_serial(col: Any) -> Any:
         return col.collate("C") if dialect == "postgresql" else col
     if not scoped:
         return rows.order_by(found.c.depth, by_serial(UN.c.serial))
     seen = rows.where(UN.c.site.in_(_ids("sites"))).subquery("seen")
-    total = sa.select(sa.func.count().label("total")).select_from(found).subquery("total")
+    total = (sa.select(sa.func.count(sa.distinct(found.c.node)).label("total"))
+             .where(found.c.node > 0).subquery("total"))
     return (sa.select(*seen.c, total.c.total)
             .select_from(total.outerjoin(seen, sa.true()))
             .order_by(seen.c.depth, by_serial(seen.c.serial)))

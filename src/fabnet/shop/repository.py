@@ -334,10 +334,15 @@ class FloorRepository(Repository):
         # of SQLAlchemy's row-by-row iteration and need none of its type processing
         rows = result.cursor.fetchall()
         result.close()
+        kept: set[str] = set()  # a unit reached at two depths: its shortest comes first
         for serial, item, site, status, depth, ship, *everywhere in rows:
-            total = everywhere[0] if everywhere else total + 1
-            if serial is not None:  # None: scoped, and none of them visible
+            if everywhere:
+                total = everywhere[0]
+            if serial is not None and serial not in kept:  # None: scoped, none visible
+                kept.add(serial)
                 found.append(Contained(serial, item, site, status, depth, ship))
+        if sites is None:
+            total = len(found)
         if ids := list({u.shipment for u in found} - {None}):
             ships = {i: (customer, as_utc(at)) for i, customer, at in
                      self._conn.execute(gq.shipments_query(), {"ids": ids})}

@@ -10,7 +10,7 @@ Genealogy is one edge per component put into a unit (or into a lot a non-seriali
 build made): the parent is a unit or a lot, the child a unit or a supplier's lot, with
 the quantity, when it went in and, after a repair, when it came out. It is indexed both
 ways, so "what is this unit made of" and "what contains this lot" are recursive queries
-on an index, never a scan; the down indexes cover the step (revision 0014).
+on an index, never a scan; the down index covers the step (revision 0018).
 """
 
 from __future__ import annotations
@@ -123,13 +123,20 @@ genealogy = sa.Table(
     sa.CheckConstraint("(child_unit_id IS NULL) <> (child_lot_id IS NULL)", name="one_child"),
     sa.Index("ix_genealogy_parent_unit", "parent_unit_id"),
     sa.Index("ix_genealogy_parent_lot", "parent_lot_id"),
-    # the down step's edges out of a unit or a lot, live ones first, with their parents:
-    # a trace down reads them from the index alone (revision 0014)
-    sa.Index("ix_genealogy_down_unit", "child_unit_id", "removed_at", "parent_unit_id",
-             "parent_lot_id"),
-    sa.Index("ix_genealogy_down_lot", "child_lot_id", "removed_at", "parent_unit_id",
-             "parent_lot_id"),
 )
+
+
+def child_node(edges: sa.FromClause) -> sa.ColumnElement[int]:
+    """An edge's child as one genealogy node: a unit's id, or a lot's id negated."""
+    return sa.func.coalesce(edges.c.child_unit_id, -edges.c.child_lot_id)
+
+
+# the down step's edges out of a node, live ones first, with their parents and the child
+# columns (an index on an expression covers a query only with them): one lookup per step,
+# read from the index alone (revision 0018)
+sa.Index("ix_genealogy_down", child_node(genealogy), genealogy.c.removed_at,
+         genealogy.c.parent_unit_id, genealogy.c.parent_lot_id, genealogy.c.child_unit_id,
+         genealogy.c.child_lot_id)
 
 operation_records = sa.Table(
     "operation_records", metadata,
