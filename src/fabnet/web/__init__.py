@@ -47,6 +47,7 @@ def install(app: FastAPI, wiring: Wiring) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
     app.add_api_route("/", root, methods=["GET"], include_in_schema=False)
     app.include_router(make_router(wiring))
-    from fabnet.web import planner_pages  # builds on the routes' doors (Who, Posted)
+    from fabnet.web import design_page, planner_pages  # build on the routes' doors
     app.include_router(planner_pages.make_router(wiring))
+    app.include_router(design_page.make_router(wiring))
     install_handlers(app)
