@@ -31,6 +31,21 @@ class Contained:
     shipped_at: datetime | None = None
 
 
+def first_of_each(found: list[Contained]) -> list[Contained]:
+    """Each unit once, at its first row: the trace reads them by depth, so a unit reached
+    by paths of different lengths (a lot in a drone directly and through its pack) keeps
+    its shortest."""
+    if len({u.serial for u in found}) == len(found):
+        return found
+    kept: set[str] = set()
+    first = []
+    for u in found:
+        if u.serial not in kept:
+            kept.add(u.serial)
+            first.append(u)
+    return first
+
+
 @dataclass(frozen=True)
 class Component:
     """A component in the traced unit's tree: `parent` holds `qty` of `item`, a unit

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fabnet.shop import genealogy_sql as gq
-from fabnet.shop.genealogy import Component, Contained, OperationRecord
+from fabnet.shop.genealogy import Component, Contained, OperationRecord, first_of_each
 from fabnet.shop.hold import Hold
 from fabnet.shop.lot import Lot
 from fabnet.shop.testing import FailureRow, TestResult, YieldRow
@@ -325,24 +325,19 @@ class FloorRepository(Repository):
         dialect = self._conn.dialect.name
         if dialect == "postgresql":  # its cost guess for a walk is far too high, and a JIT
             self._conn.exec_driver_sql("SET LOCAL jit = off")  # compile costs 50 ms or more
-        # rows are read as they come and made into the answer's units at once, so only
-        # those outlive the loop: fewer objects for the garbage collector to walk
-        found: list[Contained] = []
-        total = 0
+        # the rows are made into the answer's units at once, so only those outlive the
+        # read: fewer objects for the garbage collector to walk
         result = self._conn.execute(gq.down_query(sites is not None, dialect), params)
         # plain strings and integers: the driver's own rows, fetched at once, cost a third
         # of SQLAlchemy's row-by-row iteration and need none of its type processing
         rows = result.cursor.fetchall()
         result.close()
-        kept: set[str] = set()  # a unit reached at two depths: its shortest comes first
-        for serial, item, site, status, depth, ship, *everywhere in rows:
-            if everywhere:
-                total = everywhere[0]
-            if serial is not None and serial not in kept:  # None: scoped, none visible
-                kept.add(serial)
-                found.append(Contained(serial, item, site, status, depth, ship))
         if sites is None:
+            found = first_of_each([Contained(*r) for r in rows])
             total = len(found)
+        else:  # every row carries the total; a row of NULLs when none is visible
+            total = rows[0][6]
+            found = first_of_each([Contained(*r[:6]) for r in rows if r[0] is not None])
         if ids := list({u.shipment for u in found} - {None}):
             ships = {i: (customer, as_utc(at)) for i, customer, at in
                      self._conn.execute(gq.shipments_query(), {"ids": ids})}
