@@ -6,6 +6,7 @@ the API run), on SQLite and on PostgreSQL.
     python -m benchmarks.genealogy_bench                   # 1,000,000 units, both databases
     python -m benchmarks.genealogy_bench --units 100000 --db sqlite
     python -m benchmarks.genealogy_bench --json out/genealogy.json
+    python -m benchmarks.genealogy_bench --explain          # also the down walk's plan
 
 Half the units are packs, half drones. Each pack holds 4 cells of one supplier lot,
 each lot going into `--per-lot` packs (5,000), so tracing a lot down finds 5,000 packs and
@@ -22,7 +23,11 @@ Goals (the issue's): load under 2 minutes, `--up` of a unit p95 under 5 ms, `--d
 a lot in 5,000 delivered units p95 under 100 ms. The machine's load average (at the
 start and the end of each database's run) is printed with the figures, since other work
 on it slows every number, and so is each trace's mean CPU time (fabnet's and, for a local
-PostgreSQL, its server's), which waiting for a CPU does not inflate.
+PostgreSQL, its server's), which waiting for a CPU does not inflate. `--explain` also
+prints the plan of one lot's down statement and the work it does, which no load
+changes: SQLite's virtual machine steps (`EXPLAIN QUERY PLAN`, then the statement run
+with a progress handler), PostgreSQL's rows and buffers (`EXPLAIN (ANALYZE, BUFFERS,
+TIMING OFF)`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import sqlalchemy as sa
 from fabnet.services import database as db_svc
 from fabnet.services import scenarios as scenario_svc
 from fabnet.services.trace import trace_down, trace_up
+from fabnet.shop import genealogy_sql as gq
 from fabnet.shop.roles import Caller
 from fabnet.store import Role, Store
 from fabnet.store.floor_schema import (
@@ -303,9 +309,38 @@ def p95(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=20)[-1] if len(xs) > 1 else xs[0]
 
 
+def explain_down(store: Store, lot_id: int) -> list[str]:
+    """The plan of the down statement for one lot, and the work it does: on SQLite the
+    plan and the statement's virtual machine steps, on PostgreSQL the plan as run, with
+    its rows and buffers."""
+    dialect = store.engine.dialect.name
+    sql = str(gq.down_query(False, dialect).params(lots=[lot_id], units=[]).compile(
+        dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with store.engine.connect() as conn, conn.begin():
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL jit = off")  # as a trace runs it
+            return [r[0] for r in conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + sql)]
+        plan = [f"{r[0]:>4} {r[1]:>4} {r[3]}"
+                for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+        raw: Any = conn.connection.dbapi_connection
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+        raw.set_progress_handler(count, 1000)
+        try:
+            n = len(conn.exec_driver_sql(sql).all())
+        finally:
+            raw.set_progress_handler(None, 0)
+    return [*plan, f"{n:,} rows in about {steps[0]:,} thousand virtual machine steps"]
+
+
 def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
-          seed: int = 1) -> dict[str, Any]:
-    """Make the store, load it, trace; the figures."""
+          seed: int = 1, explain: bool = False) -> dict[str, Any]:
+    """Make the store, load it, trace; the figures (with `explain`, the down walk's plan
+    and work, in `down_plan`)."""
     start_load = [round(x, 2) for x in os.getloadavg()]
     db_svc.init_store(url)
     store = db_svc.connect(url, "bench")
@@ -340,6 +375,7 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
             d = trace_down(store, ADMIN, cell_lot(next(down_refs)))
             down_sizes.append(sum(1 for u in d.units if u.customer is not None))
         down_ms, down_cpu = _times(down, n_down, clock)
+        plan = explain_down(store, n_cell // 2 + 1) if explain else []
         return {"db": store.engine.dialect.name, "units": n_units,
                 **made, "load_s": round(load_s, 1), "load_phases_s": phases,
                 "up_p50_ms": round(statistics.median(up_ms), 2),
@@ -349,7 +385,8 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
                 "down_p95_ms": round(p95(down_ms), 1), "down_cpu_ms": round(down_cpu, 1),
                 "down_delivered_units": max(down_sizes), "samples": [samples, n_down],
                 "cpu_of": clock.scope, "loadavg_start": start_load,
-                "loadavg": [round(x, 2) for x in os.getloadavg()]}
+                "loadavg": [round(x, 2) for x in os.getloadavg()],
+                **({"down_plan": plan} if explain else {})}
     finally:
         store.engine.dispose()
 
@@ -378,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-url", default=os.environ.get("FABNET_BENCH_POSTGRES_URL",
                                                        PG_DEFAULT))
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--explain", action="store_true",
+                    help="also print the plan and work of one lot's down statement")
     args = ap.parse_args(argv)
     results = []
     print(f"genealogy: {args.units:,} units, {args.per_lot:,} packs per cell lot, "
@@ -386,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="fabnet-genealogy-") as tmp:
             if db == "sqlite":
                 r = bench(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.units,
-                          args.per_lot, args.samples, Path(tmp))
+                          args.per_lot, args.samples, Path(tmp), explain=args.explain)
             else:
                 try:
                     url, drop = _pg_schema(args.pg_url)
@@ -395,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"({str(e.orig).splitlines()[0]})")
                     continue
                 try:
-                    r = bench(url, args.units, args.per_lot, args.samples, Path(tmp))
+                    r = bench(url, args.units, args.per_lot, args.samples, Path(tmp),
+                              explain=args.explain)
                 finally:
                     drop()
         results.append(r)
@@ -407,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['down_delivered_units']:,} delivered units; CPU {r['down_cpu_ms']:.1f} "
               f"ms); goals met: {'yes' if all(ok) else 'no'}; load average "
               f"{r['loadavg_start'][0]:.2f} -> {r['loadavg'][0]:.2f}; CPU of {r['cpu_of']}")
+        for line in r.get("down_plan", []):
+            print(f"{'':>12}{line}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
