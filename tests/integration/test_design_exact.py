@@ -126,3 +126,14 @@ def test_cli_names_the_method_and_bound(tmp_path: Path) -> None:
     s = json.loads((out / "summary.json").read_text())
     assert s["method"] == "benders" and s["bound_units_saved"] >= s["units_saved_expected"]
     assert "benders" in got.output
+
+
+def test_buffers_of_one_stock_add_up(small: Scenario) -> None:
+    half = next(m for m in small.mitigations if m.id == "fc-buffer")
+    more = replace(small, mitigations=(*small.mitigations,
+                                       replace(half, id="fc-buffer-2", qty=60, cost=1000)))
+    for b in (3000.0, 6000.0):
+        exact = design(more, b, FUTURES, SEED, marginal_step=None)
+        enum = design(more, b, FUTURES, SEED, search=Search.REPLAN, marginal_step=None)
+        assert exact.method is Method.MIP and enum.method is Method.ENUMERATION
+        assert exact.after.expected == pytest.approx(enum.after.expected, abs=1e-6)

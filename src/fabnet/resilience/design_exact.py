@@ -126,7 +126,9 @@ class Subproblem:
         np.add.at(g, st.gate_of, neg * (on - off))
         rterm[rows] = neg * off
         np.add.at(g, st.buf_of, pi[st.buf_rows] * st.buf_qty)
-        rterm[st.buf_rows] = pi[st.buf_rows] * (lp.row_lower[st.buf_rows] - st.buf_qty)
+        held = np.zeros(lp.num_rows)  # every buffer's units, per row (buffers add up)
+        np.add.at(held, st.buf_rows, st.buf_qty)
+        rterm[st.buf_rows] = pi[st.buf_rows] * (lp.row_lower[st.buf_rows] - held[st.buf_rows])
         zc = np.minimum(z[st.col_gate], 0.0)
         capped = np.minimum(lp.col_upper[st.col_gate], st.col_m)
         np.add.at(g, st.col_of, zc * capped)

@@ -8,7 +8,8 @@ that network is built once. What each candidate adds is then switched by a 0/1 v
   grows has upper bound `off + (on - off) * y[j]`, where `on` is its capacity with every
   candidate and `off` without this one (0 for a new offer, lane or line; the old hours,
   under the same future's disruptions, for hours added to a work center);
-- a buffer's stock balance row in bucket 0 has right-hand side `open - qty * (1 - y[j])`;
+- a buffer's stock balance row in bucket 0 has right-hand side `open - qty * (1 - y[j])`
+  (buffers of one item at one site add up: one term each);
 - production of a pair only a candidate makes possible has upper bound `M * y[j]`.
 
 An unlimited capacity (`on` infinite) is replaced by `M`, the item's gross requirement
@@ -140,8 +141,8 @@ class SecondStage:
         on, off = self.on_off(caps)
         up[self.cap_rows[self.gate_pos]] = off + (on - off) * y[self.gate_of]
         shift = self.buf_qty * (1.0 - y[self.buf_of])
-        lo[self.buf_rows] -= shift
-        up[self.buf_rows] -= shift
+        np.subtract.at(lo, self.buf_rows, shift)  # buffers of one stock add up
+        np.subtract.at(up, self.buf_rows, shift)
         cu = self.lp.col_upper.copy()
         cu[self.col_gate] = np.minimum(cu[self.col_gate], self.col_m * y[self.col_of])
         return lo, up, cu
@@ -189,14 +190,16 @@ def build_second_stage(sc: Scenario) -> SecondStage:
         extra = float(net.stock_open[s]) - none_stock.get(name, 0.0)
         if abs(extra) <= 1e-12:
             continue
-        who = [j for j, (_, st, _) in enumerate(singles)
-               if abs(st.get(name, 0.0) - none_stock.get(name, 0.0)) > 1e-12]
-        if len(who) != 1:
-            raise SecondStageError(f"opening stock of {name} is changed by {len(who)} "
-                                   "candidates")
-        buf_rows.append(int(lp.rows["balance"].at(s, 0)))
-        buf_of.append(who[0])
-        buf_qty.append(extra)
+        adds = [(j, st.get(name, 0.0) - none_stock.get(name, 0.0))
+                for j, (_, st, _) in enumerate(singles)]
+        adds = [(j, q) for j, q in adds if abs(q) > 1e-12]
+        if abs(sum(q for _, q in adds) - extra) > 1e-9 * (1.0 + abs(extra)):
+            raise SecondStageError(f"opening stock of {name} is not the sum of its "
+                                   "candidates' buffers")
+        for j, q in adds:  # buffers of one stock add up
+            buf_rows.append(int(lp.rows["balance"].at(s, 0)))
+            buf_of.append(j)
+            buf_qty.append(q)
     # production a candidate makes possible
     col_gate, col_of, col_m = [], [], []
     prod = lp.cols["produce"]
