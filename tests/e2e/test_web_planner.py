@@ -1,5 +1,6 @@
 """The planner's working pages in a real browser, against `fabnet serve --demo`: master
-data edited in place (through the API's row PATCH with If-Match), re-planning, two runs
+data edited in place (through the API's row PATCH with If-Match), on the scenario and on
+a what-if branch, re-planning, two runs
 compared, pegging, the timeline per site, and the continuity page's what-if form and
 stress-test distributions. Each page renders with no console error and no failed
 request; a site manager's pages hold nothing of another site; each test saves its
@@ -158,6 +159,43 @@ def test_a_bad_value_shows_its_error_next_to_the_field(page: Any, demo: Demo,
         assert page.locator(".field-error").count() == 1  # only next to that field
     screenshot(page, "masterdata-error")
     assert _api_row(admin, key)[2] == version  # nothing stored
+
+
+def test_a_planner_edits_a_branch_inline_and_the_scenario_stays_as_it_was(
+        page: Any, demo: Demo, admin: httpx.Client) -> None:
+    name, key = "web-more-hours", "FR-HUB/electronics"
+    made = admin.post("/branches", json={"name": name, "scenario": "europe"})
+    assert made.status_code == 201, made.text
+    on_branch = f"/scenarios/europe/work_centers/{key}?branch={name}"
+    main, main_tag, version = _api_row(admin, key)
+    sign_in(page, demo, "planner")
+    page.goto(WC)
+    page.select_option("#branch-form select[name=branch]", name)
+    with page.expect_navigation():
+        page.click("#branch-form button")
+    assert page.inner_text("h1") == f"Master data of europe, branch {name}"
+    assert _row(page, key).locator("input[name=etag]").input_value() == \
+        admin.get(on_branch).headers["etag"]
+    answer = _save(page, key, "hours", str(main["hours"] + 123))
+    assert answer.status == 200 and f"branch={name}" in page.url
+    assert f"Saved on branch {name}" in page.inner_text("#saved-note")
+    screenshot(page, "masterdata-branch")
+    assert admin.get(on_branch).json()["hours"] == main["hours"] + 123
+    assert _api_row(admin, key) == (main, main_tag, version)  # not on the scenario
+    # another client changes the branch's row since the page loaded
+    changed = admin.patch(on_branch, json={"hours": main["hours"] + 7},
+                          headers={"If-Match": admin.get(on_branch).headers["etag"]})
+    assert changed.status_code == 200, changed.text
+    answer = _save(page, key, "hours", "999")
+    assert answer.status == 412
+    message = page.inner_text('[id^="msg-"]')
+    assert "someone else changed this row after you loaded the page" in message
+    assert f"branch {name} has 2 changes now" in message
+    shown = _row(page, key).locator('input[name="f.hours"]').input_value()
+    assert float(shown) == main["hours"] + 7  # what the branch holds now
+    screenshot(page, "masterdata-branch-stale")
+    assert admin.get(on_branch).json()["hours"] == main["hours"] + 7  # 999 never landed
+    assert _api_row(admin, key) == (main, main_tag, version)
 
 
 def test_pegging_of_a_demand_lists_what_serves_it(page: Any, demo: Demo,

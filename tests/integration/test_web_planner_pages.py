@@ -1,8 +1,10 @@
 """The planner's pages through the app (no browser), on SQLite and PostgreSQL, on the
 two-site network: a master-data row saved from its page is the API's PATCH (audited, a
 new version), refused when stale (412) or bad (422, the message by the field), refused to
-a role that may not edit and to a site manager on another site's row; the timeline,
-pegging and compare pages of a site manager hold only their site."""
+a role that may not edit and to a site manager on another site's row; on a what-if branch
+the saved row is one more change of the branch (audited), never a version, and a stale
+save there is refused too; the timeline, pegging and compare pages of a site manager hold
+only their site."""
 
 from __future__ import annotations
 
@@ -117,3 +119,93 @@ def test_a_site_managers_timeline_pegging_and_compare_hold_only_their_site(
     pegged = api.client.get(f"/web/runs/{first.id}/pegging?demand=D1").text
     assert 'id="peg-withheld"' in pegged  # UK-PLANT's part: counted, not named
     assert api.client.get(f"/web/runs/{first.id}/pegging?demand=NOPE").status_code == 404
+
+
+BRANCH = "more-hours"
+
+
+def _branch(api: Api, name: str = BRANCH) -> None:
+    made = api.post("/branches", json={"name": name, "scenario": "net"})
+    assert made.status_code == 201, made.text
+
+
+def test_a_row_saved_on_a_branch_lands_on_the_branch_and_not_on_the_scenario(
+        api: Api) -> None:
+    _branch(api)
+    csrf = _sign_in(api, Role.PLANNER)
+    key = "FR-LYON/assembly"
+    assert f'<option value="{BRANCH}">' in api.client.get(WC).text  # the picker
+    page = api.client.get(f"{WC}&branch={BRANCH}").text
+    assert f"branch {BRANCH}</h1>" in page and 'name="branch" value="more-hours"' in page
+    on_branch = f"/scenarios/net/work_centers/{key}?branch={BRANCH}"
+    tag = _etag(page, key)
+    assert tag == api.get(on_branch).headers["etag"]
+    done = api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": tag,
+                                       "branch": BRANCH, "f.hours": "80"},
+                           follow_redirects=False)
+    assert done.status_code == 303 and f"branch={BRANCH}" in done.headers["location"]
+    saved = api.client.get(done.headers["location"]).text
+    assert f"Saved on branch {BRANCH}" in saved and "no version of the scenario" in saved
+    assert api.get(on_branch).json()["hours"] == 80
+    main = api.get(f"/scenarios/net/work_centers/{key}")
+    assert main.json()["hours"] == 100 and main.headers["fabnet-version"] == "1"
+    changes = api.get(f"/branches/{BRANCH}").json()["changes"]
+    assert [(c["section"], c["key"], c["record"]["hours"]) for c in changes] == \
+        [("work_centers", key, 80)]
+    audit = api.get("/audit", params={"entity": f"branch:{BRANCH}/"}).json()["data"]
+    assert [(e["actor"], e["action"]) for e in audit] == [(USERS[Role.PLANNER][0],
+                                                           "branch.change")], audit
+    stale = api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": tag,
+                                        "branch": BRANCH, "f.hours": "70"})
+    assert stale.status_code == 412 and "someone else changed this row" in stale.text
+    assert f"branch {BRANCH} has 1 changes now" in stale.text
+    assert api.get(on_branch).json()["hours"] == 80
+    assert len(api.get(f"/branches/{BRANCH}").json()["changes"]) == 1
+    now = api.get(on_branch).headers["etag"]
+    bad = api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": now,
+                                      "branch": BRANCH, "f.hours": "-1"})
+    assert bad.status_code == 422
+    assert re.search(r'<input name="f.hours" value="-1"[^>]*aria-invalid="true"[^>]*>\s*'
+                     r'<span class="field-error"[^>]*>[^<]*&gt;= 0', bad.text), bad.text
+    assert api.get(on_branch).json()["hours"] == 80
+    assert api.get(f"/scenarios/net/work_centers/{key}").headers["fabnet-version"] == "1"
+    replan = api.client.post("/web/plan", data={"csrf": csrf, "scenario": "net",
+                                                "branch": BRANCH}, follow_redirects=False)
+    assert replan.status_code == 303, replan.text
+    job = api.wait(replan.headers["location"].rsplit("/", 1)[1])
+    assert job["status"] == "done" and job["params"]["branch"] == BRANCH, job
+
+
+def test_branch_saves_are_refused_off_role_off_site_and_once_merged(api: Api) -> None:
+    _branch(api)
+    uk = "UK-PLANT/assembly"
+    tag = api.get(f"/scenarios/net/work_centers/{uk}?branch={BRANCH}").headers["etag"]
+    csrf = _sign_in(api, Role.QUALITY)
+    refused = api.client.post(SAVE, data={"csrf": csrf, "key": uk, "etag": tag,
+                                          "branch": BRANCH, "f.hours": "1"})
+    assert refused.status_code == 403 and "may not change work_centers on a branch" in \
+        refused.text
+    csrf = _sign_in(api, Role.SITE_MANAGER)
+    page = api.client.get(f"{WC}&branch={BRANCH}").text
+    assert "FR-LYON/assembly" in page and "UK-PLANT" not in page
+    refused = api.client.post(SAVE, data={"csrf": csrf, "key": uk, "etag": tag,
+                                          "branch": BRANCH, "f.hours": "1"})
+    assert refused.status_code == 403 and "not one of your sites" in refused.text
+    assert api.client.get(f"{WC}&branch=no-such").status_code == 404
+    assert api.client.get(f"{WC}&branch=..%2Fx").status_code == 422
+    assert api.get(f"/branches/{BRANCH}").json()["changes"] == []
+    csrf = _sign_in(api, Role.PLANNER)
+    key = "FR-LYON/assembly"
+    tag = _etag(api.client.get(f"{WC}&branch={BRANCH}").text, key)
+    assert api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": tag,
+                                       "branch": BRANCH, "f.hours": "90"},
+                           follow_redirects=False).status_code == 303
+    assert api.post(f"/branches/{BRANCH}/merge", json={}).status_code == 201
+    merged = api.client.get(f"{WC}&branch={BRANCH}").text
+    assert "merged into version 2" in merged and 'name="f.hours"' not in merged
+    late = api.client.post(SAVE, data={"csrf": csrf, "key": key,
+                                       "etag": api.get(f"/scenarios/net/work_centers/{key}"
+                                                       ).headers["etag"],
+                                       "branch": BRANCH, "f.hours": "95"})
+    assert late.status_code == 409 and "already merged" in late.text
+    assert api.get(f"/scenarios/net/work_centers/{key}").json()["hours"] == 90

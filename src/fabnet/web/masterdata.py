@@ -1,12 +1,13 @@
 """Master data as tables a planner edits in place: one section of a scenario's newest
-version, a row per line, every field an input, and the row's tag (its ETag) in the
-row's form.
+version, or of one of its open what-if branches, a row per line, every field an input,
+and the row's tag (its ETag) in the row's form.
 
-Saving a row is the API's row PATCH (`services.editing.edit_row` with `If-Match`): only
-the fields whose text changed are sent, the whole scenario is checked, and the edit
-becomes the next version. A bad value comes back as the check's issue next to its
-field; a row that someone else changed since the page was loaded is refused (its tag
-is not the row's any more), nothing is stored, and the row shows what is there now.
+Saving a row is the API's row PATCH (`services.editing.edit_row` with `If-Match`, and
+`branch` for a branch): only the fields whose text changed are sent, the whole scenario
+is checked, and the edit becomes the next version, or one more change of the branch
+(the scenario's versions untouched). A bad value comes back as the check's issue next
+to its field; a row that someone else changed since the page was loaded is refused (its
+tag is not the row's any more), nothing is stored, and the row shows what is there now.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from datetime import date
 from typing import Any
 
 from fabnet.model.errors import FabnetError, ScenarioError
+from fabnet.services import branches as branch_svc
 from fabnet.services import editing
 from fabnet.services.editing import KEY_COLUMNS, EditOp, StaleEdit, row_key, row_tag
 from fabnet.services.scoping import ScopeRefused
-from fabnet.store import Conflict, NotFound, Role
+from fabnet.store import BranchStatus, Conflict, NotFound, Role
 from fabnet.store.mapping import SECTIONS
 from fabnet.web.session import WebUser
 
@@ -87,9 +89,20 @@ class MasterRow:
     saved: bool = False
 
 
+@dataclass(frozen=True)
+class BranchChoice:
+    """An open what-if branch of the scenario, as the branch picker lists it."""
+
+    name: str
+    base_version: int
+    changes: int
+
+
 @dataclass
 class MasterData:
-    """One section of a scenario's newest version as `who` may see and edit it."""
+    """One section of a scenario's newest version, or of a branch of it (`branch`: the
+    branch's base version and its `revision`, how many changes it has), as `who` may
+    see and edit it."""
 
     scenario: str
     version: int
@@ -100,6 +113,12 @@ class MasterData:
     editors: list[str]
     hidden_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    branch: str | None = None
+    revision: int = 0
+    #: the branch was merged: it takes no more changes
+    merged_into: int | None = None
+    #: the scenario's open branches, for the picker
+    branches: list[BranchChoice] = field(default_factory=list)
 
 
 @dataclass
@@ -113,9 +132,36 @@ class Failed:
     status: int
 
 
-def may_edit(who: WebUser, section: str, editors: Mapping[str, frozenset[Role]]) -> bool:
-    """May `who` change rows of `section` in the scenario (as the API's `AllowEdit`)?"""
-    return who.role in editors.get(section, frozenset())
+def editor_set(section: str, editors: Mapping[str, frozenset[Role]],
+               branch: str | None = None, branch_makers: frozenset[Role] = frozenset()
+               ) -> frozenset[Role]:
+    """The roles that may change rows of `section` in the scenario, or on a branch of it,
+    where the what-if makers may too (as the API's `AllowEdit`)."""
+    return editors.get(section, frozenset()) | (branch_makers if branch else frozenset())
+
+
+def may_edit(who: WebUser, section: str, editors: Mapping[str, frozenset[Role]],
+             branch: str | None = None, branch_makers: frozenset[Role] = frozenset()
+             ) -> bool:
+    """May `who` change rows of `section` there?"""
+    return who.role in editor_set(section, editors, branch, branch_makers)
+
+
+def check_branch(branch: str | None) -> str | None:
+    """A branch name as the page was given it (None or empty: the scenario itself); a
+    name that can't be a branch's is refused with the rule."""
+    if not branch:
+        return None
+    editing.check_name(branch, "branch")
+    return branch
+
+
+def open_branches(who: WebUser, scenario: str) -> list[BranchChoice]:
+    """The scenario's open branches, by name."""
+    return sorted((BranchChoice(b.name, b.base_version, len(b.changes))
+                   for b in branch_svc.list_branches(who.store)
+                   if b.scenario == scenario and b.status is BranchStatus.OPEN),
+                  key=lambda b: b.name)
 
 
 def check_section(section: str) -> str:
@@ -128,18 +174,24 @@ def check_section(section: str) -> str:
 
 def master_data(who: WebUser, scenario: str, section: str,
                 editors: Mapping[str, frozenset[Role]], failed: Failed | None = None,
-                saved: str | None = None) -> MasterData:
-    """`section` of the newest version of `scenario`: the rows `who` may see, without
-    the fields they are not cleared for, each with its tag."""
+                saved: str | None = None, branch: str | None = None,
+                branch_makers: frozenset[Role] = frozenset()) -> MasterData:
+    """`section` of the newest version of `scenario`, or of its branch `branch`: the rows
+    `who` may see, without the fields they are not cleared for, each with its tag."""
     check_section(section)
-    view = editing.read_scenario(who.store, scenario)
+    branch = check_branch(branch)
+    merged_into = None
+    if branch is not None:
+        b = branch_svc.get_branch(who.store, branch)
+        merged_into = b.merged_version if b.status is not BranchStatus.OPEN else None
+    view = editing.read_scenario(who.store, scenario, branch=branch)
     rows = view.rows(section)
     seen = [who.viewer.redact(section, r) for r in rows if who.viewer.may_see(section, r)]
     columns: list[str] = []
     for r in seen:
         columns += [c for c in r if c not in columns]
     keys = key_columns(section)
-    can = may_edit(who, section, editors)
+    can = may_edit(who, section, editors, branch, branch_makers) and merged_into is None
     out = []
     for i, r in enumerate(seen[:MAX_ROWS]):
         key = row_key(section, r)
@@ -157,16 +209,20 @@ def master_data(who: WebUser, scenario: str, section: str,
         out.append(MasterRow(i, key, row_tag(r), cells, can,
                              message=mine.message if mine else "", saved=saved == key))
     return MasterData(scenario, view.version, section, columns, out, can,
-                      sorted(r.value for r in editors.get(section, frozenset())),
-                      hidden_rows=len(rows) - len(seen))
+                      [r.value for r in Role
+                       if r in editor_set(section, editors, branch, branch_makers)],
+                      hidden_rows=len(rows) - len(seen), branch=branch,
+                      revision=view.revision, merged_into=merged_into,
+                      branches=open_branches(who, scenario))
 
 
 def save_row(who: WebUser, scenario: str, section: str, form: Mapping[str, str],
-             editors: Mapping[str, frozenset[Role]]) -> tuple[editing.EditResult | None,
-                                                               Failed | None]:
-    """Save one row from its form through the API's row PATCH with `If-Match`: the
-    edit made, or why it was refused (nothing stored)."""
+             branch: str | None = None) -> tuple[editing.EditResult | None, Failed | None]:
+    """Save one row from its form through the API's row PATCH with `If-Match`, on the
+    scenario (its next version) or on its branch `branch` (one more change): the edit
+    made, or why it was refused (nothing stored)."""
     check_section(section)
+    branch = check_branch(branch)
     key = form.get("key", "")
     tag = form.get("etag", "")
     entered = {k[len(FIELD):]: v for k, v in form.items() if k.startswith(FIELD)}
@@ -174,7 +230,7 @@ def save_row(who: WebUser, scenario: str, section: str, form: Mapping[str, str],
     if not who.viewer.cleared and hidden & entered.keys():
         raise ScopeRefused(f"{section}: {', '.join(sorted(hidden & entered.keys()))} are "
                            "restricted fields your role may not change")
-    current = editing.read_scenario(who.store, scenario).row(section, key)
+    current = editing.read_scenario(who.store, scenario, branch=branch).row(section, key)
     patch: dict[str, Any] = {}
     if current is not None:
         shown = who.viewer.redact(section, current)
@@ -188,13 +244,15 @@ def save_row(who: WebUser, scenario: str, section: str, form: Mapping[str, str],
                                    f"({', '.join(sorted(who.sites or ())) or 'none'})")
     try:
         done = editing.edit_row(who.store, scenario, section, EditOp.PATCH, key, patch,
-                                guard=guard, if_match=frozenset({tag}))
+                                branch=branch, guard=guard, if_match=frozenset({tag}))
     except StaleEdit:
-        now = editing.read_scenario(who.store, scenario).version
+        now = editing.read_scenario(who.store, scenario, branch=branch)
+        where = f"the scenario is at version {now.version}" if branch is None else \
+            f"branch {branch} has {now.revision} changes"
         return None, Failed(key, entered, {}, "Not saved: someone else changed this row "
-                            "after you loaded the page (the scenario is at version "
-                            f"{now} now), and your change would overwrite theirs. The row "
-                            "shows what is stored now; redo your change on it.", 412)
+                            f"after you loaded the page ({where} now), and your change "
+                            "would overwrite theirs. The row shows what is stored now; "
+                            "redo your change on it.", 412)
     except ScenarioError as e:
         mine = {i.field: i.message + (f" (fix: {i.fix})" if i.fix else "")
                 for i in e.issues if not i.is_warning and i.section == section

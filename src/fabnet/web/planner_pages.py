@@ -1,17 +1,20 @@
 """The planner's working pages, under `/web`: master data edited in place, a plan run's
 timeline per site and its pegging, and two plan runs compared.
 
-- master data, GET `/web/scenarios/{scenario}/data?section=S`: everyone signed in
-  (their sites' rows, the fields they are cleared for);
-- save a row, POST `/web/scenarios/{scenario}/data/{section}`: the section's editors
-  (the API's `SECTION_EDITORS`), a site manager on their sites' rows only;
+- master data, GET `/web/scenarios/{scenario}/data?section=S[&branch=B]`: everyone
+  signed in (their sites' rows, the fields they are cleared for), of the newest version
+  or of the open what-if branch B;
+- save a row, POST `/web/scenarios/{scenario}/data/{section}` (the form's `branch`:
+  on that branch): the section's editors (the API's `SECTION_EDITORS`; on a branch also
+  `Wiring.branch_makers`), a site manager on their sites' rows only;
 - timeline, GET `/web/runs/{id}/timeline`: everyone signed in (their sites);
 - pegging, GET `/web/runs/{id}/pegging?demand=D`: everyone signed in (the demands their
   sites serve, the flows at their sites);
 - compare, GET `/web/compare?a=ID&b=ID`: everyone signed in (KPIs and rows of their sites).
 
 A saved row is the API's row PATCH with `If-Match` (`services.editing.edit_row`): the
-edit is checked, audited and becomes the next version, as through the API.
+edit is checked, audited and becomes the next version, or one more change of the branch,
+as through the API.
 """
 
 from __future__ import annotations
@@ -34,13 +37,15 @@ from fabnet.web.wiring import Wiring
 def make_router(wiring: Wiring) -> APIRouter:
     """The planner's working pages, following `wiring`'s rules."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    editors = wiring.section_editors
+    editors, makers = wiring.section_editors, wiring.branch_makers
 
     @router.get("/scenarios/{scenario}/data", response_class=HTMLResponse)
     @friendly
     def master_data(request: Request, who: Who, scenario: str, section: str = "work_centers",
-                    saved: str | None = None, version: str | None = None) -> Response:
-        data = masterdata.master_data(who, scenario, section, editors, saved=saved)
+                    saved: str | None = None, version: str | None = None,
+                    branch: str | None = None) -> Response:
+        data = masterdata.master_data(who, scenario, section, editors, saved=saved,
+                                      branch=branch, branch_makers=makers)
         return render(request, "masterdata.html.j2", who, data=data,
                       sections=masterdata.EDITABLE, saved_version=version,
                       may_plan=who.role in wiring.planners)
@@ -50,19 +55,24 @@ def make_router(wiring: Wiring) -> APIRouter:
     def save_row(request: Request, post: Posted, scenario: str, section: str) -> Response:
         who, form = post
         masterdata.check_section(section)
-        if not masterdata.may_edit(who, section, editors):
-            allowed = ", ".join(r.value for r in Role if r in editors.get(section, ()))
-            raise WebError(403, f"role {who.role.value} may not change {section} (allowed: "
+        branch = masterdata.check_branch(form.get("branch", "").strip())
+        if not masterdata.may_edit(who, section, editors, branch, makers):
+            roles = masterdata.editor_set(section, editors, branch, makers)
+            allowed = ", ".join(r.value for r in Role if r in roles)
+            raise WebError(403, f"role {who.role.value} may not change {section}"
+                           f"{' on a branch' if branch else ''} (allowed: "
                            f"{allowed or 'nobody'})")
-        done, failed = masterdata.save_row(who, scenario, section, form, editors)
+        done, failed = masterdata.save_row(who, scenario, section, form, branch)
         if failed is not None:
-            data = masterdata.master_data(who, scenario, section, editors, failed=failed)
+            data = masterdata.master_data(who, scenario, section, editors, failed=failed,
+                                          branch=branch, branch_makers=makers)
             return render(request, "masterdata.html.j2", who, data=data,
                           sections=masterdata.EDITABLE, saved_version=None,
                           may_plan=who.role in wiring.planners, status=failed.status)
         assert done is not None
         where = (f"{PREFIX}/scenarios/{quote(scenario)}/data?section={quote(section)}"
-                 f"&saved={quote(done.key)}&version={done.version}"
+                 + (f"&branch={quote(branch)}" if branch else "")
+                 + f"&saved={quote(done.key)}&version={done.version}"
                  + ("" if done.changed else "&unchanged=1"))
         return RedirectResponse(where, status_code=303)
 

@@ -206,7 +206,10 @@ def make_router(wiring: Wiring) -> APIRouter:
     def submit_plan(request: Request, post: Posted) -> Response:
         who, form = post
         need(who, wiring.planners, "run a plan")
-        return _submit(request, who, JobKind.PLAN, _target(form))
+        branch = form.get("branch", "").strip()
+        return _submit(request, who, JobKind.PLAN, {**_target(form), "version": None,
+                                                    "branch": branch} if branch
+                       else _target(form))
 
     @router.get("/jobs/{job_id}", response_class=HTMLResponse)
     @friendly

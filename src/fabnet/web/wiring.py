@@ -53,3 +53,6 @@ class Wiring:
     #: who may read the audit trail and its verify status (the API's `AUDIT_READERS`);
     #: no one from the pages when not given
     audit_readers: frozenset[Role] = frozenset()
+    #: who may also change rows on a what-if branch, beyond the section's editors (the
+    #: API's `BRANCH_MAKERS`); none from the pages when not given
+    branch_makers: frozenset[Role] = frozenset()
