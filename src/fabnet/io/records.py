@@ -83,7 +83,8 @@ def _id_check(limit: int, noun: str = "id") -> Callable[[Any], Any]:
             return str(v)
         if not isinstance(v, str):
             return v
-        bad = next((c for c in v if unicodedata.category(c) in _UNSAFE), None)
+        bad = None if v.isascii() and v.isprintable() else next(  # printable ASCII is safe
+            (c for c in v if unicodedata.category(c) in _UNSAFE), None)
         if bad is not None:
             raise _problem(f"{noun} contains the control character U+{ord(bad):04X}",
                            "remove it (ids are printable text on one line)")

@@ -155,7 +155,12 @@ def section_of(rec: SectionRecord) -> str:
     return _SECTION_OF[type(rec)]
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def _plain(v: Any, iso_dates: bool) -> Any:
+    if type(v) in _PLAIN:  # most values: checked first, by exact type
+        return v
     if isinstance(v, tuple):
         return [_plain(x, iso_dates) for x in v]
     if isinstance(v, Enum):
