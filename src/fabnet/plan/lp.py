@@ -20,6 +20,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.model.network import FloatArray, IntArray, Network
+from fabnet.plan.reduce import zero_columns
 
 
 @dataclass
@@ -59,6 +60,9 @@ class PlanningLP:
     #: production columns a work order is already making, and how much of each is firm
     firm_cols: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     firm_qty: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: columns that carry nothing, or only cost, in every optimal plan (`plan.reduce`):
+    #: the solver fixes them at zero; their bounds here stay the built ones
+    zero_cols: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def num_cols(self) -> int:
@@ -335,8 +339,12 @@ def define_capacities(net: Network, lp: PlanningLP) -> None:
     lp.row_upper[d.offset:d.offset + d.size] = net.demand_qty
 
 
-def build_lp(net: Network) -> PlanningLP:
-    """The whole planning LP for `net`; levels differ only in their objective vectors."""
+def build_lp(net: Network, reduce: bool = True) -> PlanningLP:
+    """The whole planning LP for `net`; levels differ only in their objective vectors.
+
+    With `reduce`, `zero_cols` lists the columns the solver may fix at zero without
+    changing any level's optimum (`plan.reduce`); without it, none.
+    """
     cols, rows = _layout(net)
     n = sum(b.size for b in cols.values())
     m = sum(b.size for b in rows.values())
@@ -362,6 +370,8 @@ def build_lp(net: Network) -> PlanningLP:
     define_firm_arrivals(net, lp)
     define_capacities(net, lp)
     lp.matrix = e.matrix((m, n))
+    if reduce:
+        lp.zero_cols = zero_columns(net, lp)
     return lp
 
 

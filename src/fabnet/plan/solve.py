@@ -170,8 +170,18 @@ def new_highs() -> highspy.Highs:
     return h
 
 
+def solver_upper(lp: PlanningLP, reduce: bool = True) -> FloatArray:
+    """The column upper bounds the solver's model gets: the built ones, with the LP's
+    `zero_cols` (exact reductions, `plan.reduce`) at zero when `reduce`."""
+    upper = lp.col_upper.copy()
+    if reduce:
+        upper[lp.zero_cols] = 0.0
+    return upper
+
+
 def _to_highs(lp: PlanningLP, threads: int | None = None,
-              options: SolverOptions | None = None) -> highspy.Highs:
+              options: SolverOptions | None = None,
+              upper: FloatArray | None = None) -> highspy.Highs:
     h = new_highs()
     if threads:
         h.setOptionValue("threads", threads)
@@ -184,7 +194,7 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
     model.num_row_ = lp.num_rows
     model.col_cost_ = np.zeros(lp.num_cols)
     model.col_lower_ = lp.col_lower
-    model.col_upper_ = lp.col_upper
+    model.col_upper_ = lp.col_upper if upper is None else upper
     model.row_lower_ = lp.row_lower
     model.row_upper_ = lp.row_upper
     a = lp.matrix
@@ -209,16 +219,20 @@ class _Fixed:
 class LexicographicSolver:
     """Holds one HiGHS model of a planning LP and solves its levels in order.
 
-    The model is kept so that a what-if can change bounds and re-solve warm.
+    The model is kept so that a what-if can change bounds and re-solve warm. With
+    `reduce` (the default) the LP's `zero_cols` are fixed at zero in the model: the same
+    optimum at every level, on a smaller LP.
     """
 
     def __init__(self, lp: PlanningLP, threads: int | None = None,
                  options: SolverOptions | None = None,
-                 path: SolvePath = SolvePath.WEIGHTED) -> None:
+                 path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True) -> None:
         t0 = time.perf_counter()
         self.lp = lp
         self.path = SolvePath(path)
-        self.highs = _to_highs(lp, threads, options)
+        #: the model's own column upper bounds (the built ones, reductions applied)
+        self.col_upper = solver_upper(lp, reduce)
+        self.highs = _to_highs(lp, threads, options, self.col_upper)
         self.pass_seconds = time.perf_counter() - t0
         self._all = np.arange(lp.num_cols, dtype=np.int32)
         self._hold_rows: list[int] = []
@@ -355,7 +369,7 @@ class LexicographicSolver:
             return None
         t0 = time.perf_counter()
         c32 = cols.astype(np.int32)
-        upper = np.minimum(lp.firm_qty, lp.col_upper[cols])
+        upper = np.minimum(lp.firm_qty, self.col_upper[cols])
         self.highs.changeColsBounds(c32.size, c32, np.zeros(c32.size),
                                     upper.astype(np.float64))
         c = np.zeros(lp.num_cols)
@@ -369,7 +383,7 @@ class LexicographicSolver:
         # made in full (to the solver's tolerance): exactly the firm quantity, as a lower
         # bound would have it; otherwise what was reached
         keep = np.where(reached >= upper - HOLD_ABS - HOLD_REL * upper, upper, reached)
-        up = np.where(np.isinf(lp.col_upper[cols]), highspy.kHighsInf, lp.col_upper[cols])
+        up = np.where(np.isinf(self.col_upper[cols]), highspy.kHighsInf, self.col_upper[cols])
         self.highs.changeColsBounds(c32.size, c32, keep.astype(np.float64),
                                     up.astype(np.float64))
         value = float(reached.sum())
@@ -383,8 +397,8 @@ class LexicographicSolver:
         """Give firm columns their built bounds back (the kept model is the one built)."""
         cols = self.lp.firm_cols
         if cols.size:
-            up = np.where(np.isinf(self.lp.col_upper[cols]), highspy.kHighsInf,
-                          self.lp.col_upper[cols])
+            up = np.where(np.isinf(self.col_upper[cols]), highspy.kHighsInf,
+                          self.col_upper[cols])
             self.highs.changeColsBounds(cols.size, cols.astype(np.int32),
                                         self.lp.col_lower[cols].astype(np.float64),
                                         up.astype(np.float64))
@@ -570,8 +584,8 @@ class LexicographicSolver:
 
     def _unfreeze(self, cols: IntArray) -> None:
         """Give frozen columns their own bounds back."""
-        up = np.where(np.isinf(self.lp.col_upper[cols]), highspy.kHighsInf,
-                      self.lp.col_upper[cols])
+        up = np.where(np.isinf(self.col_upper[cols]), highspy.kHighsInf,
+                      self.col_upper[cols])
         self.highs.changeColsBounds(cols.size, cols.astype(np.int32),
                                     self.lp.col_lower[cols].astype(np.float64),
                                     up.astype(np.float64))
