@@ -13,10 +13,10 @@ quantity, which what-ifs and kept models change on the built LP):
   arrive in the bucket they leave, which can move units round a cycle of such keys.
 - **Purchases and transfers that only cost.** Units arriving at a key after the last
   bucket anything can leave it (by transfer, delivery or production) only sit in its
-  stock to the horizon's end. A purchase there has a positive price, and a transfer
-  there saves its lane cost and the destination's holding cost, less the source's
-  holding cost, when that is positive; every cost-optimal plan has them at zero, and so
-  has every later level's optimum (they are held at the cost optimum).
+  stock to the horizon's end. Not buying them saves their price and holding cost, not
+  moving them the lane cost and the destination's holding cost, less the source's;
+  where that saving is positive every cost-optimal plan has them at zero, and so has
+  every later level's optimum (they are held at the cost optimum).
 
 Both keep every level's optimum and every optimal plan from the cost level on; a column
 with a positive lower bound (firm work) is never touched.
@@ -163,7 +163,8 @@ def costly_idle_columns(net: Network, lp: PlanningLP, open_col: BoolArray) -> In
             k = key[net.pur_site, net.offer_item[net.pur_offer]]
             arrive = lp.arrival["purchase"]
             price = net.offer_price[net.pur_offer] + net.lane_cost[net.pur_lane]
-            idle = (arrive > last[k][:, None]) & (price > 0)[:, None]
+            saving = price[:, None] + hold[k][:, None] * (T - arrive)
+            idle = (arrive > last[k][:, None]) & (saving > 0)
             new.append(b.at(*np.nonzero(idle)))
         if net.tr_lane.size:
             b = lp.cols["transfer"]
