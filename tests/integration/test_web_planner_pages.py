@@ -200,6 +200,11 @@ def test_branch_saves_are_refused_off_role_off_site_and_once_merged(api: Api) ->
     assert api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": tag,
                                        "branch": BRANCH, "f.hours": "90"},
                            follow_redirects=False).status_code == 303
+    assert "1 change" in api.client.get(f"{WC}&branch={BRANCH}").text
+    _sign_in(api, Role.SITE_MANAGER)  # the API shows them only their sites' changes
+    scoped = api.client.get(f"{WC}&branch={BRANCH}").text
+    assert "change" in scoped and not re.search(r"\d changes?\b", scoped), scoped
+    csrf = _sign_in(api, Role.PLANNER)
     assert api.post(f"/branches/{BRANCH}/merge", json={}).status_code == 201
     merged = api.client.get(f"{WC}&branch={BRANCH}").text
     assert "merged into version 2" in merged and 'name="f.hours"' not in merged

@@ -95,7 +95,9 @@ class BranchChoice:
 
     name: str
     base_version: int
-    changes: int
+    #: how many changes it has (None for a viewer limited to some sites: the API shows
+    #: them only their sites' changes)
+    changes: int | None
 
 
 @dataclass
@@ -114,7 +116,8 @@ class MasterData:
     hidden_rows: int = 0
     notes: list[str] = field(default_factory=list)
     branch: str | None = None
-    revision: int = 0
+    #: a branch's changes (None for a viewer limited to some sites, as `BranchChoice`)
+    revision: int | None = 0
     #: the branch was merged: it takes no more changes
     merged_into: int | None = None
     #: the scenario's open branches, for the picker
@@ -158,7 +161,8 @@ def check_branch(branch: str | None) -> str | None:
 
 def open_branches(who: WebUser, scenario: str) -> list[BranchChoice]:
     """The scenario's open branches, by name."""
-    return sorted((BranchChoice(b.name, b.base_version, len(b.changes))
+    return sorted((BranchChoice(b.name, b.base_version,
+                                len(b.changes) if who.viewer.whole else None)
                    for b in branch_svc.list_branches(who.store)
                    if b.scenario == scenario and b.status is BranchStatus.OPEN),
                   key=lambda b: b.name)
@@ -212,7 +216,8 @@ def master_data(who: WebUser, scenario: str, section: str,
                       [r.value for r in Role
                        if r in editor_set(section, editors, branch, branch_makers)],
                       hidden_rows=len(rows) - len(seen), branch=branch,
-                      revision=view.revision, merged_into=merged_into,
+                      revision=view.revision if who.viewer.whole else None,
+                      merged_into=merged_into,
                       branches=open_branches(who, scenario))
 
 
@@ -248,7 +253,8 @@ def save_row(who: WebUser, scenario: str, section: str, form: Mapping[str, str],
     except StaleEdit:
         now = editing.read_scenario(who.store, scenario, branch=branch)
         where = f"the scenario is at version {now.version}" if branch is None else \
-            f"branch {branch} has {now.revision} changes"
+            f"branch {branch} has {now.revision} changes" if who.viewer.whole else \
+            f"branch {branch} has changed"
         return None, Failed(key, entered, {}, "Not saved: someone else changed this row "
                             f"after you loaded the page ({where} now), and your change "
                             "would overwrite theirs. The row shows what is stored now; "
