@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from fabnet.cli import floor_more  # noqa: F401 - adds return, repair, skills, … to floor
+from fabnet.cli import (
+    accounts,  # noqa: F401 - adds users, user-set, tokens, … to db
+    floor_more,  # noqa: F401 - adds return, repair, skills, … to floor
+)
 from fabnet.cli.audit import audit_app
 from fabnet.cli.console import BoundaryGroup, out_console
 from fabnet.cli.continuity import exposure_cmd, stress_app, whatif_cmd
