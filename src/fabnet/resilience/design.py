@@ -95,7 +95,7 @@ class Search(StrEnum):
 EXACT_TOL = 1e-4
 
 #: the extensive form's size limit, in non-zeros (futures × the LP's)
-EXTENSIVE_LIMIT = 2_000_000
+EXTENSIVE_LIMIT = 500_000
 
 
 #: a set must lose this many units fewer to count as better (re-plans agree to 1e-6)

@@ -21,7 +21,7 @@ from fabnet.model.scenario import Scenario
 from fabnet.resilience.design import Objective, Search
 from fabnet.services import scoping
 from fabnet.services.design import DesignRun, run_design, summary
-from fabnet.services.jobs import RUNNERS, JobKind, Ticker, _target, create_job
+from fabnet.services.jobs import _MONTECARLO, RUNNERS, JobKind, Ticker, _target, create_job
 from fabnet.store import Job, Store
 
 #: summary keys a partial viewer keeps: how the design ran, no units or set
@@ -78,13 +78,14 @@ def _design(store: Store, params: dict[str, Any], tick: Ticker) -> dict[str, Any
     check_design(sc, params["scenario"])
     tick.expect(1)
     tick.check()
-    run = run_design(sc, float(params["budget"]), int(params.get("futures") or 50),
-                     int(params.get("seed") or 0),
-                     Objective(params.get("objective") or Objective.EXPECTED),
-                     matrix=bool(params.get("matrix", True)),
-                     marginal_step=params.get("marginal_step", 1_000_000.0) or None,
-                     scheduler=tick.scheduler,
-                     search=Search(params.get("method") or Search.AUTO))
+    with _MONTECARLO:  # its stress tests take the Monte Carlo engine's turn
+        run = run_design(sc, float(params["budget"]), int(params.get("futures") or 50),
+                         int(params.get("seed") or 0),
+                         Objective(params.get("objective") or Objective.EXPECTED),
+                         matrix=bool(params.get("matrix", True)),
+                         marginal_step=params.get("marginal_step", 1_000_000.0) or None,
+                         scheduler=tick.scheduler,
+                         search=Search(params.get("method") or Search.AUTO))
     tick()
     return result_of(run, version)
 
