@@ -214,3 +214,24 @@ def test_branch_saves_are_refused_off_role_off_site_and_once_merged(api: Api) ->
                                        "branch": BRANCH, "f.hours": "95"})
     assert late.status_code == 409 and "already merged" in late.text
     assert api.get(f"/scenarios/net/work_centers/{key}").json()["hours"] == 90
+
+
+def test_a_continuity_officer_edits_rows_on_a_branch_as_through_the_api(api: Api) -> None:
+    """The what-if makers may change any section on a branch (the API's `AllowEdit`), not
+    on the scenario itself, on the pages as through the API."""
+    _branch(api)
+    key = "UK-PLANT/assembly"
+    csrf = _sign_in(api, Role.CONTINUITY)
+    page = api.client.get(f"{WC}&branch={BRANCH}").text
+    tag = _etag(page, key)
+    done = api.client.post(SAVE, data={"csrf": csrf, "key": key, "etag": tag,
+                                       "branch": BRANCH, "f.hours": "0"},
+                           follow_redirects=False)
+    assert done.status_code == 303
+    assert api.get(f"/scenarios/net/work_centers/{key}?branch={BRANCH}").json()["hours"] == 0
+    main = api.get(f"/scenarios/net/work_centers/{key}")
+    assert 'name="f.hours"' not in api.client.get(WC).text  # read-only on the scenario
+    refused = api.client.post(SAVE, data={"csrf": csrf, "key": key,
+                                          "etag": main.headers["etag"], "f.hours": "1"})
+    assert refused.status_code == 403
+    assert api.get(f"/scenarios/net/work_centers/{key}").json()["hours"] == main.json()["hours"]

@@ -43,7 +43,8 @@ def wiring() -> web.Wiring:
                       sign_in=sign_in, run_job=run_job,
                       session_hours=lambda request: get_settings(request).token_hours,
                       section_editors=policy.SECTION_EDITORS,
-                      audit_readers=policy.AUDIT_READERS)
+                      audit_readers=policy.AUDIT_READERS,
+                      branch_makers=policy.BRANCH_MAKERS)
 
 
 def mount_web(app: FastAPI) -> None:
