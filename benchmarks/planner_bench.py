@@ -253,6 +253,11 @@ def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
     return out
 
 
+def _phases(kpis: dict[str, Any]) -> dict[str, float]:
+    """A plan's wall seconds by phase: LP build, solve (every level), read-back."""
+    return {k: float(kpis[f"{k}_seconds"]) for k in ("build", "solve", "readback")}
+
+
 def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[str, Any]:
     """A re-plan after one capacity edit (the first work center's hours × `factor`),
     through a kept model (`plan.kept`), against a cold plan of the edited network."""
@@ -277,10 +282,15 @@ def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[
     warm = make_plan(compile_network(edited), keep=key)
     out["replan_s"], out["cpu_replan_s"] = time.perf_counter() - t0, time.process_time() - c0
     out["reused"] = KEPT.reused == 1
+    out["replan_pivots"] = KEPT.last_pivots
+    out["replan_phases_s"] = _phases(warm.kpis)
     emit({"stage": "cold plan of the edit"})
     t0, c0 = time.perf_counter(), time.process_time()
-    cold = make_plan(compile_network(edited))
+    cold = make_plan(compile_network(edited), keep=("bench cold", size.name))
     out["cold_s"], out["cpu_cold_s"] = time.perf_counter() - t0, time.process_time() - c0
+    out["cold_pivots"] = KEPT.last_pivots
+    out["cold_phases_s"] = _phases(cold.kpis)
+    KEPT.forget(("bench cold", size.name))
     out["replan_pct"] = 100.0 * out["replan_s"] / out["cold_s"]
     out["cpu_replan_pct"] = 100.0 * out["cpu_replan_s"] / out["cpu_cold_s"]
     out["same_levels"] = warm.levels.keys() == cold.levels.keys() and all(

@@ -6,8 +6,9 @@ right-hand sides of capacity rows differ. `KeptModels` keeps, per key (a stored
 scenario and branch), the last LP and its HiGHS model with the basis of its first solve;
 `KeptModels.solve` sets the new capacities on it when nothing else changed, and builds
 a fresh one otherwise. A re-solve starts from the kept weighted start's
-basis (still dual feasible after a bound change) and solves every level exactly, so its
-answer is a cold plan's.
+basis (still dual feasible after a bound change; dual simplex with the costs unperturbed,
+`LexicographicSolver._warm_dual`) and solves every level exactly, so its answer is a
+cold plan's.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class KeptModels:
         #: how many `solve` calls re-used a kept model, and how many built one
         self.reused = 0
         self.built = 0
+        #: simplex pivots of the last `solve`: its weighted start's, and every level's
+        self.last_pivots: tuple[int, list[int]] = (0, [])
 
     def solve(self, key: Hashable, net: Network, lp: PlanningLP,
               threads: int | None = None, reference: FloatArray | None = None,
@@ -95,6 +98,7 @@ class KeptModels:
                 dem = np.arange(d.offset, d.offset + d.size, dtype=np.int64)
                 kept.solver.set_row_upper(dem, lp.row_upper[dem])
             result = kept.solver.solve(reference=reference, frozen=frozen)
+        self.last_pivots = (result.start_iterations, list(result.level_iterations))
         if result.status is PlanStatus.ERROR:
             self.forget(key)
         return result, reuse
