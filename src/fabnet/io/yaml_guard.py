@@ -1,8 +1,9 @@
 """Guarded YAML parsing: a scenario document read in one pass, within the input limits.
 
-The fast path composes the document in libyaml while the resolver hooks, which libyaml
-calls for every node, count values, list entries and depth; a walk of the composed nodes
-then builds the data, sharing aliased nodes and counting what aliases would expand to.
+The fast path composes the document in libyaml while a resolver hook, which libyaml
+calls for every node, counts nodes and list entries; a walk of the composed nodes then
+builds the data, checking the depth, sharing aliased nodes and counting what aliases
+would expand to.
 Anything that path would not read exactly as PyYAML's safe loader does, anything near a
 limit (`MAX_DEPTH`, `MAX_RECORDS`, `MAX_ALIAS_NODES`, `MAX_FAST_VALUES`) and any file longer
 than `MAX_FAST_TEXT` is read the careful way: its parse events scanned for the limits
@@ -11,6 +12,7 @@ first, so a hostile file is refused in moments, naming the line where the scan s
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -119,91 +121,99 @@ _SCALARS = frozenset(_TAG + t for t in ("int", "float", "bool", "null", "timesta
 
 
 class _Counted(_Loader):
-    """The lenient safe loader, counting in libyaml's resolver calls: values composed, the
-    entry index in a list and the nesting depth; over a limit it stops composing."""
+    """The lenient safe loader, counting in libyaml's resolver calls: nodes composed and
+    the entry index in a list, stopping over a limit. Tags of plain scalars are resolved
+    once per value (a C-level cache), and climbing out of a node costs nothing: the
+    walk checks the depth."""
+
+    ascend_resolver = staticmethod(tuple)  # a no-op called from C without a Python frame
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
-        self.values, self.depth = 0, 0
-        self.tags: dict[str, str] = {}
+        self.values = 0
+        self.resolve = lru_cache(maxsize=None)(super().resolve)
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        self.depth += 1
-        if self.depth > limits.MAX_DEPTH or (type(current_index) is int
+        self.values += 1
+        if self.values > MAX_FAST_VALUES or (type(current_index) is int
                                              and current_index >= limits.MAX_RECORDS):
             raise _Over
 
-    def ascend_resolver(self) -> None:
-        self.depth -= 1
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        self.values += 1
-        if self.values > MAX_FAST_VALUES:
-            raise _Over
-        if kind is yaml.ScalarNode and implicit[0]:  # a plain scalar: its value decides
-            tag = self.tags.get(value)
-            if tag is None:
-                tag = self.tags[value] = super().resolve(kind, value, implicit)
-            return tag
-        return str(super().resolve(kind, value, implicit))
+    def close(self) -> None:
+        """Free the parser and the tag cache (which refers back to this loader)."""
+        self.dispose()
+        del self.resolve
 
 
 def _build(loader: _Counted, root: Any) -> Any:
     """The data of a composed document, as the safe loader builds it; aliased nodes are
-    built once and shared. Raises `_Over` for what it leaves to the careful reader."""
+    built once and shared. Raises `_Over` for what it leaves to the careful reader:
+    nesting deeper than `MAX_DEPTH`, or aliases standing for more than `MAX_ALIAS_NODES`
+    values."""
     built: dict[int, Any] = {}
-    sizes: dict[int, int] = {}  # a collection's size with its aliases expanded
+    sizes: dict[int, int] = {}  # an aliased collection's size with its aliases expanded
     scalars: dict[tuple[str, str], Any] = {}
     constructors = loader.yaml_constructors
     scalar_node, seq_node, map_node = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
     busy = object()
+    deepest, alias_limit = limits.MAX_DEPTH, limits.MAX_ALIAS_NODES
+    aliased = 0  # values that aliases to collections stand for
 
-    def build(node: Any) -> tuple[Any, int]:
+    def size(node: Any) -> int:
+        """Values in `node` with its aliases expanded (built nodes only: no cycles)."""
+        if type(node) is scalar_node:
+            return 1
+        nid = id(node)
+        if nid not in sizes:
+            kids = node.value if type(node) is seq_node else [n for kv in node.value for n in kv]
+            sizes[nid] = 1 + sum(size(k) for k in kids)
+            if sizes[nid] > alias_limit:
+                raise _Over
+        return sizes[nid]
+
+    def build(node: Any, depth: int) -> Any:
+        nonlocal aliased
         t = type(node)
         if t is scalar_node:
             tag = node.tag
             if tag == _STR:
-                return node.value, 1
+                return node.value
             if tag not in _SCALARS:
                 raise _Over
             key = (tag, node.value)
             if key not in scalars:
                 scalars[key] = constructors[tag](loader, node)
-            return scalars[key], 1
+            return scalars[key]
         nid = id(node)
         hit = built.get(nid)
         if hit is busy:  # a collection that holds itself
             raise _Over
-        if hit is not None:
-            return hit, sizes[nid]
+        if hit is not None:  # an alias
+            aliased += size(node)
+            if aliased > alias_limit:
+                raise _Over
+            return hit
+        if depth > deepest:
+            raise _Over
         built[nid] = busy
-        size = 1
+        inner = depth + 1
         if t is seq_node and node.tag == _SEQ:
-            out: Any = []
-            for child in node.value:
-                v, n = build(child)
-                out.append(v)
-                size += n
+            out: Any = [build(child, inner) for child in node.value]
         elif t is map_node and node.tag == _MAP:
             out = {}
             for k_node, v_node in node.value:
                 if k_node.tag == _MERGE:
                     raise _Over
-                k, kn = build(k_node)
+                k = build(k_node, inner)
                 if isinstance(k, (list, dict)):
                     raise _Over
-                v, vn = build(v_node)
-                out[k] = v
-                size += kn + vn
+                out[k] = build(v_node, inner)
         else:
             raise _Over
-        built[nid], sizes[nid] = out, size
-        return out, size
+        built[nid] = out
+        return out
 
-    doc, expanded = build(root)
-    if expanded - loader.values > limits.MAX_ALIAS_NODES:
-        raise _Over
-    return doc
+    return build(root, 1)
 
 
 def load(text: str) -> Any:
@@ -218,7 +228,7 @@ def load(text: str) -> Any:
     except (_Over, yaml.YAMLError, ValueError, TypeError, RecursionError):
         pass  # the careful reader says exactly what is wrong, or reads it
     finally:
-        loader.dispose()
+        loader.close()
     return _careful(text)
 
 

@@ -16,6 +16,7 @@ from dataclasses import fields
 from datetime import date
 from enum import Enum
 from functools import cache
+from operator import attrgetter
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from fabnet.model.licence import Licence
@@ -170,14 +171,42 @@ def _plain(v: Any, iso_dates: bool) -> Any:
     return v
 
 
+@cache
+def _layout(section: str) -> tuple[tuple[str, ...], Callable[[Any], Any], tuple[int, ...]]:
+    """A section's field names, a getter of all their values at once (in C), and the
+    places of the fields whose values may need `_plain` (all but text, numbers, flags)."""
+    cls = SECTIONS[section]
+    hints = get_type_hints(cls)
+    names = tuple(f.name for f in fields(cls))
+    plain = {str, int, float, bool, type(None)}
+
+    def is_plain(hint: Any) -> bool:
+        if get_origin(hint) in (Union, types.UnionType):
+            return all(is_plain(a) for a in get_args(hint))
+        return hint in plain
+    get = attrgetter(*names)
+    getter = get if len(names) > 1 else lambda rec: (get(rec),)
+    return names, getter, tuple(i for i, n in enumerate(names) if not is_plain(hints[n]))
+
+
+def _values(rec: SectionRecord, iso_dates: bool) -> dict[str, Any]:
+    names, getter, special = _layout(section_of(rec))
+    values = getter(rec)
+    if special:
+        values = list(values)
+        for i in special:
+            values[i] = _plain(values[i], iso_dates)
+    return dict(zip(names, values, strict=True))
+
+
 def record_row(rec: SectionRecord) -> dict[str, Any]:
     """A record as a table row: one value per field, lists for tuples, enums as text."""
-    return {name: _plain(getattr(rec, name), False) for name, _ in _fields(section_of(rec))}
+    return _values(rec, False)
 
 
 def record_json(rec: SectionRecord) -> dict[str, Any]:
     """A record as a JSON object (dates as YYYY-MM-DD)."""
-    return {name: _plain(getattr(rec, name), True) for name, _ in _fields(section_of(rec))}
+    return _values(rec, True)
 
 
 def hashed_json(rec: SectionRecord) -> dict[str, Any]:
@@ -201,11 +230,11 @@ def record_from(section: str, values: Any) -> SectionRecord:
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: the same value always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return _CANONICAL.encode(value)
 
 
 def _json_default(v: Any) -> Any:
+    """Dates, enums and sets as JSON values (the encoder calls it for what it can't write)."""
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, Enum):
@@ -237,3 +266,9 @@ def content_sha256(sc: Scenario) -> str:
 def row_counts(sc: Scenario) -> dict[str, int]:
     """Rows per non-empty section."""
     return {s: len(section_records(sc, s)) for s in SECTIONS if section_records(sc, s)}
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False, default=_json_default)
+"""One encoder for every canonical text: `json.dumps` with options makes one per call."""
+
