@@ -2,13 +2,17 @@
 // progress. No other script runs on the pages; everything is served by fabnet.
 "use strict";
 
+// Each chart is drawn in a task of its own, after the page is shown: its tables and
+// figures are readable at once, and the browser paints between two charts.
 function drawCharts() {
   if (typeof Plotly === "undefined") return;
   document.querySelectorAll(".chart[data-figure]").forEach(function (el) {
     var src = document.getElementById(el.dataset.figure);
     if (!src) return;
-    var fig = JSON.parse(src.textContent);
-    Plotly.newPlot(el, fig.data, fig.layout, {displaylogo: false, responsive: true});
+    window.setTimeout(function () {
+      var fig = JSON.parse(src.textContent);
+      Plotly.newPlot(el, fig.data, fig.layout, {displaylogo: false, responsive: true});
+    }, 0);
   });
 }
 
