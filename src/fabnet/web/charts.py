@@ -19,9 +19,42 @@ import plotly.io as pio
 Row = Mapping[str, Any]
 
 
+def _look() -> go.layout.Template:
+    """plotly_white's look (white ground, light grid, its colours and fonts) without its
+    defaults for every kind of trace and subplot and without `automargin`, which the
+    browser would work through for each chart: a chart draws in about half the time."""
+    white = pio.templates["plotly_white"].layout.to_plotly_json()
+    layout = {k: white[k] for k in ("colorway", "font", "hoverlabel", "hovermode",
+                                    "paper_bgcolor", "plot_bgcolor", "title")}
+    for axis in ("xaxis", "yaxis"):
+        layout[axis] = {k: v for k, v in white[axis].items() if k != "automargin"}
+    return go.layout.Template(layout=layout)
+
+
+LOOK = _look()
+
+
+def _is_date(v: Any) -> bool:
+    return isinstance(v, str) and len(v) >= 10 and v[4:5] == "-" and v[7:8] == "-"
+
+
+def _names_on(fig: go.Figure) -> tuple[bool, bool]:
+    """Whether the x and the y axis carry names (categories other than dates), whose
+    length the margin must make room for."""
+    def named(values: Any) -> bool:
+        return values is not None and any(isinstance(v, str) and not _is_date(v)
+                                          for v in values)
+    return (any(named(getattr(t, "x", None)) for t in fig.data),
+            any(named(getattr(t, "y", None)) for t in fig.data))
+
+
 def figure_json(fig: go.Figure, height: int = 380) -> str:
-    """A figure as JSON for `Plotly.newPlot`, in the dashboard's look."""
-    fig.update_layout(margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white",
+    """A figure as JSON for `Plotly.newPlot`, in the dashboard's look; only an axis that
+    carries names widens its margin to fit them."""
+    on_x, on_y = _names_on(fig)
+    fig.update_xaxes(automargin=on_x)
+    fig.update_yaxes(automargin=on_y)
+    fig.update_layout(margin={"l": 60, "r": 20, "t": 50, "b": 50}, template=LOOK,
                       height=height, font={"family": "system-ui, sans-serif"})
     return str(pio.to_json(fig, validate=False))
 
