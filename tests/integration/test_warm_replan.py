@@ -26,23 +26,13 @@ from fabnet.model import compile_network
 from fabnet.model.scenario import Scenario
 from fabnet.plan import solve as solve_module
 from fabnet.plan.lp import build_lp, capacity_rows
-from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, SolvePath
+from fabnet.plan.solve import LexicographicSolver, PlanStatus, SolvePath
 from tests.integration.test_known_optima import ALL
 from tests.integration.test_random_scenarios import RANDOM, scenarios
+from tests.integration.test_solve_paths import _levels, _same
 
 #: edits in a row: down, up, far down (the old plans infeasible), back to as built
 FACTORS = (0.7, 1.5, 0.2, 1.0)
-
-
-def _levels(result: PlanResult) -> dict[str, float]:
-    assert result.status is PlanStatus.OPTIMAL
-    return {lv.name: lv.objective for lv in result.levels}
-
-
-def _same(a: dict[str, float], b: dict[str, float], scale: float = 1.0) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        assert a[name] == pytest.approx(b[name], rel=1e-7, abs=1e-6 * scale), name
 
 
 def _with_hours(sc: Scenario, index: int, factor: float) -> Scenario:
