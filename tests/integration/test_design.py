@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from fabnet.cli.app import app
 from fabnet.io import load_scenario
 from fabnet.model import Scenario
 from fabnet.model.mitigation import MitigationError, apply
@@ -155,21 +158,24 @@ def test_a_line_added_later_holds_back_its_hours_until_available(small: Scenario
     assert net.wc_hours[k].tolist() == [0, 0] + [50] * 8
 
 
-def test_cli_writes_the_design_and_the_risk_matrix(tmp_path: Path) -> None:
-    import csv
-    import json
-
-    from typer.testing import CliRunner
-
-    from fabnet.cli.app import app
-
+def design_cli(tmp_path: Path, *extra: str) -> tuple[Result, Path]:
+    """`fabnet design` of the small scenario with budget 5000, writing to `out/`."""
     p = tmp_path / "small.yaml"
     p.write_text(SMALL)
     out = tmp_path / "out"
     got = CliRunner().invoke(app, ["design", str(p), "--budget", "5000", "--futures",
                                    str(FUTURES), "--seed", str(SEED), "--workers", "1",
-                                   "--out", str(out)])
+                                   *extra, "--out", str(out)])
     assert got.exit_code == 0, got.output
+    return got, out
+
+
+def test_cli_writes_the_design_and_the_risk_matrix(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    got, out = design_cli(tmp_path)
+    p = tmp_path / "small.yaml"
     s = json.loads((out / "summary.json").read_text())
     assert s["chosen"] == ["fc-buffer", "batt-buffer"] and s["method"] == "mip"
     rows = {r["mitigation"]: r for r in csv.DictReader((out / "design.csv").open())}
@@ -193,9 +199,7 @@ def test_mitigations_read_back_from_every_format(small: Scenario, tmp_path: Path
 
 def test_cli_names_a_bad_candidate_in_one_line_and_keeps_a_users_folder(
         tmp_path: Path) -> None:
-    from typer.testing import CliRunner
 
-    from fabnet.cli.app import app
 
     p = tmp_path / "bad.yaml"
     p.write_text(SMALL.replace("site: HUB, item: FC, qty: 150", "site: HUB, item: NOPE, qty: 1"))

@@ -14,7 +14,7 @@ from fabnet.model.mitigation import Mitigation, MitigationKind
 from fabnet.resilience.design import Method, Objective, Search, design
 from fabnet.resilience.second_stage import SecondStageError, build_second_stage
 
-from .test_design import FUTURES, SEED, SMALL
+from .test_design import FUTURES, SEED, SMALL, design_cli
 
 BUDGETS = (0.0, 2500.0, 5000.0, 12000.0, 1e9)
 
@@ -112,17 +112,7 @@ def test_marginal_budget_reuses_the_exact_method(small: Scenario) -> None:
 def test_cli_names_the_method_and_bound(tmp_path: Path) -> None:
     import json
 
-    from typer.testing import CliRunner
-
-    from fabnet.cli.app import app
-
-    p = tmp_path / "small.yaml"
-    p.write_text(SMALL)
-    out = tmp_path / "out"
-    got = CliRunner().invoke(app, ["design", str(p), "--budget", "5000", "--futures",
-                                   str(FUTURES), "--seed", str(SEED), "--workers", "1",
-                                   "--method", "benders", "--no-matrix", "--out", str(out)])
-    assert got.exit_code == 0, got.output
+    got, out = design_cli(tmp_path, "--method", "benders", "--no-matrix")
     s = json.loads((out / "summary.json").read_text())
     assert s["method"] == "benders" and s["bound_units_saved"] >= s["units_saved_expected"]
     assert "benders" in got.output
