@@ -9,7 +9,14 @@ from typing import Any
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import Network
 from fabnet.plan.lp import PlanningLP, build_lp
-from fabnet.plan.plan import PLAN_COLUMNS, Plan, assemble_plan, demand_outcome
+from fabnet.plan.plan import (
+    PLAN_COLUMNS,
+    Plan,
+    ReadBack,
+    assemble_plan,
+    demand_outcome,
+    settle_solution,
+)
 from fabnet.plan.reference import reference_values
 from fabnet.plan.shortfall import explain_shortfalls
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, solve_lp
@@ -32,19 +39,22 @@ def make_plan(net: Network, threads: int | None = None,
     lp = build_lp(net)
     ref = reference_values(net, lp, reference) if reference is not None else None
     build_s = time.perf_counter() - t0
+    readback: ReadBack | None = None
     if keep is None:
         result = solve_lp(lp, threads, ref, frozen)
     else:
         from fabnet.plan.kept import KEPT
 
-        result, _ = KEPT.solve(keep, net, lp, threads, ref, frozen)
+        result, _, readback = KEPT.solve_kept(keep, net, lp, threads, ref, frozen)
         if result.status is PlanStatus.ERROR:
             raise FabnetError("the solver failed on the planning LP (fix: report this "
                               "scenario)")
     t1 = time.perf_counter()
-    outcome = demand_outcome(net, lp, result.x)
+    # settled once: the shortfall reasons and every table read the same written solution
+    x = settle_solution(net, lp, result.x, readback)
+    outcome = demand_outcome(net, lp, x, settled=True)
     short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])
-    plan = assemble_plan(net, lp, result, short)
+    plan = assemble_plan(net, lp, result, short, settled=x, outcome=outcome)
     plan.kpis["build_seconds"] = round(build_s, 4)
     plan.kpis["readback_seconds"] = round(time.perf_counter() - t1, 4)
     plan.kpis["lp_columns"] = lp.num_cols

@@ -8,7 +8,9 @@ scenario and branch), the last LP and its HiGHS model with the basis of its firs
 a fresh one otherwise. A re-solve starts from the kept weighted start's
 basis (still dual feasible after a bound change; dual simplex with the costs unperturbed,
 `LexicographicSolver._warm_dual`) and solves every level exactly, so its answer is a
-cold plan's.
+cold plan's. A kept model also keeps the parts of the read-back that depend only on
+the LP's structure (`plan.plan.ReadBack`), so a re-plan settles its solution without
+slicing the matrix again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from fabnet.model.network import FloatArray, Network
 from fabnet.plan.lp import PlanningLP, capacity_rows
+from fabnet.plan.plan import ReadBack
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus
 
 #: models kept at most (the least recently used goes first): each holds its LP and its
@@ -34,6 +37,7 @@ class _Kept:
     lp: PlanningLP
     solver: LexicographicSolver
     lock: threading.Lock
+    readback: ReadBack | None = None
 
 
 def _same_structure(a: PlanningLP, b: PlanningLP) -> bool:
@@ -78,6 +82,13 @@ class KeptModels:
         kept under `key` in its place. Returns the result and whether a kept model was
         re-used. The bounds are set and the levels solved under the model's own lock,
         so concurrent re-plans of one key never see each other's capacities."""
+        result, reuse, _ = self.solve_kept(key, net, lp, threads, reference, frozen)
+        return result, reuse
+
+    def solve_kept(self, key: Hashable, net: Network, lp: PlanningLP,
+                   threads: int | None = None, reference: FloatArray | None = None,
+                   frozen: int = 0) -> tuple[PlanResult, bool, ReadBack]:
+        """`solve`, and the kept model's read-back parts, good for `lp` (same structure)."""
         with self._lock:
             kept = self._models.get(key)
             reuse = kept is not None and _same_structure(kept.lp, lp)
@@ -98,10 +109,13 @@ class KeptModels:
                 dem = np.arange(d.offset, d.offset + d.size, dtype=np.int64)
                 kept.solver.set_row_upper(dem, lp.row_upper[dem])
             result = kept.solver.solve(reference=reference, frozen=frozen)
+            if kept.readback is None:
+                kept.readback = ReadBack(kept.lp)
+            readback = kept.readback
         self.last_pivots = (result.start_iterations, list(result.level_iterations))
         if result.status is PlanStatus.ERROR:
             self.forget(key)
-        return result, reuse
+        return result, reuse, readback
 
     def forget(self, key: Hashable) -> None:
         """Drop the model kept under `key` (a scenario deleted, say)."""

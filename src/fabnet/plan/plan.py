@@ -74,40 +74,80 @@ def _scale_columns(x: FloatArray, rows: sp.csr_matrix, factor: FloatArray) -> No
     x *= col_f
 
 
-def _keep_capacities(lp: PlanningLP, x: FloatArray) -> None:
+class ReadBack:
+    """The parts of settling a solution that depend only on the LP's structure.
+
+    Row slices of the matrix (capacity, licence and cover rows; each bucket's stock
+    balance rows split into outflows and inflows): the same for every LP with the same
+    columns, rows and matrix, so a kept model (`plan.kept`) builds them once and every
+    re-plan of it settles without slicing the matrix again. Bounds are never kept here:
+    they are read from the LP being settled.
+    """
+
+    def __init__(self, lp: PlanningLP) -> None:
+        self.shape = (lp.num_rows, lp.num_cols, int(lp.matrix.nnz))
+        self.layout = ({k: (b.offset, b.count, b.per) for k, b in lp.cols.items()},
+                       {k: (b.offset, b.count, b.per) for k, b in lp.rows.items()})
+        names = ("work", "supply", "lane", "demand")
+        self.cap_lo = min(lp.rows[n].offset for n in names)
+        self.cap_hi = max(lp.rows[n].offset + lp.rows[n].size for n in names)
+        self.cap_rows = lp.matrix[self.cap_lo:self.cap_hi].tocsr()
+        lb, cb = lp.rows["licence"], lp.rows["cover"]
+        self.licence_rows = (lp.matrix[lb.offset:lb.offset + lb.size].tocsr()
+                             if lb.size else None)
+        self.cover: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+        if cb.size:
+            a = lp.matrix[cb.offset:cb.offset + cb.size].tocsr()
+            self.cover = (a.maximum(0).tocsr(), (-a).maximum(0).tocsr())
+        bal, sb, tb = lp.rows["balance"], lp.cols["stock"], lp.cols["transfer"]
+        nf = sb.offset
+        self.is_transfer = np.zeros(nf, dtype=bool)
+        self.is_transfer[tb.offset:tb.offset + tb.size] = True
+        #: per bucket: the outflow and inflow rows of every stock key's balance
+        self.balance: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
+        K, T = bal.count, bal.per
+        if K:
+            a = lp.matrix[bal.offset:bal.offset + bal.size, :nf].tocsr()
+            out_m, in_m = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
+            keys = np.arange(K) * T
+            self.balance = [(out_m[keys + t], in_m[keys + t]) for t in range(T)]
+
+    def fits(self, lp: PlanningLP) -> bool:
+        """Whether `lp` has the shape and layout these parts were made from."""
+        return self.shape == (lp.num_rows, lp.num_cols, int(lp.matrix.nnz)) and \
+            self.layout == ({k: (b.offset, b.count, b.per) for k, b in lp.cols.items()},
+                            {k: (b.offset, b.count, b.per) for k, b in lp.rows.items()})
+
+
+def _keep_capacities(lp: PlanningLP, x: FloatArray, rb: ReadBack) -> None:
     """Scale down the flows of every work-center, supplier, lane or demand row over its cap."""
-    lo = min(lp.rows[n].offset for n in ("work", "supply", "lane", "demand"))
-    hi = max(lp.rows[n].offset + lp.rows[n].size for n in ("work", "supply", "lane", "demand"))
-    cap_rows = lp.matrix[lo:hi].tocsr()
-    upper = lp.row_upper[lo:hi]
-    act = cap_rows @ x
+    upper = lp.row_upper[rb.cap_lo:rb.cap_hi]
+    act = rb.cap_rows @ x
     over = np.nonzero(act > upper)[0]
     if over.size:
         factor = np.where(upper[over] > 0, upper[over] / act[over], 0.0)
-        _scale_columns(x, cap_rows[over], np.clip(factor, 0.0, 1.0))
+        _scale_columns(x, rb.cap_rows[over], np.clip(factor, 0.0, 1.0))
 
 
-def _keep_licences(lp: PlanningLP, x: FloatArray) -> None:
+def _keep_licences(lp: PlanningLP, x: FloatArray, rb: ReadBack) -> None:
     """Scale down draws over a licence's quantity, then deliveries over their draws."""
     lb = lp.rows["licence"]
-    if lb.size:
-        rows = lp.matrix[lb.offset:lb.offset + lb.size].tocsr()
+    if rb.licence_rows is not None:
+        rows = rb.licence_rows
         act, upper = rows @ x, lp.row_upper[lb.offset:lb.offset + lb.size]
         over = np.nonzero(act > upper)[0]
         if over.size:
             factor = np.where(upper[over] > 0, upper[over] / act[over], 0.0)
             _scale_columns(x, rows[over], np.clip(factor, 0.0, 1.0))
-    cb = lp.rows["cover"]
-    if cb.size:
-        a = lp.matrix[cb.offset:cb.offset + cb.size].tocsr()
-        deliveries, draws = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
+    if rb.cover is not None:
+        deliveries, draws = rb.cover
         need, have = deliveries @ x, draws @ x
         over = np.nonzero(need > have)[0]
         if over.size:
             _scale_columns(x, deliveries[over], np.clip(have[over] / need[over], 0.0, 1.0))
 
 
-def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
+def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray, rb: ReadBack) -> None:
     """Stock from opening + inflows − outflows, bucket by bucket; overdrawn outflows cut.
 
     Writes the derived stock into the stock block of `x`. Where a stock would fall below
@@ -120,19 +160,14 @@ def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
     K, nf = bal.count, sb.offset
     if K == 0:
         return
-    a = lp.matrix[bal.offset:bal.offset + bal.size, :nf].tocsr()
-    out_m, in_m = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
-    tb = lp.cols["transfer"]
-    is_transfer = np.zeros(nf, dtype=bool)
-    is_transfer[tb.offset:tb.offset + tb.size] = True
+    is_transfer = rb.is_transfer
     flows = x[:nf]  # a view: scaling it scales x
     stock = np.zeros((K, T))
     landing = np.zeros((K, T))  # units in transit, arriving (a fixed inflow)
     np.add.at(landing, (net.firm_arrive_key, net.firm_arrive_bucket), net.firm_arrive_qty)
     prev = net.stock_open.astype(float)
-    keys = np.arange(K) * T
     for t in range(T):
-        out_t, in_t = out_m[keys + t], in_m[keys + t]
+        out_t, in_t = rb.balance[t]
         prev = prev + landing[:, t]
         for attempt in range(10 * _PASSES):
             inflow, outflow = in_t @ flows, out_t @ flows
@@ -160,25 +195,31 @@ def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray) -> None:
     x[sb.offset:sb.offset + sb.size] = stock.ravel()
 
 
-def settle_solution(net: Network, lp: PlanningLP, x: FloatArray) -> FloatArray:
+def settle_solution(net: Network, lp: PlanningLP, x: FloatArray,
+                    readback: ReadBack | None = None) -> FloatArray:
     """The solution as it is written: noise snapped to 0, capacities kept, stock balanced.
 
     Flows below `SNAP_TOL` and negatives become 0, flows over a column bound or a capacity
     are scaled down to it, and stock is re-derived from the flows (see `_balance_stock`).
     The changes are of the size of the solver's tolerances. Settling a settled vector
-    changes nothing.
+    changes nothing. `readback` (made from an LP of the same structure) saves slicing
+    the matrix; without it the parts are made here.
     """
+    if readback is None:
+        readback = ReadBack(lp)
+    elif not readback.fits(lp):
+        raise ValueError("the read-back parts were made for an LP of another structure")
     x = np.minimum(np.asarray(x, dtype=float).copy(), lp.col_upper)
     for _ in range(5):
         before = x.copy()
         x[x < SNAP_TOL] = 0.0
-        _keep_capacities(lp, x)
-        _keep_licences(lp, x)
-        _balance_stock(net, lp, x)
+        _keep_capacities(lp, x, readback)
+        _keep_licences(lp, x, readback)
+        _balance_stock(net, lp, x, readback)
         x[x < SNAP_TOL] = 0.0  # a cut may leave a residue of noise
         if np.array_equal(x, before):
             break
-    _balance_stock(net, lp, x)
+    _balance_stock(net, lp, x, readback)
     return x
 
 
@@ -271,15 +312,15 @@ def shortfall_tolerance(net: Network) -> float:
     return 1e-6 + 1e-9 * net.buckets * float(net.demand_qty.sum())
 
 
-def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = False
-                   ) -> dict[str, FloatArray]:
+def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = False,
+                   readback: ReadBack | None = None) -> dict[str, FloatArray]:
     """Per demand: units delivered, on time, late, lost, and unit-buckets of lateness.
 
-    Read from the solution as written (settled first unless `settled`); late and lost
-    units at or below `shortfall_tolerance` are 0.
+    Read from the solution as written (settled first, with `readback`'s parts, unless
+    `settled`); late and lost units at or below `shortfall_tolerance` are 0.
     """
     if not settled:
-        x = settle_solution(net, lp, x)
+        x = settle_solution(net, lp, x, readback)
     n = net.demand_qty.size
     b = lp.cols["deliver"]
     v = x[b.offset:b.offset + b.size]
@@ -346,15 +387,20 @@ def compute_kpis(net: Network, lp: PlanningLP, x: FloatArray, outcome: dict[str,
 
 
 def assemble_plan(net: Network, lp: PlanningLP, result: PlanResult,
-                  shortfalls: list[tuple[str, float, float, str]]) -> Plan:
+                  shortfalls: list[tuple[str, float, float, str]],
+                  settled: FloatArray | None = None,
+                  outcome: dict[str, FloatArray] | None = None) -> Plan:
     """Put tables, shortfalls and KPIs of a solved LP together into a `Plan`.
 
-    Everything is read from the settled solution; `shortfalls` gives each short demand's
-    reason, and its units late and lost are those the written deliveries leave.
+    Everything is read from the settled solution (`settled`: `result.x` already settled,
+    and `outcome` its `demand_outcome`, when the caller has them); `shortfalls` gives each
+    short demand's reason, and its units late and lost are those the written deliveries
+    leave.
     """
-    x = settle_solution(net, lp, result.x)
+    x = settle_solution(net, lp, result.x) if settled is None else settled
     tables = extract_tables(net, lp, x)
-    outcome = demand_outcome(net, lp, x, settled=True)
+    if outcome is None or settled is None:
+        outcome = demand_outcome(net, lp, x, settled=True)
     kpis = compute_kpis(net, lp, x, outcome)
     kpis["status"] = str(result.status)
     if result.reference_status is not None:  # the closest-to-reference level's outcome

@@ -10,6 +10,7 @@ Where no such row binds, the limit is time: the earliest any unit could arrive.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 import numpy as np
 
@@ -80,8 +81,8 @@ def _qty(q: float) -> str:
     return str(int(q)) if float(q).is_integer() else f"{q}"
 
 
-def _span(ts: list[int], net: Network) -> str:
-    starts = net.scenario.horizon.starts()
+def _span(ts: list[int], starts: list[date]) -> str:
+    """Buckets `ts` as a span, with the start dates of its first and last."""
     lo, hi = min(ts), max(ts)
     if lo == hi:
         return f"bucket {lo} ({starts[lo]})"
@@ -97,12 +98,59 @@ class ShortfallExplainer:
         self.earliest = earliest_arrival(net)
         self.slack = np.minimum(np.abs(lp.row_upper - result.row_activity),
                                 np.abs(result.row_activity - lp.row_lower))
+        self.starts = net.scenario.horizon.starts()
+        self.item_pos = {x: i for i, x in enumerate(net.items)}
+        self.licences = {x.id: x for x in net.scenario.licences}
+        #: per (duals, row block): the binding rows, as `_binding` gives them
+        self._hits: dict[tuple[int, str], tuple[FloatArray, np.ndarray]] = {}
+        self._buckets: dict[tuple[int, str], tuple[FloatArray, dict[int, list[int]]]] = {}
+        #: per item: the rows that can touch a demand for it (see `_touching`)
+        self._touch: dict[int, tuple[list[int], list[int], set[int]]] = {}
 
     def _binding(self, duals: FloatArray, block: str, count: int) -> np.ndarray:
+        """Rows of `block` binding with a non-zero dual, as (entity, bucket); worked out
+        once per level's duals and block, since every demand of that level asks."""
+        kept = self._hits.get((id(duals), block))
+        if kept is not None and kept[0] is duals:
+            return kept[1]
         b = self.lp.rows[block]
         sl = slice(b.offset, b.offset + b.size)
         hit = (np.abs(duals[sl]) > DUAL_TOL) & (self.slack[sl] < SLACK_TOL)
-        return hit.reshape(count, b.per) if count else np.zeros((0, b.per), dtype=bool)
+        out = hit.reshape(count, b.per) if count else np.zeros((0, b.per), dtype=bool)
+        self._hits[(id(duals), block)] = (duals, out)
+        return out
+
+    def _binding_buckets(self, duals: FloatArray, block: str, count: int
+                         ) -> dict[int, list[int]]:
+        """`_binding` as lists: per entity with a binding row, its buckets in order."""
+        kept = self._buckets.get((id(duals), block))
+        if kept is not None and kept[0] is duals:
+            return kept[1]
+        ent, ts = np.nonzero(self._binding(duals, block, count))
+        out: dict[int, list[int]] = {}
+        for e, t in zip(ent.tolist(), ts.tolist(), strict=True):
+            out.setdefault(e, []).append(t)
+        self._buckets[(id(duals), block)] = (duals, out)
+        return out
+
+    def _touching(self, item: int) -> tuple[list[int], list[int], set[int]]:
+        """For a demand of `item`: the work centers that make it or a component at a
+        site that makes one (sorted), the offers of them, and the lanes that carry them
+        in transfers or purchases; once per item."""
+        kept = self._touch.get(item)
+        if kept is not None:
+            return kept
+        net = self.net
+        items = np.array(sorted(self.below[item]), dtype=np.int64)
+        mine = np.nonzero(np.isin(net.make_item, items))[0]
+        makers = set(net.make_site[mine].tolist())
+        wcs_used = set(net.use_wc[np.isin(net.use_make, mine)].tolist())
+        wcs = [w for w in sorted(wcs_used) if int(net.wc_site[w]) in makers]
+        offers = np.nonzero(np.isin(net.offer_item, items))[0].tolist()
+        lanes = set(net.tr_lane[np.isin(net.tr_item, items)].tolist())
+        lanes |= set(net.pur_lane[np.isin(net.offer_item[net.pur_offer], items)].tolist())
+        self._touch[item] = (wcs, offers, lanes)
+        return self._touch[item]
 
     def _disruption_note(self, node: str, ts: list[int], lane: int | None = None) -> str:
         net = self.net
@@ -118,30 +166,20 @@ class ShortfallExplainer:
     def cannot_make_notes(self, d: int) -> list[str]:
         """Sites that list demand `d`'s item, or one of its components, but lack a work
         center its routing needs (so they make none of it)."""
-        net = self.net
-        pos = {x: i for i, x in enumerate(net.items)}
+        net, pos = self.net, self.item_pos
         items = self.below[int(net.demand_item[d])]
         return [cannot_make(site, item, missing) for site, item, missing in net.unroutable
                 if pos.get(item) in items]
 
     def reasons(self, d: int, duals: FloatArray, upto: int) -> list[tuple[float, str]]:
         """Scored reasons for demand `d` from rows binding in buckets up to `upto`."""
-        net = self.net
-        T = net.buckets
-        items = self.below[int(net.demand_item[d])]
-        cust = net.customers[int(net.demand_customer[d])]
+        net, starts = self.net, self.starts
+        wcs, offers, item_lanes = self._touching(int(net.demand_item[d]))
         found: list[tuple[float, str]] = []
         b = self.lp.rows["work"]
-        hit = self._binding(duals, "work", net.wc_site.size)
-        makers = {int(net.make_site[m]) for m in range(net.make_site.size)
-                  if int(net.make_item[m]) in items}
-        wcs_used = set(net.use_wc[np.isin(net.use_make, [m for m in range(net.make_site.size)
-                                                          if int(net.make_item[m]) in items])]
-                       .tolist())
-        for w in sorted(wcs_used):
-            if int(net.wc_site[w]) not in makers:
-                continue
-            ts = [t for t in np.nonzero(hit[w])[0].tolist() if t <= upto]
+        hits = self._binding_buckets(duals, "work", net.wc_site.size)
+        for w in [w for w in wcs if w in hits]:
+            ts = [t for t in hits[w] if t <= upto]
             if not ts:
                 continue
             site = net.sites[int(net.wc_site[w])]
@@ -150,7 +188,7 @@ class ShortfallExplainer:
             shut = [t for t in ts if net.wc_nominal[w, t] <= 0]
             full = [t for t in ts if net.wc_nominal[w, t] > 0]
             if full:
-                found.append((score, f"work center {name} at capacity in {_span(full, net)}"
+                found.append((score, f"work center {name} at capacity in {_span(full, starts)}"
                                      + self._disruption_note(site, full)))
             if shut:
                 opens = np.nonzero(net.wc_nominal[w] > 0)[0]
@@ -159,31 +197,28 @@ class ShortfallExplainer:
                     first = int(opens[0])
                     when = f"opens in bucket {first} ({net.scenario.horizon.bucket_start(first)})"
                 found.append((score, f"work center {name} not yet running in "
-                                     f"{_span(shut, net)}: it {when}"))
+                                     f"{_span(shut, starts)}: it {when}"))
         b = self.lp.rows["supply"]
-        hit = self._binding(duals, "supply", net.offer_item.size)
-        for o in np.nonzero(np.isin(net.offer_item, list(items)))[0].tolist():
-            ts = [t for t in np.nonzero(hit[o])[0].tolist() if t <= upto]
+        hits = self._binding_buckets(duals, "supply", net.offer_item.size)
+        for o in [o for o in offers if o in hits]:
+            ts = [t for t in hits[o] if t <= upto]
             if ts:
                 sup = net.suppliers[int(net.offer_supplier[o])]
                 score = float(np.abs(duals[b.at(o, np.array(ts))]).sum())
                 found.append((score, f"supplier {sup} at capacity for "
-                                     f"{net.items[int(net.offer_item[o])]} in {_span(ts, net)}"
+                                     f"{net.items[int(net.offer_item[o])]} in {_span(ts, starts)}"
                                      + self._disruption_note(sup, ts)))
         b = self.lp.rows["lane"]
-        hit = self._binding(duals, "lane", len(net.lane_from))
-        lanes = set(net.del_lane[net.del_demand == d].tolist())
-        lanes |= set(net.tr_lane[np.isin(net.tr_item, list(items))].tolist())
-        lanes |= set(net.pur_lane[np.isin(net.offer_item[net.pur_offer], list(items))].tolist())
-        for ln in sorted(lanes):
-            ts = [t for t in np.nonzero(hit[ln])[0].tolist() if t <= upto]
+        hits = self._binding_buckets(duals, "lane", len(net.lane_from))
+        lanes = set(net.del_lane[net.del_demand == d].tolist()) | item_lanes
+        for ln in sorted(lanes & hits.keys()):
+            ts = [t for t in hits[ln] if t <= upto]
             if ts:
                 score = float(np.abs(duals[b.at(ln, np.array(ts))]).sum())
                 name = f"{net.lane_from[ln]}>{net.lane_to[ln]}"
-                found.append((score, f"lane {name} at capacity in {_span(ts, net)}"
+                found.append((score, f"lane {name} at capacity in {_span(ts, starts)}"
                                      + self._disruption_note(name, ts, ln)))
         found += self.licence_reasons(d, duals, upto)
-        del T, cust
         return sorted(found, key=lambda x: -x[0])
 
     def licence_reasons(self, d: int, duals: FloatArray, upto: int) -> list[tuple[float, str]]:
@@ -194,7 +229,7 @@ class ShortfallExplainer:
         if k < 0:
             return []
         item = net.items[int(net.demand_item[d])]
-        sc_lic = {x.id: x for x in net.scenario.licences}
+        sc_lic = self.licences
         found: list[tuple[float, str]] = []
         mine = lic.draw_lic[lic.draw_cover == k]
         if len(lic.ids):
@@ -212,7 +247,7 @@ class ShortfallExplainer:
             b = self.lp.rows["cover"]
             cust = net.customers[int(net.demand_customer[d])]
             found.append((float(np.abs(duals[b.at(k, np.array(ts))]).sum()),
-                          f"no licence for {item} to {cust} is open in {_span(ts, net)}"))
+                          f"no licence for {item} to {cust} is open in {_span(ts, self.starts)}"))
         return found
 
     def _cover_key(self, d: int) -> int:
@@ -255,7 +290,7 @@ class ShortfallExplainer:
                                       f"to customer {cust}"])
         due = int(net.demand_due[d])
         earliest = int(self.earliest[d])
-        starts = net.scenario.horizon.starts()
+        starts = self.starts
         if earliest >= T:
             return "; ".join([f"lead time: no unit of {item} can reach {cust} inside the "
                               "horizon (supplier lead times + transit + production)"] + notes)
