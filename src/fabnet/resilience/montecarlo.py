@@ -33,15 +33,21 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+import highspy
 import numpy as np
 import numpy.typing as npt
 
 from fabnet.batch import Executor, InProcess, chunked, executor_for, worker_state
-from fabnet.model.network import FloatArray, Network
+from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import Disruption, DurationDist, Risk, Scenario
 from fabnet.model.target import Target
+from fabnet.plan.lp import PlanningLP
 from fabnet.plan.solve import PlanResult, PlanStatus, SolverOptions
+
+if TYPE_CHECKING:
+    from fabnet.resilience.whatif import Replanner
 
 
 def sample_risk(risk: Risk, buckets: int, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -198,37 +204,330 @@ class _Run:
     shortcuts: bool
 
 
+class _Capacities:
+    """A future's capacity bounds (`capacity_rows`' layout), found from its disruptions'
+    factors on the compiled base network instead of compiling a network per future."""
+
+    def __init__(self, sc: Scenario, net: Network, base: FloatArray) -> None:
+        self.sc, self.net, self.base = sc, net, base
+        T = net.buckets
+        #: position of each work center's, offer's and lane's buckets in the vector
+        wc_keys = [(wc.site, wc.type) for wc in sc.work_centers]
+        self.wc = {k: w * T for w, k in enumerate(wc_keys)}
+        self.wc_of_site: dict[str, list[tuple[int, str]]] = {}
+        for w, (site, kind) in enumerate(wc_keys):
+            self.wc_of_site.setdefault(site, []).append((w, kind))
+        n_wc = len(wc_keys) * T
+        self.offers: dict[str, list[tuple[int, float | None]]] = {}
+        for o, off in enumerate(sc.offers):
+            self.offers.setdefault(off.supplier, []).append((n_wc + o * T, off.capacity))
+        n_off = n_wc + len(sc.offers) * T
+        customers = {c.id for c in sc.customers}
+        self.lanes: dict[str, tuple[int, float | None]] = {}
+        self.lanes_to: dict[str, list[str]] = {}
+        for k, ln in enumerate(sc.lanes):
+            self.lanes[ln.id] = (n_off + k * T, ln.capacity)
+            if ln.destination in customers:
+                self.lanes_to.setdefault(ln.destination, []).append(ln.id)
+        self.nominal = net.wc_nominal
+
+    def of(self, extra: tuple[Disruption, ...]) -> FloatArray:
+        """The capacity vector under the scenario's and `extra`'s disruptions, exactly as
+        `capacity_rows(compile_network(sc, extra), lp)` gives it."""
+        from fabnet.model.network import _scaled_cap, disruption_factors, work_center_factors
+
+        if not extra:
+            return self.base
+        sc, T = self.sc, self.net.buckets
+        out = self.base.copy()
+        node_f, lane_f, _ = disruption_factors(sc, extra)
+        cut = work_center_factors(sc, extra)
+        ones = np.ones(T)
+        sites = set(node_f) | {s for s, _ in cut}
+        for site in sites & set(self.wc_of_site):
+            for w, kind in self.wc_of_site[site]:
+                f = node_f.get(site, ones) * cut.get((site, kind), ones)
+                out[w * T:(w + 1) * T] = self.nominal[w] * f
+        for sup in set(node_f) & set(self.offers):
+            for at, cap in self.offers[sup]:
+                out[at:at + T] = _scaled_cap(cap, node_f[sup])
+        lanes = set(lane_f) | {ln for c in set(node_f) & set(self.lanes_to)
+                               for ln in self.lanes_to[c]}
+        for lane in lanes:
+            at, cap = self.lanes[lane]
+            f = lane_f.get(lane, ones).copy()
+            dest = Target.parse(lane).value.split(">", 1)[1]
+            if dest in self.lanes_to and dest in node_f:
+                f = f * node_f[dest]
+            out[at:at + T] = _scaled_cap(cap, f)
+        return out
+
+
+def delivery_levels(lp: PlanningLP) -> list[tuple[str, FloatArray, bool]]:
+    """The delivery levels of `LexicographicSolver.objectives`: units delivered per
+    priority class, class 1 first, each maximised."""
+    cls = sorted(set(np.unique(lp.priority_of_col[lp.delivered > 0]).tolist()))
+    return [(f"delivered_p{p}", np.where(lp.priority_of_col == p, lp.delivered, 0.0), True)
+            for p in cls]
+
+
+#: a reduced cost within this of the wrong sign still counts as optimal (HiGHS' dual
+#: feasibility tolerance); one above FACE_TOL fixes its column or row for later levels
+DUAL_TOL = 1e-7
+
+
+@dataclass
+class _Levels:
+    """One exact solve of the delivery levels: how it ended, the plan and each level's
+    optimum and row duals (for the critical nodes)."""
+
+    status: PlanStatus
+    x: FloatArray
+    row_activity: FloatArray
+    values: list[float]
+    duals: list[FloatArray]
+
+
+class _DeliveryLP:
+    """A worker's own HiGHS model of the delivery levels, for futures that change only
+    capacity bounds (no frozen horizon, no firm work orders).
+
+    Columns that are fixed at zero in every future (closed arcs, `zero_cols`) are left
+    out. The levels start, as `LexicographicSolver.solve(crash=True)` does, from one LP
+    weighing them in order (`blend`), solved by dual simplex from the base's optimal
+    basis of that LP with its costs unperturbed; each level's optimality is then checked
+    from that basis without a solve: its duals y = B⁻ᵀc_B and reduced costs c − Aᵀy must
+    have the optimal signs on every column and row the earlier levels leave free (those
+    with a reduced cost of at most FACE_TOL). When a check fails the future goes to the
+    full solver, so every answer is each level's optimum.
+    """
+
+    def __init__(self, lp: PlanningLP, options: SolverOptions | None) -> None:
+        from fabnet.plan.solve import FACE_TOL, blend, new_highs, solver_upper
+
+        self.lp = lp
+        self.face_tol = FACE_TOL
+        upper = solver_upper(lp)
+        self.keep = np.nonzero(~((lp.col_lower == 0.0) & (upper == 0.0)))[0]
+        self.a = lp.matrix[:, self.keep].tocsc()
+        self.at = self.a.T.tocsr()
+        self.lower = lp.col_lower[self.keep]
+        self.upper = upper[self.keep]
+        self.levels = delivery_levels(lp)
+        # every level as a minimisation, on the kept columns
+        self.costs = [(-c if maximize else c)[self.keep] for _, c, maximize in self.levels]
+        h = new_highs()
+        for name, value in (options or {}).items():
+            h.setOptionValue(name, value)
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = int(self.keep.size), lp.num_rows
+        objective = blend(self.levels) if len(self.levels) > 1 else -self.levels[0][1] \
+            if self.levels else np.zeros(lp.num_cols)
+        model.col_cost_ = objective[self.keep].astype(np.float64)
+        model.col_lower_ = self.lower
+        model.col_upper_ = np.where(np.isinf(self.upper), highspy.kHighsInf, self.upper)
+        model.row_lower_ = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower)
+        model.row_upper_ = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper)
+        m = model.a_matrix_
+        m.format_ = highspy.MatrixFormat.kColwise
+        m.num_col_, m.num_row_ = int(self.keep.size), lp.num_rows
+        m.start_ = self.a.indptr.astype(np.int32)
+        m.index_ = self.a.indices.astype(np.int32)
+        m.value_ = self.a.data.astype(np.float64)
+        h.passModel(model)
+        self.highs = h
+        self.row_upper = lp.row_upper.copy()
+        self.basis: highspy.HighsBasis | None = None
+        self.cold_iterations = 0
+
+    def solve_base(self) -> _Levels:
+        """The intact network's levels, cold; keeps the optimal basis futures start from."""
+        self.highs.setOptionValue("simplex_strategy", 1)
+        self.highs.run()
+        status = _status(self.highs)
+        self.cold_iterations = int(self.highs.getInfo().simplex_iteration_count)
+        out = self._read(status)
+        if out.status is PlanStatus.OPTIMAL:
+            self.basis = self.highs.getBasis()
+        return out
+
+    def solve(self, rows: IntArray, caps: FloatArray) -> _Levels:
+        """The levels with capacity rows `rows` at `caps`, from the base's basis."""
+        from fabnet.plan.solve import WARM_MIN_PIVOTS, WARM_PIVOTS
+
+        assert self.basis is not None
+        self._set_upper(rows, caps)
+        h = self.highs
+        h.setBasis(self.basis)
+        _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
+        _, limit = h.getOptionValue("simplex_iteration_limit")
+        guard = max(int(WARM_PIVOTS * self.cold_iterations), WARM_MIN_PIVOTS)
+        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
+        h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
+        try:
+            h.run()
+        finally:
+            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
+            h.setOptionValue("simplex_iteration_limit", limit)
+        status = _status(h)
+        if status is PlanStatus.ITERATION_LIMIT and guard < int(limit):
+            h.setBasis(self.basis)  # stalled unperturbed: HiGHS' own dual simplex
+            h.run()
+            status = _status(h)
+        return self._read(status)
+
+    def _set_upper(self, rows: IntArray, caps: FloatArray) -> None:
+        """Change the upper bounds of the capacity rows that differ from the model's."""
+        cur = self.row_upper[rows]
+        changed = ~((cur == caps) | (np.isinf(cur) & np.isinf(caps)))
+        if changed.any():
+            r = rows[changed]
+            up = np.where(np.isinf(caps[changed]), highspy.kHighsInf, caps[changed])
+            lo = np.where(np.isinf(self.lp.row_lower[r]), -highspy.kHighsInf,
+                          self.lp.row_lower[r])
+            change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
+            change(r.size, r.astype(np.int32), lo.astype(np.float64), up.astype(np.float64))
+            self.row_upper[r] = caps[changed]
+
+    def _read(self, status: PlanStatus) -> _Levels:
+        """The plan and level optima of an ended solve; ERROR when a level's optimality
+        could not be shown from the basis (the caller then re-plans with the full solver)."""
+        lp = self.lp
+        if status is not PlanStatus.OPTIMAL:
+            return _Levels(status, np.zeros(lp.num_cols), np.zeros(lp.num_rows), [], [])
+        sol = self.highs.getSolution()
+        xk = np.asarray(sol.col_value, dtype=float)
+        act = np.asarray(sol.row_value, dtype=float)
+        x = np.zeros(lp.num_cols)
+        x[self.keep] = xk
+        values = [float(c @ x) for _, c, _ in self.levels]
+        if len(self.levels) == 1:  # the LP is the level itself: HiGHS' own duals
+            duals = [np.asarray(sol.row_dual, dtype=float)]
+        else:
+            got = self._certify(xk, act)
+            if got is None:
+                return _Levels(PlanStatus.ERROR, x, act, values, [])
+            duals = got
+        return _Levels(PlanStatus.OPTIMAL, x, act, values, duals)
+
+    def _certify(self, xk: FloatArray, act: FloatArray) -> list[FloatArray] | None:
+        """Each level's duals at the blended optimum's basis when that basis is optimal for
+        every level on the face the earlier ones leave (else None)."""
+        h, lp = self.highs, self.lp
+        _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+        basic = np.asarray(basic, dtype=np.int64)
+        n, m = self.keep.size, lp.num_rows
+        is_basic_col = np.zeros(n, dtype=bool)
+        is_basic_col[basic[basic >= 0]] = True
+        is_basic_row = np.zeros(m, dtype=bool)
+        is_basic_row[-1 - basic[basic < 0]] = True
+        tol = 1e-9
+        lo, up = self.lower, self.upper
+        c_lo = ~is_basic_col & (np.abs(xk - lo) <= tol * np.maximum(1.0, np.abs(lo)))
+        c_up = ~is_basic_col & ~c_lo & np.isfinite(up) & \
+            (np.abs(xk - up) <= tol * np.maximum(1.0, np.abs(up)))
+        c_free = ~is_basic_col & ~c_lo & ~c_up  # nonbasic off its bounds: must be 0
+        rlo = np.where(self.row_upper == lp.row_lower, np.inf, lp.row_lower)
+        r_lo = ~is_basic_row & np.isfinite(rlo) & \
+            (np.abs(act - rlo) <= 1e-7 * np.maximum(1.0, np.abs(rlo)))
+        r_up = ~is_basic_row & ~r_lo & np.isfinite(self.row_upper) & \
+            (np.abs(act - self.row_upper) <= 1e-7 * np.maximum(1.0, np.abs(self.row_upper)))
+        r_eq = ~is_basic_row & (self.row_upper == lp.row_lower)
+        r_free = ~is_basic_row & ~r_lo & ~r_up & ~r_eq
+        open_c = ~is_basic_col & (lo < up)  # a fixed column's reduced cost is free
+        open_r = ~is_basic_row & ~r_eq  # an equality row's dual may have any sign
+        duals: list[FloatArray] = []
+        for c in self.costs:
+            rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
+            _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
+            y = np.asarray(y, dtype=float)
+            d = c - self.at @ y
+            # minimising: a column at its lower bound needs d >= 0, at its upper d <= 0; a
+            # row at its lower bound needs y >= 0, at its upper y <= 0 (d_row = y)
+            bad_c = open_c & ((c_lo & (d < -DUAL_TOL)) | (c_up & (d > DUAL_TOL))
+                              | (c_free & (np.abs(d) > DUAL_TOL)))
+            bad_r = open_r & ((r_lo & (y < -DUAL_TOL)) | (r_up & (y > DUAL_TOL))
+                              | (r_free & (np.abs(y) > DUAL_TOL)))
+            if bad_c.any() or bad_r.any():
+                return None
+            duals.append(y)
+            scale = self.face_tol * max(float(np.abs(c).max()) if c.size else 0.0, 1.0)
+            open_c &= np.abs(d) <= scale
+            open_r &= np.abs(y) <= scale
+        return duals
+
+
+def _status(h: highspy.Highs) -> PlanStatus:
+    """How HiGHS' last run ended, as a `PlanStatus`."""
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
+        return PlanStatus.OPTIMAL
+    return {highspy.HighsModelStatus.kInfeasible: PlanStatus.INFEASIBLE,
+            highspy.HighsModelStatus.kTimeLimit: PlanStatus.TIME_LIMIT,
+            highspy.HighsModelStatus.kIterationLimit: PlanStatus.ITERATION_LIMIT,
+            }.get(status, PlanStatus.ERROR)
+
+
 class _FutureSolver:
-    """A worker's re-planner for one stress test, holding the base plan's outcome."""
+    """A worker's re-planner for one stress test, holding the base plan's outcome.
+
+    Futures go to the worker's own model of the delivery levels (`_DeliveryLP`) when the
+    run has no frozen horizon and the network no firm work orders; otherwise, or when
+    that model cannot show a future's levels optimal, to a `Replanner` (the full
+    lexicographic solver), built on first need.
+    """
 
     def __init__(self, run: _Run) -> None:
-        from fabnet.plan.lp import capacity_rows
-        from fabnet.resilience.whatif import Replanner
+        from fabnet.model.network import compile_network
+        from fabnet.plan.lp import build_lp, capacity_rows
 
         self.run = run
-        self.rp = Replanner(run.scenario, options=run.options)
-        self.rows, self.base_caps = capacity_rows(self.rp.network, self.rp.lp)
-        self.base_caps = self.base_caps.copy()
-        net, base = self._solve(())  # a fresh model: its combined LP is solved from scratch
-        self.base_ok = base.status is PlanStatus.OPTIMAL
-        self.base_act = base.row_activity[self.rows] if self.base_ok else None
-        self.base = self._outcome(net, base, 0)
+        self.net = compile_network(run.scenario)
+        self.lp = build_lp(self.net)
+        self.rows, base_caps = capacity_rows(self.net, self.lp)
+        self.rows = self.rows.astype(np.int64)
+        self.base_caps = base_caps.copy()
+        self.caps = _Capacities(run.scenario, self.net, self.base_caps)
+        self._rp: Replanner | None = None
+        self.fast: _DeliveryLP | None = None
+        self.replans = 0  # futures the full solver took
+        self.base_act: FloatArray | None = None
+        if run.reference is None and self.lp.firm_cols.size == 0:
+            self.fast = _DeliveryLP(self.lp, run.options)
+            base = self.fast.solve_base()
+            if base.status is PlanStatus.OPTIMAL:
+                self.base_ok = True
+                self.base_act = base.row_activity[self.rows]
+                self.base = self._outcome(base, 0)
+                return
+            self.fast = None  # not shown optimal (or a limit): the full solver's answer
+        net, full = self._replan(())
+        self.base_ok = full.status is PlanStatus.OPTIMAL
+        self.base_act = full.row_activity[self.rows] if self.base_ok else None
+        self.base = self._outcome(_levels_of(full), 0)
 
-    def _solve(self, extra: tuple[Disruption, ...]) -> tuple[Network, PlanResult]:
+    @property
+    def replanner(self) -> Replanner:
+        """The full solver, built the first time a future needs it."""
+        from fabnet.resilience.whatif import Replanner
+
+        if self._rp is None:
+            self._rp = Replanner(self.run.scenario, options=self.run.options)
+        return self._rp
+
+    def _replan(self, extra: tuple[Disruption, ...]) -> tuple[Network, PlanResult]:
         ref, frozen = self.run.reference, self.run.frozen
-        return self.rp.solve(extra, levels_upto="delivered", reference=ref,
-                             frozen=frozen if ref is not None else 0, crash=True)
+        self.replans += bool(extra)
+        return self.replanner.solve(extra, levels_upto="delivered", reference=ref,
+                                    frozen=frozen if ref is not None else 0, crash=True)
 
-    def keeps_base(self, extra: tuple[Disruption, ...]) -> bool:
-        """Does the base plan stay feasible under `extra`? Then it stays optimal at every
-        level: the future's LP differs only in capacities no larger than the base's, so
-        its feasible set lies inside the base's and no level can do better than the base
-        plan does, and the base plan is in it."""
-        from fabnet.plan.lp import capacity_rows
-
+    def keeps_base(self, caps: FloatArray) -> bool:
+        """Does the base plan stay feasible under capacities `caps`? Then it stays optimal
+        at every level: the future's LP differs only in capacities no larger than the
+        base's, so its feasible set lies inside the base's and no level can do better than
+        the base plan does, and the base plan is in it."""
         if not (self.run.shortcuts and self.base_ok and self.base_act is not None):
             return False
-        caps = capacity_rows(self.rp.network_with(extra), self.rp.lp)[1]
         lower = caps < self.base_caps
         if np.any(caps > self.base_caps):  # a capacity grew: the base may not be optimal
             return False
@@ -236,31 +535,41 @@ class _FutureSolver:
 
     def evaluate(self, extra: tuple[Disruption, ...]) -> SampleOutcome:
         """The outcome of one future: the base's when it keeps the base plan, else re-planned."""
-        if self.keeps_base(extra):
+        caps = self.caps.of(extra)
+        if self.keeps_base(caps):
             b = self.base
             return SampleOutcome(b.status, b.fill, b.lost_by_item, b.critical, len(extra),
                                  Route.KEPT_BASE)
-        net, result = self._solve(extra)
-        return self._outcome(net, result, len(extra))
+        if self.fast is not None:
+            got = self.fast.solve(self.rows, caps)
+            if got.status is not PlanStatus.ERROR:
+                return self._outcome(got, len(extra))
+        _, result = self._replan(extra)
+        return self._outcome(_levels_of(result), len(extra))
 
-    def _outcome(self, net: Network, result: PlanResult, events: int) -> SampleOutcome:
+    def _outcome(self, result: _Levels, events: int) -> SampleOutcome:
         from fabnet.plan.plan import demand_outcome
 
         if result.status is not PlanStatus.OPTIMAL:
             return SampleOutcome(result.status, None, None, [], events)
-        rp = self.rp
+        net = self.net  # demand does not depend on the disruptions
         # read from the LP's optimum as it is: settling a written plan's noise (stock
         # re-balanced bucket by bucket) would cost more than the solve, and moves nothing
         # beyond the shortfall tolerance under which losses count as 0
-        out = demand_outcome(net, rp.lp, result.x, settled=True)
+        lost = demand_outcome(net, self.lp, result.x, settled=True)["lost"]
         demanded = float(net.demand_qty.sum())
-        lost_by: dict[str, float] = {}
-        for i, item in enumerate(net.items):
-            mask = net.demand_item == i
-            if mask.any():
-                lost_by[item] = float(out["lost"][mask].sum())
-        fill = 1.0 - float(out["lost"].sum()) / demanded if demanded else 1.0
-        return SampleOutcome(result.status, fill, lost_by, critical_nodes(rp, result), events)
+        per_item = np.bincount(net.demand_item, weights=lost, minlength=len(net.items))
+        lost_by = {item: float(per_item[i]) for i, item in enumerate(net.items)
+                   if (net.demand_item == i).any()}
+        fill = 1.0 - float(lost.sum()) / demanded if demanded else 1.0
+        return SampleOutcome(result.status, fill, lost_by,
+                             _critical(net, self.lp, result.duals), events)
+
+
+def _levels_of(result: PlanResult) -> _Levels:
+    """The full solver's answer in `_Levels`' terms."""
+    return _Levels(result.status, result.x, result.row_activity,
+                   [lv.objective for lv in result.levels], [lv.duals for lv in result.levels])
 
 
 def _solve_chunk(run: _Run, futures: Sequence[tuple[Disruption, ...]]) -> list[SampleOutcome]:
@@ -275,7 +584,12 @@ def critical_nodes(rp: object, result: object) -> list[str]:
     from fabnet.resilience.whatif import Replanner
 
     assert isinstance(rp, Replanner) and isinstance(result, PlanResult)
-    net, lp = rp.network, rp.lp
+    return _critical(rp.network, rp.lp, [lv.duals for lv in result.levels])
+
+
+def _critical(net: Network, lp: PlanningLP, duals: Sequence[FloatArray]) -> list[str]:
+    """The owners of the work, supply and lane rows with a dual above 1e-7 in any of
+    `duals` (one row-dual vector per level)."""
     owners = {
         "work": [net.sites[int(s)] for s in net.wc_site],
         "supply": [net.suppliers[int(v)] for v in net.offer_supplier],
@@ -283,12 +597,12 @@ def critical_nodes(rp: object, result: object) -> list[str]:
                  for a, b in zip(net.lane_from, net.lane_to, strict=True)],
     }
     names: set[str] = set()
-    for lv in result.levels:
+    for y in duals:
         for block, owner in owners.items():
             b = lp.rows[block]
             if not b.count:
                 continue
-            d = lv.duals[b.offset:b.offset + b.size].reshape(b.count, b.per)
+            d = y[b.offset:b.offset + b.size].reshape(b.count, b.per)
             names.update(owner[e] for e in np.nonzero((np.abs(d) > 1e-7).any(axis=1))[0])
     return sorted(names)
 
