@@ -111,8 +111,10 @@ def _rows(n_units: int, per_lot: int) -> dict[str, Any]:
     t = datetime(2027, 1, 5, 8, tzinfo=UTC)
     lot_rows = ([(i + 1, cell_lot(i), "CELL", 4.0 * per_lot) for i in range(n_cell)]
                 + [(n_cell + i + 1, f"FR-{i:05d}", "FRAME", 1000.0) for i in range(n_frame)])
-    unit_rows = ([(i + 1, f"BP-HUB-{i:07d}", "PACK", 1, "installed") for i in range(packs)]
-                 + [(packs + j + 1, f"RQ-2027-{j:07d}", "DRONE", 2, "shipped")
+    # id, serial, item, work order, status, latest shipment (drone j is in shipment j // 100)
+    unit_rows = ([(i + 1, f"BP-HUB-{i:07d}", "PACK", 1, "installed", None)
+                  for i in range(packs)]
+                 + [(packs + j + 1, f"RQ-2027-{j:07d}", "DRONE", 2, "shipped", j // 100 + 1)
                     for j in range(drones)])
     edges = ([(i + 1, None, None, i // per_lot + 1, "CELL", 4.0) for i in range(packs)]
              + [(packs + j + 1, None, j % packs + 1 if packs else None, None, "PACK", 1.0)
@@ -152,9 +154,10 @@ def load(store: Store, n_units: int, per_lot: int) -> dict[str, Any]:
              ((i, sid, "HUB", item, code, "SUP", q, 0.0, no, at, "bench")
               for i, code, item, q in data["lots"])),
             (units, ["id", "serial", "item", "site", "work_order_id", "status", "held",
-                     "completed_at", "shipped_at", "built_at", "built_by"],
+                     "completed_at", "shipped_at", "built_at", "built_by",
+                     "last_shipment_id"],
              ((i, s, item, "HUB", wo, st, no, at, at if st == "shipped" else None, at,
-               "bench") for i, s, item, wo, st in data["units"])),
+               "bench", ship) for i, s, item, wo, st, ship in data["units"])),
             (genealogy, ["parent_unit_id", "parent_lot_id", "child_unit_id", "child_lot_id",
                          "item", "qty", "added_at"],
              ((*e, at) for e in data["edges"])),
@@ -350,7 +353,7 @@ def bench(url: str, n_units: int, per_lot: int, samples: int, folder: Path,
         t0 = time.perf_counter()
         data = load(store, n_units, per_lot)
         load_s = time.perf_counter() - t0
-        drones = [s for _, s, item, _, _ in data["units"] if item == "DRONE"]
+        drones = [s for _, s, item, *_ in data["units"] if item == "DRONE"]
         made = {"genealogy_edges": len(data["edges"]), "lots": len(data["lots"]),
                 "shipments": len(data["shipments"])}
         n_cell, phases = data["n_cell"], data["phases"]

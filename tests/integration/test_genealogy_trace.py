@@ -1,8 +1,9 @@
 """Tracing the genealogy on SQLite and PostgreSQL: a site manager's trace down is cut to
 their sites in SQL with the others counted, each unit shows its latest shipment, the
 answer is ordered by depth and serial, a unit reached by two paths shows once at its
-shortest depth, and the down walk reads each step from one covering index (revision 0018)
-and each unit's latest shipment from its own (revision 0014)."""
+shortest depth, the down walk reads each step from one covering index (revision 0018)
+and each unit's latest shipment from the unit itself (revision 0019), which the upgrade
+fills in from the shipments made before it."""
 
 from __future__ import annotations
 
@@ -109,19 +110,47 @@ def test_a_unit_reached_at_two_depths_shows_once_at_the_shorter(
     assert trace_down(store, LEAD_S2, "X-1").hidden == 2
 
 
-def test_the_down_walk_reads_edges_and_shipments_from_their_indexes(
+def test_the_down_walk_reads_edges_from_their_index_and_no_shipment_per_unit(
         store: Store) -> None:  # noqa: F811
     _three_packs_one_drone(store)
     for scoped in (False, True):
         with store.engine.connect() as conn, conn.begin():
             plan = _plan(conn, gq.down_query(scoped, conn.dialect.name))
-        for index in ("ix_genealogy_down", "ix_shipment_units_unit"):
-            assert index in plan, plan
+        assert "ix_genealogy_down" in plan, plan
+        assert "shipment_units" not in plan, plan  # the latest shipment is the unit's
         if store.engine.dialect.name == "sqlite":
-            for index in ("ix_genealogy_down", "ix_shipment_units_unit"):
-                assert f"COVERING INDEX {index} " in plan, plan
-            assert "SCAN g" not in plan and "SCAN shipment_units" not in plan, plan
+            assert "COVERING INDEX ix_genealogy_down " in plan, plan
+            assert "SCAN g" not in plan, plan
             assert "GROUP BY" not in plan, plan  # no sort of every row but the answer's
         else:
             assert "Index Only Scan using ix_genealogy_down on genealogy" in plan, plan
             assert "Aggregate" not in plan or scoped, plan
+
+
+def test_the_upgrade_fills_in_each_shipped_units_latest_shipment(
+        store: Store) -> None:  # noqa: F811
+    from alembic import command
+
+    from fabnet.store.migrate import alembic_config, upgrade
+
+    packs, drone = _three_packs_one_drone(store)
+    _pass_all(store, drone)
+    first = fl.ship(store, ADMIN, "OK", [drone])
+    rp.return_unit(store, LEAD_S1, drone, "motor noise")
+    rp.repair(store, LEAD_S1, drone, {})
+    _pass_all(store, drone)
+    again = fl.ship(store, ADMIN, "OK", [drone])
+    rp.return_unit(store, LEAD_S1, drone, "camera")  # back in: still its latest shipment
+    before = trace_down(store, ADMIN, "C-1").units
+    with store.engine.begin() as conn:  # the store as revision 0018 left it
+        cfg = alembic_config(conn)
+        command.downgrade(cfg, "0018")
+    with store.engine.connect() as conn:
+        assert "last_shipment_id" not in {c["name"] for c in sa.inspect(conn).get_columns("units")}
+    upgrade(store.engine)
+    after = trace_down(store, ADMIN, "C-1").units
+    assert after == before
+    by_serial = {u.serial: u for u in after}
+    assert (by_serial[drone].shipment, by_serial[drone].customer) == (again.id, "OK")
+    assert again.id > first.id
+    assert all(by_serial[p].shipment is None for p in packs)

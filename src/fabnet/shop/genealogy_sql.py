@@ -32,13 +32,12 @@ from fabnet.store.floor_schema import (
     genealogy,
     lots,
     operation_records,
-    shipment_units,
     shipments,
     test_results,
     units,
 )
 
-G, L, UN, SU, SH = genealogy, lots, units, shipment_units, shipments
+G, L, UN, SH = genealogy, lots, units, shipments
 NULL_ID = sa.cast(sa.null(), sa.Integer)
 
 
@@ -90,18 +89,10 @@ def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
     # scoped, it is read twice: made into a table once
     found: Any = below.cte("found") if scoped else below.subquery("found")
     units_found = sa.join(found, UN, UN.c.id == found.c.node)  # lots (< 0) match no unit
-    # each unit's latest shipment: one seek per unit to the end of its run on its index;
-    # on PostgreSQL a lateral join, one plan node per unit where a scalar subquery is three
-    if dialect == "postgresql":
-        last = (sa.select(SU.c.shipment_id).where(SU.c.unit_id == UN.c.id)
-                .order_by(SU.c.shipment_id.desc()).limit(1).lateral("last_ship"))
-        last_ship: Any = last.c.shipment_id
-        units_found = units_found.outerjoin(last, sa.true())
-    else:
-        last_ship = (sa.select(sa.func.max(SU.c.shipment_id)).where(SU.c.unit_id == UN.c.id)
-                     .correlate(UN).scalar_subquery())
+    # each unit's latest shipment is a column of the unit (revision 0019): no lookup of
+    # its shipments per unit
     rows = (sa.select(UN.c.serial, UN.c.item, UN.c.site, UN.c.status, found.c.depth,
-                      last_ship.label("shipment")).select_from(units_found))
+                      UN.c.last_shipment_id.label("shipment")).select_from(units_found))
 
     def by_serial(col: Any) -> Any:
         return col.collate("C") if dialect == "postgresql" else col

@@ -22,7 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from fabnet.shop import genealogy_sql as gq
-from fabnet.shop.genealogy import Component, Contained, OperationRecord, first_of_each
+from fabnet.shop.genealogy import (
+    Component,
+    Contained,
+    OperationRecord,
+    collection_paused,
+    first_of_each,
+)
 from fabnet.shop.hold import Hold
 from fabnet.shop.lot import Lot
 from fabnet.shop.testing import FailureRow, TestResult, YieldRow
@@ -326,24 +332,26 @@ class FloorRepository(Repository):
         if dialect == "postgresql":  # its cost guess for a walk is far too high, and a JIT
             self._conn.exec_driver_sql("SET LOCAL jit = off")  # compile costs 50 ms or more
         # the rows are made into the answer's units at once, so only those outlive the
-        # read: fewer objects for the garbage collector to walk
-        result = self._conn.execute(gq.down_query(sites is not None, dialect), params)
-        # plain strings and integers: the driver's own rows, fetched at once, cost a third
-        # of SQLAlchemy's row-by-row iteration and need none of its type processing
-        rows = result.cursor.fetchall()
-        result.close()
-        if sites is None:
-            found = first_of_each([Contained(*r) for r in rows])
-            total = len(found)
-        else:  # every row carries the total; a row of NULLs when none is visible
-            total = rows[0][6]
-            found = first_of_each([Contained(*r[:6]) for r in rows if r[0] is not None])
-        if ids := list({u.shipment for u in found} - {None}):
-            ships = {i: (customer, as_utc(at)) for i, customer, at in
-                     self._conn.execute(gq.shipments_query(), {"ids": ids})}
-            for u in found:
-                if u.shipment is not None:
-                    u.customer, u.shipped_at = ships[u.shipment]
+        # read, with the cyclic collector held off: none of them is in a cycle
+        with collection_paused():
+            result = self._conn.execute(gq.down_query(sites is not None, dialect), params)
+            # plain strings and integers: the driver's own rows, fetched at once, cost a
+            # third of SQLAlchemy's row-by-row iteration and need none of its type work
+            rows = result.cursor.fetchall()
+            result.close()
+            if sites is None:
+                found = first_of_each([Contained(*r) for r in rows])
+                total = len(found)
+            else:  # every row carries the total; a row of NULLs when none is visible
+                total = rows[0][6]
+                found = first_of_each([Contained(*r[:6]) for r in rows if r[0] is not None])
+            del rows
+            if ids := list({u.shipment for u in found} - {None}):
+                ships = {i: (customer, as_utc(at)) for i, customer, at in
+                         self._conn.execute(gq.shipments_query(), {"ids": ids})}
+                for u in found:
+                    if u.shipment is not None:
+                        u.customer, u.shipped_at = ships[u.shipment]
         return found, int(total) - len(found)
 
     def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
@@ -462,6 +470,9 @@ class FloorRepository(Repository):
             shipped_by=self.actor).returning(SH.c.id)).scalar_one())
         self._conn.execute(sa.insert(SU), [{"shipment_id": sid, "unit_id": u}
                                            for u in unit_ids])
+        # ids grow, so this shipment is each unit's latest (what a trace down shows)
+        self._conn.execute(sa.update(UN).where(UN.c.id.in_(unit_ids))
+                           .values(last_shipment_id=sid))
         return sid, t
 
 

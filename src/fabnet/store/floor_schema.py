@@ -87,6 +87,10 @@ units = sa.Table(
     sa.Column("completed_at", Stamp, nullable=True),  # every required test passed
     sa.Column("shipped_at", Stamp, nullable=True),
     *_who("built"),
+    # the id of the latest shipment it went out in, kept through a return and a repair:
+    # written with the shipment (revision 0019), so a trace down reads it with the unit
+    # instead of looking up each unit's shipments
+    sa.Column("last_shipment_id", sa.Integer, nullable=True),
 )
 
 #: the next number of each serial scope (a pattern with everything but {seq} filled in)
