@@ -76,8 +76,8 @@ from fabnet.model import (
     WorkCenter,
 )
 from fabnet.model.network import FloatArray, compile_network
+from fabnet.plan.lp import build_lp
 from fabnet.resilience.montecarlo import StressResult, sample_future, stress_test
-from fabnet.resilience.whatif import Replanner
 
 SEED = 2027
 SAMPLES, QUICK_SAMPLES = 200, 20
@@ -226,16 +226,27 @@ def _ours(sc: Scenario, samples: int, workers: int, label: str,
         return time.perf_counter() - t, _cpu() - c, res
 
 
-def main(quick: bool = False, europe_samples: int | None = None, dask: bool = False
-         ) -> None:
-    """Run the benchmark and print its tables (module docstring)."""
-    n = QUICK_SAMPLES if quick else SAMPLES
-    n_eu = europe_samples or (QUICK_EUROPE_SAMPLES if quick else EUROPE_SAMPLES)
+def main(quick: bool = False, europe_samples: int | None = None, dask: bool = False,
+         toy: int | None = None, linprog: bool = False, detail: int = EUROPE_DETAIL) -> None:
+    """Run the benchmark and print its tables (module docstring); 0 futures skip a part."""
+    n = toy if toy is not None else (QUICK_SAMPLES if quick else SAMPLES)
+    n_eu = europe_samples if europe_samples is not None else \
+        (QUICK_EUROPE_SAMPLES if quick else EUROPE_SAMPLES)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     console.rule(f"[bold]Monte Carlo benchmark{' (--quick)' if quick else ''}: "
                  f"{os.cpu_count()} CPUs, load average {load}, seed {SEED}")
+    if n:
+        toy_model(n)
+    if n_eu:
+        europe(n_eu, dask, linprog, detail)
+    console.print("load average at the end (1, 5, 15 min; other processes count): "
+                  + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def toy_model(n: int) -> None:
+    """The benchmark scenario's `n` futures: ours with one and two workers against SimPy."""
     sc = benchmark_scenario()
-    lp = Replanner(sc).lp
+    lp = build_lp(compile_network(sc))
     ours = {w: _ours(sc, n, w, f"ours, workers={w}") for w in WORKERS}
     with _progress() as prog:
         task = prog.add_task("SimPy, same futures", total=n)
@@ -276,9 +287,6 @@ def main(quick: bool = False, europe_samples: int | None = None, dask: bool = Fa
     ck.add_row("events per future: mean", f"{np.mean(events):.2f}")
     ck.add_row("futures by route (workers=1)", _routes(ours[1][2]))
     console.print(ck)
-    europe(n_eu, dask)
-    console.print("load average at the end (1, 5, 15 min; other processes count): "
-                  + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 def _routes(res: StressResult) -> str:
@@ -286,11 +294,13 @@ def _routes(res: StressResult) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(res.routes.items()))
 
 
-def europe(samples: int, dask: bool = False) -> None:
+def europe(samples: int, dask: bool = False, linprog: bool = False,
+           detail: int = EUROPE_DETAIL) -> None:
     """Time the stress test of the Europe example on a local pool of two processes (and,
-    with `dask`, on a LocalCluster of one and of two workers)."""
+    with `dask`, on a LocalCluster of one and of two workers; with `linprog`, against
+    three plans of the linprog model), then `detail` futures one at a time."""
     sc = load_scenario(EUROPE)
-    lp = Replanner(sc).lp
+    lp = build_lp(compile_network(sc))
     runs = {"local pool, 2 processes": _ours(sc, samples, 2, "Europe, workers=2")}
     if dask:
         from distributed import Client, LocalCluster
@@ -320,51 +330,79 @@ def europe(samples: int, dask: bool = False) -> None:
         one = runs["Dask LocalCluster, 1 worker"][0]
         two = runs["Dask LocalCluster, 2 workers"][0]
         console.print(f"Dask speed-up from 1 to 2 workers: {one / two:.2f}×")
-    europe_levels(sc, min(samples, EUROPE_DETAIL))
+    if linprog:
+        wall, cpu, _ = runs["local pool, 2 processes"]
+        linprog_plans(sc, wall, cpu, samples)
+    if detail:
+        europe_levels(sc, min(samples, detail))
 
 
 def europe_levels(sc: Scenario, samples: int) -> None:
-    """Where one Europe future's time goes, with the combined start (`crash=True`, what
-    the stress test does) and without it (each level warm from the one before), on the
-    same futures in one process, interleaved; CPU seconds, so other load counts less."""
-    rp = {crash: Replanner(sc) for crash in (True, False)}
-    for crash, r in rp.items():
-        r.solve(levels_upto="delivered", crash=crash)
+    """Where one Europe future's time goes, the stress test's way (capacities from the
+    disruptions' factors, the worker's own model of the delivery levels) against the way
+    before it (a compiled network per future, the full solver from its combined start),
+    on the same futures in one process, interleaved; CPU seconds, so other load counts
+    less. Both give every level's optimum: the largest difference is printed."""
+    from fabnet.plan.lp import capacity_rows
+    from fabnet.resilience.montecarlo import _FutureSolver, _Run
+
+    own = _FutureSolver(_Run("bench-own", sc, None, None, 0, shortcuts=False))
+    full = _FutureSolver(_Run("bench-full", sc, None, None, 0, shortcuts=False))
+    full.fast = None
     streams = np.random.SeedSequence(SEED).spawn(samples)
-    cpu: dict[bool, list[float]] = {True: [], False: []}
-    compile_s: list[float] = []
+    cpu: dict[str, list[float]] = {k: [] for k in ("compile", "caps", "own", "full")}
     worst = 0.0
     with _progress() as prog:
         task = prog.add_task("Europe, one future at a time", total=samples)
         for n, stream in enumerate(streams):
             future = sample_future(sc, np.random.default_rng(stream), n)
             t0 = time.process_time()
-            compile_network(sc, future)
-            compile_s.append(time.process_time() - t0)
-            values = {}
-            for crash, r in rp.items():
+            capacity_rows(compile_network(sc, future), own.lp)
+            cpu["compile"].append(time.process_time() - t0)
+            t0 = time.process_time()
+            own.caps.of(future)
+            cpu["caps"].append(time.process_time() - t0)
+            fills = []
+            for k, w in (("own", own), ("full", full)):
                 t0 = time.process_time()
-                _, res = r.solve(future, levels_upto="delivered", crash=crash)
-                cpu[crash].append(time.process_time() - t0)
-                values[crash] = np.array([lv.objective for lv in res.levels])
-            worst = max(worst, float(np.abs(values[True] - values[False]).max()))
+                fills.append(w.evaluate(future).fill)
+                cpu[k].append(time.process_time() - t0)
+            if fills[0] is not None and fills[1] is not None:
+                worst = max(worst, abs(fills[0] - fills[1]))
             prog.advance(task)
     tbl = Table(title=f"Europe: CPU seconds of one future, first {samples} futures "
-                      "(one process)")
+                      "(one process, every future re-planned)")
     for c in ("step", "mean CPU s / future", "max CPU s"):
         tbl.add_column(c, justify="left" if c == "step" else "right")
-    tbl.add_row("compile_network with the future's disruptions",
-                f"{np.mean(compile_s):.3f}", f"{np.max(compile_s):.3f}")
-    tbl.add_row("levels from the combined start (the stress test's way)",
-                f"{np.mean(cpu[True]):.3f}", f"{np.max(cpu[True]):.3f}")
-    tbl.add_row("levels each warm from the one before (before)",
-                f"{np.mean(cpu[False]):.3f}", f"{np.max(cpu[False]):.3f}")
+    for key, label in (("compile", "capacities by compile_network (before)"),
+                       ("caps", "capacities from the disruptions' factors (now)"),
+                       ("own", "a future on the worker's own model (now)"),
+                       ("full", "a future on the full solver, combined start (before)")):
+        tbl.add_row(label, f"{np.mean(cpu[key]):.3f}", f"{np.max(cpu[key]):.3f}")
     console.print(tbl)
-    console.print(f"largest difference of a level's optimum between the two: {worst:.2e}")
+    console.print(f"full solver used by the own model's check: {own.replans} of {samples}; "
+                  f"largest fill difference between the two: {worst:.2e}")
+
+
+def linprog_plans(sc: Scenario, futures_s: float, futures_cpu: float, samples: int) -> None:
+    """Time one plan of the straightforward linprog model of the Europe example
+    (benchmarks/baseline_linprog.py) and set `samples` futures against three of them."""
+    from benchmarks.baseline_linprog import solve_two_levels
+
+    net = compile_network(sc)
+    c, t = _cpu(), time.perf_counter()
+    out = solve_two_levels(net)
+    wall, cpu = time.perf_counter() - t, _cpu() - c
+    console.print(f"linprog model of the Europe example, one plan (two levels, cold): "
+                  f"{wall:.1f} s wall, {cpu:.1f} CPU s, status {out['linprog_status']}; "
+                  f"{samples} futures took {futures_s:.1f} s wall ({futures_cpu:.1f} CPU s): "
+                  f"{futures_s / (3 * wall):.2f}× three plans' wall time, "
+                  f"{futures_cpu / (3 * cpu):.2f}× their CPU time")
 
 
 def cli() -> None:
-    """`python -m benchmarks.montecarlo_bench [--quick] [--europe N] [--dask]`."""
+    """`python -m benchmarks.montecarlo_bench [--quick] [--europe N] [--dask] [--toy N]
+    [--linprog] [--detail N]`."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true",
                     help=f"{QUICK_SAMPLES} futures and {QUICK_EUROPE_SAMPLES} Europe futures")
@@ -372,8 +410,16 @@ def cli() -> None:
                     help=f"Europe futures (default {EUROPE_SAMPLES})")
     ap.add_argument("--dask", action="store_true",
                     help="also on a Dask LocalCluster of 1 and of 2 workers")
+    ap.add_argument("--toy", type=int, default=None, metavar="N",
+                    help=f"futures of the benchmark scenario against SimPy (default {SAMPLES}; "
+                         "0 skips it)")
+    ap.add_argument("--linprog", action="store_true",
+                    help="also time one plan of the linprog model of the Europe example and "
+                         "set the Europe futures against three of them")
+    ap.add_argument("--detail", type=int, default=EUROPE_DETAIL, metavar="N",
+                    help=f"Europe futures timed one at a time (default {EUROPE_DETAIL})")
     args = ap.parse_args()
-    main(args.quick, args.europe, args.dask)
+    main(args.quick, args.europe, args.dask, args.toy, args.linprog, args.detail)
 
 
 if __name__ == "__main__":

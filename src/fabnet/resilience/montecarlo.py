@@ -278,13 +278,12 @@ DUAL_TOL = 1e-7
 
 @dataclass
 class _Levels:
-    """One exact solve of the delivery levels: how it ended, the plan and each level's
-    optimum and row duals (for the critical nodes)."""
+    """One exact solve of the delivery levels: how it ended, the plan, its row activities
+    and each level's row duals (for the critical nodes)."""
 
     status: PlanStatus
     x: FloatArray
     row_activity: FloatArray
-    values: list[float]
     duals: list[FloatArray]
 
 
@@ -394,21 +393,20 @@ class _DeliveryLP:
         could not be shown from the basis (the caller then re-plans with the full solver)."""
         lp = self.lp
         if status is not PlanStatus.OPTIMAL:
-            return _Levels(status, np.zeros(lp.num_cols), np.zeros(lp.num_rows), [], [])
+            return _Levels(status, np.zeros(lp.num_cols), np.zeros(lp.num_rows), [])
         sol = self.highs.getSolution()
         xk = np.asarray(sol.col_value, dtype=float)
         act = np.asarray(sol.row_value, dtype=float)
         x = np.zeros(lp.num_cols)
         x[self.keep] = xk
-        values = [float(c @ x) for _, c, _ in self.levels]
         if len(self.levels) == 1:  # the LP is the level itself: HiGHS' own duals
             duals = [np.asarray(sol.row_dual, dtype=float)]
         else:
             got = self._certify(xk, act)
             if got is None:
-                return _Levels(PlanStatus.ERROR, x, act, values, [])
+                return _Levels(PlanStatus.ERROR, x, act, [])
             duals = got
-        return _Levels(PlanStatus.OPTIMAL, x, act, values, duals)
+        return _Levels(PlanStatus.OPTIMAL, x, act, duals)
 
     def _certify(self, xk: FloatArray, act: FloatArray) -> list[FloatArray] | None:
         """Each level's duals at the blended optimum's basis when that basis is optimal for
@@ -569,7 +567,7 @@ class _FutureSolver:
 def _levels_of(result: PlanResult) -> _Levels:
     """The full solver's answer in `_Levels`' terms."""
     return _Levels(result.status, result.x, result.row_activity,
-                   [lv.objective for lv in result.levels], [lv.duals for lv in result.levels])
+                   [lv.duals for lv in result.levels])
 
 
 def _solve_chunk(run: _Run, futures: Sequence[tuple[Disruption, ...]]) -> list[SampleOutcome]:
