@@ -22,7 +22,18 @@ from fabnet.plan.shortfall import explain_shortfalls
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus, solve_lp
 
 __all__ = ["PLAN_COLUMNS", "LexicographicSolver", "Plan", "PlanResult", "PlanStatus",
-           "PlanningLP", "build_lp", "make_plan", "solve_lp"]
+           "PlanningLP", "build_lp", "make_plan", "read_back", "solve_lp"]
+
+
+def read_back(net: Network, lp: PlanningLP, result: PlanResult,
+              readback: ReadBack | None = None) -> Plan:
+    """The `Plan` of a solved LP: its solution settled once (with `readback`'s parts, made
+    for an LP of this structure, when given), then shortfall reasons, tables and KPIs all
+    read from that one written solution."""
+    x = settle_solution(net, lp, result.x, readback)
+    outcome = demand_outcome(net, lp, x, settled=True)
+    short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])
+    return assemble_plan(net, lp, result, short, settled=x, outcome=outcome)
 
 
 def make_plan(net: Network, threads: int | None = None,
@@ -35,26 +46,23 @@ def make_plan(net: Network, threads: int | None = None,
     stored scenario's key), the model is kept (`plan.kept.KEPT`) and the next plan under
     the same key, when only capacities changed, re-solves it warm: the same levels.
     """
+    from fabnet.plan.kept import KEPT
+
     t0 = time.perf_counter()
-    lp = build_lp(net)
+    # a kept model's LP with only capacities changed is copied with the new bounds
+    lp = build_lp(net) if keep is None else KEPT.lp_for(keep, net)
     ref = reference_values(net, lp, reference) if reference is not None else None
     build_s = time.perf_counter() - t0
     readback: ReadBack | None = None
     if keep is None:
         result = solve_lp(lp, threads, ref, frozen)
     else:
-        from fabnet.plan.kept import KEPT
-
         result, _, readback = KEPT.solve_kept(keep, net, lp, threads, ref, frozen)
         if result.status is PlanStatus.ERROR:
             raise FabnetError("the solver failed on the planning LP (fix: report this "
                               "scenario)")
     t1 = time.perf_counter()
-    # settled once: the shortfall reasons and every table read the same written solution
-    x = settle_solution(net, lp, result.x, readback)
-    outcome = demand_outcome(net, lp, x, settled=True)
-    short = explain_shortfalls(net, lp, result, outcome["late"], outcome["lost"])
-    plan = assemble_plan(net, lp, result, short, settled=x, outcome=outcome)
+    plan = read_back(net, lp, result, readback)
     plan.kpis["build_seconds"] = round(build_s, 4)
     plan.kpis["readback_seconds"] = round(time.perf_counter() - t1, 4)
     plan.kpis["lp_columns"] = lp.num_cols

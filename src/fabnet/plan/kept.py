@@ -15,6 +15,7 @@ slicing the matrix again.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -23,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from fabnet.model.network import FloatArray, Network
-from fabnet.plan.lp import PlanningLP, capacity_rows
+from fabnet.plan.lp import (
+    BOUND_FIELDS,
+    UNREAD_FIELDS,
+    PlanningLP,
+    build_lp,
+    capacity_rows,
+    with_bounds,
+)
 from fabnet.plan.plan import ReadBack
 from fabnet.plan.solve import LexicographicSolver, PlanResult, PlanStatus
 
@@ -38,6 +46,46 @@ class _Kept:
     solver: LexicographicSolver
     lock: threading.Lock
     readback: ReadBack | None = None
+    #: the network `lp` was built from (None: the LP came without one)
+    net: Network | None = None
+
+
+def _equal(a: object, b: object) -> bool:
+    """Deep equality of network fields: arrays by dtype, shape and entries."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                and a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b)))
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(
+            _equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, list | tuple):
+        return (isinstance(b, list | tuple) and type(a) is type(b) and len(a) == len(b)
+                and all(_equal(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(_equal(a[k], b[k]) for k in a))
+    return bool(a == b)
+
+
+def _same_kind(a: FloatArray, b: FloatArray) -> bool:
+    """Same shape, and each entry of the same kind: zero, negative, positive, unlimited."""
+    return (a.shape == b.shape and not (np.isnan(a).any() or np.isnan(b).any())
+            and bool(np.array_equal(np.sign(a), np.sign(b)))
+            and bool(np.array_equal(np.isinf(a), np.isinf(b))))
+
+
+def same_network(a: Network, b: Network) -> bool:
+    """Whether the LP built from `b` is the one built from `a` but for the capacity and
+    demand rows' upper bounds: every field equal but `lp.BOUND_FIELDS` (of the same
+    kind entry by entry) and `lp.UNREAD_FIELDS`."""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name in BOUND_FIELDS:
+            if not _same_kind(np.asarray(x, dtype=float), np.asarray(y, dtype=float)):
+                return False
+        elif f.name not in UNREAD_FIELDS and not _equal(x, y):
+            return False
+    return True
 
 
 def _same_structure(a: PlanningLP, b: PlanningLP) -> bool:
@@ -71,8 +119,22 @@ class KeptModels:
         #: how many `solve` calls re-used a kept model, and how many built one
         self.reused = 0
         self.built = 0
+        #: how many `lp_for` calls set bounds on a copy of a kept LP instead of a build
+        self.patched = 0
         #: simplex pivots of the last `solve`: its weighted start's, and every level's
         self.last_pivots: tuple[int, list[int]] = (0, [])
+
+    def lp_for(self, key: Hashable, net: Network) -> PlanningLP:
+        """The LP of `net`: a copy of the one kept under `key` with `net`'s capacity and
+        demand bounds when the networks differ only there (`same_network`), else a
+        build. Either way `build_lp(net)`, entry for entry."""
+        with self._lock:
+            kept = self._models.get(key)
+        if kept is not None and kept.net is not None and same_network(kept.net, net):
+            with self._lock:
+                self.patched += 1
+            return with_bounds(kept.lp, net)
+        return build_lp(net)
 
     def solve(self, key: Hashable, net: Network, lp: PlanningLP,
               threads: int | None = None, reference: FloatArray | None = None,
@@ -93,7 +155,8 @@ class KeptModels:
             kept = self._models.get(key)
             reuse = kept is not None and _same_structure(kept.lp, lp)
             if kept is None or not reuse:
-                kept = _Kept(lp, LexicographicSolver(lp, threads), threading.Lock())
+                kept = _Kept(lp, LexicographicSolver(lp, threads), threading.Lock(),
+                             net=net)
                 self._models[key] = kept
                 self.built += 1
             else:

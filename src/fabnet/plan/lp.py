@@ -13,6 +13,7 @@ their lines are in effect. Each `define_*` function adds one family of entries;
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -337,6 +338,30 @@ def define_capacities(net: Network, lp: PlanningLP) -> None:
     lp.row_upper[rows] = cap
     d = lp.rows["demand"]
     lp.row_upper[d.offset:d.offset + d.size] = net.demand_qty
+
+
+#: the network fields the LP reads only as upper bounds of work-center, supplier, lane
+#: and demand rows (`define_capacities`), apart from what kind of value each entry is
+#: (zero, positive or unlimited: the early-delivery columns of `define_deliveries` look
+#: at unlimited lanes): `with_bounds` sets them on a copy of an LP instead of a build
+BOUND_FIELDS = ("wc_hours", "offer_cap", "lane_cap", "demand_qty")
+#: the network fields the LP's build never reads (the read-back's explanations do)
+UNREAD_FIELDS = ("scenario", "wc_nominal", "node_factor", "lane_disrupted_by",
+                 "node_disrupted_by")
+
+
+def with_bounds(lp: PlanningLP, net: Network) -> PlanningLP:
+    """A copy of `lp` with the capacity and demand rows' upper bounds of `net`.
+
+    `build_lp(net)` itself when `lp` was built from a network that differs from `net`
+    only in `BOUND_FIELDS`, entry by entry of the same kind (`plan.kept` checks that),
+    at a fraction of a build's time. Keep this true: a new read of a network field in
+    `build_lp` or `zero_columns` goes in neither tuple above, or in `BOUND_FIELDS` only
+    as a row bound set here.
+    """
+    out = copy.deepcopy(lp)
+    define_capacities(net, out)
+    return out
 
 
 def build_lp(net: Network, reduce: bool = True) -> PlanningLP:
