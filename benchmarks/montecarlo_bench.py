@@ -347,8 +347,8 @@ def europe_levels(sc: Scenario, samples: int) -> None:
     from fabnet.resilience.montecarlo import _FutureSolver, _Run
 
     own = _FutureSolver(_Run("bench-own", sc, None, None, 0, shortcuts=False))
-    full = _FutureSolver(_Run("bench-full", sc, None, None, 0, shortcuts=False))
-    full.fast = None
+    full = _FutureSolver(_Run("bench-full", sc, None, None, 0, shortcuts=False),
+                         own_model=False)
     streams = np.random.SeedSequence(SEED).spawn(samples)
     cpu: dict[str, list[float]] = {k: [] for k in ("compile", "caps", "own", "full")}
     worst = 0.0

@@ -34,9 +34,8 @@ def futures(sc: Scenario, n: int, seed: int) -> list[tuple[Disruption, ...]]:
 
 def worker(sc: Scenario, fast: bool) -> _FutureSolver:
     """A worker's future solver; without `fast`, every future goes to the full solver."""
-    w = _FutureSolver(_Run("test", sc, None, None, 0, shortcuts=False))
-    if not fast:
-        w.fast = None
+    w = _FutureSolver(_Run("test", sc, None, None, 0, shortcuts=False), own_model=fast)
+    assert (w.fast is not None) is fast
     return w
 
 

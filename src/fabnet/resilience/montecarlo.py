@@ -475,7 +475,8 @@ class _FutureSolver:
     lexicographic solver), built on first need.
     """
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: _Run, own_model: bool = True) -> None:
+        """`own_model=False` sends every future to the full solver (for comparisons)."""
         from fabnet.model.network import compile_network
         from fabnet.plan.lp import build_lp, capacity_rows
 
@@ -490,7 +491,7 @@ class _FutureSolver:
         self.fast: _DeliveryLP | None = None
         self.replans = 0  # futures the full solver took
         self.base_act: FloatArray | None = None
-        if run.reference is None and self.lp.firm_cols.size == 0:
+        if own_model and run.reference is None and self.lp.firm_cols.size == 0:
             self.fast = _DeliveryLP(self.lp, run.options)
             base = self.fast.solve_base()
             if base.status is PlanStatus.OPTIMAL:
