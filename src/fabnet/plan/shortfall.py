@@ -41,38 +41,56 @@ def bom_explosion(net: Network) -> list[set[int]]:
 
 
 def earliest_arrival(net: Network) -> IntArray:
-    """Earliest bucket each demand could arrive, ignoring capacity (a lead-time bound)."""
+    """Earliest bucket each demand could arrive, ignoring capacity (a lead-time bound).
+
+    Production and transfers pass their earliest buckets on, key after key, until
+    nothing moves (at most one round per item and site, and one more); the rounds go over
+    plain lists, each key updated in place as it is reached.
+    """
     T = net.buckets
     big = 10 * T + 10**6
-    key = {(int(s), int(i)): k for k, (s, i) in
-           enumerate(zip(net.stock_site, net.stock_item, strict=True))}
+    key = {(s, i): k for k, (s, i) in
+           enumerate(zip(net.stock_site.tolist(), net.stock_item.tolist(), strict=True))}
     e = np.full(net.stock_site.size, big, dtype=np.int64)
     e[net.stock_open > 0] = 0
-    for o, lane, s in zip(net.pur_offer, net.pur_lane, net.pur_site, strict=True):
-        k = key[(int(s), int(net.offer_item[o]))]
-        e[k] = min(e[k], int(net.offer_lead[o] + net.lane_transit[lane]))
+    if net.pur_offer.size:
+        bought = [key[(s, i)] for s, i in zip(net.pur_site.tolist(),
+                                              net.offer_item[net.pur_offer].tolist(),
+                                              strict=True)]
+        np.minimum.at(e, bought, net.offer_lead[net.pur_offer] + net.lane_transit[net.pur_lane])
     comps: dict[int, list[int]] = defaultdict(list)
     for p, c in zip(net.bom_parent.tolist(), net.bom_child.tolist(), strict=True):
         comps[p].append(c)
     first_open = np.full(net.make_site.size, 0, dtype=np.int64)
-    for m, w in zip(net.use_make, net.use_wc, strict=True):
-        openb = np.nonzero(net.wc_hours[w] > 0)[0]
-        first_open[m] = max(first_open[m], int(openb[0]) if openb.size else big)
+    if net.use_make.size:
+        running = net.wc_hours > 0
+        opens = np.where(running.any(axis=1), running.argmax(axis=1), big)
+        np.maximum.at(first_open, net.use_make, opens[net.use_wc])
+    # (own key, component keys, first bucket its work centers run) per make pair, and
+    # (from key, to key, transit) per transfer arc
+    makes = [(key[(s, i)], [key[(s, c)] for c in comps.get(i, [])], f)
+             for s, i, f in zip(net.make_site.tolist(), net.make_item.tolist(),
+                                first_open.tolist(), strict=True)]
+    moves = [(key[(a, i)], key[(b, i)], t) for a, b, i, t in
+             zip(net.tr_from.tolist(), net.tr_to.tolist(), net.tr_item.tolist(),
+                 net.lane_transit[net.tr_lane].tolist(), strict=True)]
+    el: list[int] = e.tolist()
     for _ in range(len(net.items) + len(net.sites) + 1):
-        before = e.copy()
-        for m, (s, i) in enumerate(zip(net.make_site, net.make_item, strict=True)):
-            ready = max([int(e[key[(int(s), c)]]) for c in comps.get(int(i), [])] + [0])
-            k = key[(int(s), int(i))]
-            e[k] = min(e[k], max(ready, int(first_open[m])))
-        for lane, i, a, b in zip(net.tr_lane, net.tr_item, net.tr_from, net.tr_to, strict=True):
-            kb = key[(int(b), int(i))]
-            e[kb] = min(e[kb], int(e[key[(int(a), int(i))]] + net.lane_transit[lane]))
-        if (e == before).all():
+        before = el.copy()
+        for k, ck, f in makes:
+            ready = max([el[c] for c in ck] + [0])
+            el[k] = min(el[k], max(ready, f))
+        for ka, kb, t in moves:
+            el[kb] = min(el[kb], el[ka] + t)
+        if el == before:
             break
+    e = np.array(el, dtype=np.int64)
     out = np.full(net.demand_qty.size, big, dtype=np.int64)
-    for d, lane, s in zip(net.del_demand, net.del_lane, net.del_site, strict=True):
-        k = key[(int(s), int(net.demand_item[d]))]
-        out[d] = min(out[d], int(e[k] + net.lane_transit[lane]))
+    if net.del_demand.size:
+        src = [key[(s, i)] for s, i in zip(net.del_site.tolist(),
+                                           net.demand_item[net.del_demand].tolist(),
+                                           strict=True)]
+        np.minimum.at(out, net.del_demand, e[src] + net.lane_transit[net.del_lane])
     return out
 
 
@@ -104,6 +122,9 @@ class ShortfallExplainer:
         #: per (duals, row block): the binding rows, as `_binding` gives them
         self._hits: dict[tuple[int, str], tuple[FloatArray, np.ndarray]] = {}
         self._buckets: dict[tuple[int, str], tuple[FloatArray, dict[int, list[int]]]] = {}
+        #: per work center and bucket: no nominal hours, and some (lists, read per bucket)
+        self._nominal = list(zip((net.wc_nominal <= 0).tolist(), (net.wc_nominal > 0).tolist(),
+                                 strict=True))
         #: per item: the rows that can touch a demand for it (see `_touching`)
         self._touch: dict[int, tuple[list[int], list[int], set[int]]] = {}
 
@@ -185,8 +206,9 @@ class ShortfallExplainer:
             site = net.sites[int(net.wc_site[w])]
             name = f"{site}/{net.wc_type[w]}"
             score = float(np.abs(duals[b.at(w, np.array(ts))]).sum())
-            shut = [t for t in ts if net.wc_nominal[w, t] <= 0]
-            full = [t for t in ts if net.wc_nominal[w, t] > 0]
+            no_hours, hours = self._nominal[w]
+            shut = [t for t in ts if no_hours[t]]
+            full = [t for t in ts if hours[t]]
             if full:
                 found.append((score, f"work center {name} at capacity in {_span(full, starts)}"
                                      + self._disruption_note(site, full)))
@@ -195,7 +217,7 @@ class ShortfallExplainer:
                 when = "has no hours in the horizon"
                 if opens.size:
                     first = int(opens[0])
-                    when = f"opens in bucket {first} ({net.scenario.horizon.bucket_start(first)})"
+                    when = f"opens in bucket {first} ({starts[first]})"
                 found.append((score, f"work center {name} not yet running in "
                                      f"{_span(shut, starts)}: it {when}"))
         b = self.lp.rows["supply"]
