@@ -282,6 +282,7 @@ def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[
     warm = make_plan(compile_network(edited), keep=key)
     out["replan_s"], out["cpu_replan_s"] = time.perf_counter() - t0, time.process_time() - c0
     out["reused"] = KEPT.reused == 1
+    out["lp_copied"] = KEPT.patched == 1  # the kept LP with new bounds, not a build
     out["replan_pivots"] = KEPT.last_pivots
     out["replan_phases_s"] = _phases(warm.kpis)
     emit({"stage": "cold plan of the edit"})
