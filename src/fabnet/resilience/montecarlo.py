@@ -316,6 +316,7 @@ class _DeliveryLP:
         # every level as a minimisation, on the kept columns
         self.costs = [(-c if maximize else c)[self.keep] for _, c, maximize in self.levels]
         h = new_highs()
+        h.setOptionValue("simplex_strategy", 1)  # dual: a bound change keeps it dual feasible
         for name, value in (options or {}).items():
             h.setOptionValue(name, value)
         model = highspy.HighsLp()
@@ -336,16 +337,32 @@ class _DeliveryLP:
         h.passModel(model)
         self.highs = h
         self.row_upper = lp.row_upper.copy()
+        self.options = dict(options or {})
         self.basis: highspy.HighsBasis | None = None
-        self.cold_iterations = 0
 
     def solve_base(self) -> _Levels:
-        """The intact network's levels, cold; keeps the optimal basis futures start from."""
-        self.highs.setOptionValue("simplex_strategy", 1)
-        self.highs.run()
-        status = _status(self.highs)
-        self.cold_iterations = int(self.highs.getInfo().simplex_iteration_count)
-        out = self._read(status)
+        """The intact network's levels, cold; keeps the optimal basis futures start from.
+
+        Without solver options, by interior point and crossover: from that basis a
+        future's dual simplex takes about half the pivots it takes from the basis a cold
+        dual simplex ends at (on the Europe example 137-319 against 275-1,428), and the
+        base solve itself is shorter. With options (limits meant for the simplex), or
+        should crossover leave no basis, by dual simplex.
+        """
+        h = self.highs
+        if not self.options:
+            h.setOptionValue("solver", "ipm")
+            h.run()
+            h.setOptionValue("solver", "simplex")
+            if _status(h) is PlanStatus.OPTIMAL and h.getBasis().valid:
+                return self._keep_base()
+            h.clearSolver()
+        h.run()
+        return self._keep_base()
+
+    def _keep_base(self) -> _Levels:
+        """Read the base's levels and keep its optimal basis."""
+        out = self._read(_status(self.highs))
         if out.status is PlanStatus.OPTIMAL:
             self.basis = self.highs.getBasis()
         return out
@@ -360,7 +377,9 @@ class _DeliveryLP:
         h.setBasis(self.basis)
         _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
         _, limit = h.getOptionValue("simplex_iteration_limit")
-        guard = max(int(WARM_PIVOTS * self.cold_iterations), WARM_MIN_PIVOTS)
+        # unperturbed for at most half a pivot per row (a cold dual simplex of the base
+        # takes about 0.8 per row on the Europe example), then HiGHS' own dual simplex
+        guard = max(int(WARM_PIVOTS * self.lp.num_rows), WARM_MIN_PIVOTS)
         h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
         try:
@@ -487,6 +506,7 @@ class _FutureSolver:
         self.rows = self.rows.astype(np.int64)
         self.base_caps = base_caps.copy()
         self.caps = _Capacities(run.scenario, self.net, self.base_caps)
+        self.owners = _owners(self.net)
         self._rp: Replanner | None = None
         self.fast: _DeliveryLP | None = None
         self.replans = 0  # futures the full solver took
@@ -562,7 +582,7 @@ class _FutureSolver:
                    if (net.demand_item == i).any()}
         fill = 1.0 - float(lost.sum()) / demanded if demanded else 1.0
         return SampleOutcome(result.status, fill, lost_by,
-                             _critical(net, self.lp, result.duals), events)
+                             _critical(net, self.lp, result.duals, self.owners), events)
 
 
 def _levels_of(result: PlanResult) -> _Levels:
@@ -586,15 +606,21 @@ def critical_nodes(rp: object, result: object) -> list[str]:
     return _critical(rp.network, rp.lp, [lv.duals for lv in result.levels])
 
 
-def _critical(net: Network, lp: PlanningLP, duals: Sequence[FloatArray]) -> list[str]:
-    """The owners of the work, supply and lane rows with a dual above 1e-7 in any of
-    `duals` (one row-dual vector per level)."""
-    owners = {
+def _owners(net: Network) -> dict[str, list[str]]:
+    """The site, supplier or lane each work, supply and lane row block entry belongs to."""
+    return {
         "work": [net.sites[int(s)] for s in net.wc_site],
         "supply": [net.suppliers[int(v)] for v in net.offer_supplier],
         "lane": [str(Target.lane_between(a, b))
                  for a, b in zip(net.lane_from, net.lane_to, strict=True)],
     }
+
+
+def _critical(net: Network, lp: PlanningLP, duals: Sequence[FloatArray],
+              owners: dict[str, list[str]] | None = None) -> list[str]:
+    """The owners of the work, supply and lane rows with a dual above 1e-7 in any of
+    `duals` (one row-dual vector per level); `owners` as `_owners(net)` gives them."""
+    owners = owners if owners is not None else _owners(net)
     names: set[str] = set()
     for y in duals:
         for block, owner in owners.items():
