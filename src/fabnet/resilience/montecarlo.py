@@ -213,7 +213,6 @@ class _Capacities:
         T = net.buckets
         #: position of each work center's, offer's and lane's buckets in the vector
         wc_keys = [(wc.site, wc.type) for wc in sc.work_centers]
-        self.wc = {k: w * T for w, k in enumerate(wc_keys)}
         self.wc_of_site: dict[str, list[tuple[int, str]]] = {}
         for w, (site, kind) in enumerate(wc_keys):
             self.wc_of_site.setdefault(site, []).append((w, kind))
@@ -223,10 +222,10 @@ class _Capacities:
             self.offers.setdefault(off.supplier, []).append((n_wc + o * T, off.capacity))
         n_off = n_wc + len(sc.offers) * T
         customers = {c.id for c in sc.customers}
-        self.lanes: dict[str, tuple[int, float | None]] = {}
+        self.lanes: dict[str, list[tuple[int, float | None, str]]] = {}
         self.lanes_to: dict[str, list[str]] = {}
         for k, ln in enumerate(sc.lanes):
-            self.lanes[ln.id] = (n_off + k * T, ln.capacity)
+            self.lanes.setdefault(ln.id, []).append((n_off + k * T, ln.capacity, ln.destination))
             if ln.destination in customers:
                 self.lanes_to.setdefault(ln.destination, []).append(ln.id)
         self.nominal = net.wc_nominal
@@ -253,13 +252,12 @@ class _Capacities:
                 out[at:at + T] = _scaled_cap(cap, node_f[sup])
         lanes = set(lane_f) | {ln for c in set(node_f) & set(self.lanes_to)
                                for ln in self.lanes_to[c]}
-        for lane in lanes:
-            at, cap = self.lanes[lane]
-            f = lane_f.get(lane, ones).copy()
-            dest = Target.parse(lane).value.split(">", 1)[1]
-            if dest in self.lanes_to and dest in node_f:
-                f = f * node_f[dest]
-            out[at:at + T] = _scaled_cap(cap, f)
+        for lane in lanes & set(self.lanes):
+            for at, cap, dest in self.lanes[lane]:
+                f = lane_f.get(lane, ones).copy()
+                if dest in self.lanes_to and dest in node_f:
+                    f = f * node_f[dest]
+                out[at:at + T] = _scaled_cap(cap, f)
         return out
 
 
