@@ -14,10 +14,12 @@ Two paths reach the same levels (`SolvePath`). The plain one solves the first le
 cold with dual simplex and each later level with primal simplex from the basis before
 it, each solved level held by a row. The default, weighted one first solves a single
 LP whose objective weighs every level far above the next (`blend`), cold with dual
-simplex; from its optimal basis each level is then solved in turn to HiGHS' optimality
-by primal simplex, and its optimum kept by complementary slackness instead of a row:
-every column with a non-zero reduced cost and every row with a non-zero dual is fixed
-at the bound it is at, which leaves exactly the level's optimal plans (`_keep_face`).
+simplex, its costs unperturbed (`_cold_dual`; perturbed, as HiGHS runs it, for a model
+kept for warm re-plans: `perturbed_start`); from its optimal basis each level is then
+solved in turn to HiGHS' optimality by primal simplex, and its optimum kept by
+complementary slackness instead of a row: every column with a non-zero reduced cost
+and every row with a non-zero dual is fixed at the bound it is at, which leaves exactly
+the level's optimal plans (`_keep_face`).
 Where the weights were large enough, the weighted optimum is optimal for every level
 and each level takes a few pivots; where they were not, that level pivots on to its own
 optimum. At the end every level's optimum is checked on the final plan (to the hold
@@ -80,6 +82,9 @@ FACE_TOL = 1e-9
 WARM_PIVOTS = 0.5
 #: ... and never fewer pivots than this (a first solve that went on from a basis is short)
 WARM_MIN_PIVOTS = 1000
+#: the cold combined LP, too, runs unperturbed (`_cold_dual`), for at most this many
+#: pivots per row and column of the model before the perturbed dual simplex starts over
+COLD_PIVOTS = 1.0
 
 
 class SolvePath(StrEnum):
@@ -231,10 +236,14 @@ class LexicographicSolver:
 
     def __init__(self, lp: PlanningLP, threads: int | None = None,
                  options: SolverOptions | None = None,
-                 path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True) -> None:
+                 path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True,
+                 perturbed_start: bool = False) -> None:
+        """`perturbed_start`: a kept model's start, whose basis re-plans warm in fewer pivots."""
         t0 = time.perf_counter()
         self.lp = lp
         self.path = SolvePath(path)
+        #: the weighted path's cold start: perturbed (a kept model's) or not (`_cold_dual`)
+        self.perturbed_start = perturbed_start
         #: the model's own column upper bounds (the built ones, reductions applied)
         self.col_upper = solver_upper(lp, reduce)
         self.highs = _to_highs(lp, threads, options, self.col_upper)
@@ -246,6 +255,8 @@ class LexicographicSolver:
         self._crash_basis: dict[str | None, highspy.HighsBasis] = {}
         #: simplex pivots the combined LP's first (cold) solve took, per `levels_upto`
         self._crash_iterations: dict[str | None, int] = {}
+        #: pivots of an unperturbed start run abandoned for the perturbed one (or 0)
+        self._abandoned = 0
 
     def _set_objective(self, c: FloatArray, maximize: bool) -> None:
         self.highs.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
@@ -424,15 +435,61 @@ class LexicographicSolver:
         every time.
         """
         self._set_objective(blend(objectives), False)
+        self._abandoned = 0
         kept = self._crash_basis.get(levels_upto)
         if kept is not None:
             self.highs.setBasis(kept)
             status = self._warm_dual(kept, self._crash_iterations.get(levels_upto, 0))
+        elif self.highs.getBasis().valid:
+            status = self._run(primal=True)
+        elif self.perturbed_start:
+            status = self._run(primal=False)
         else:
-            status = self._run(primal=bool(self.highs.getBasis().valid))
+            status = self._cold_dual()
         if status is PlanStatus.OPTIMAL and kept is None:
             self._crash_basis[levels_upto] = self.highs.getBasis()
             self._crash_iterations[levels_upto] = self._iterations()
+        return status
+
+    def _cold_dual(self) -> PlanStatus:
+        """The combined LP from cold (presolve, dual simplex), costs unperturbed.
+
+        HiGHS perturbs the costs before dual simplex against stalling on degenerate
+        pivots; on the combined LP, whose levels' weights span 1e8 and whose balance rows
+        are degenerate, the perturbation costs more pivots than it saves (size m of
+        docs/performance.md: 16,637 pivots unperturbed against 19,199, l 54,795 against
+        64,779, the Europe example 26,771 against 36,364). Should the unperturbed run
+        stall past `COLD_PIVOTS` pivots per row and column, the perturbed dual simplex
+        starts over from cold; either way the optimum is HiGHS' own, and only a start.
+        Not for a kept model (`perturbed_start`): warm re-solves from this start's basis
+        take 1.5 to 2 times the pivots of those from the perturbed one's (the Europe
+        example, five capacity edits: 10,669 against 6,552).
+        """
+        lp = self.lp
+        guard = max(int(COLD_PIVOTS * (lp.num_rows + lp.num_cols)), WARM_MIN_PIVOTS)
+        return self._unperturbed_dual(guard, None)
+
+    def _unperturbed_dual(self, guard: int, basis: highspy.HighsBasis | None) -> PlanStatus:
+        """Dual simplex with HiGHS' cost perturbation off for at most `guard` pivots;
+        should it run out, the perturbed dual simplex starts over from `basis` (from
+        cold when None), and the abandoned run's pivots are kept in `_abandoned`."""
+        h = self.highs
+        _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
+        _, limit = h.getOptionValue("simplex_iteration_limit")
+        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
+        h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
+        try:
+            status = self._run(primal=False)
+        finally:
+            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
+            h.setOptionValue("simplex_iteration_limit", limit)
+        if status is PlanStatus.ITERATION_LIMIT and guard < int(limit):
+            self._abandoned = self._iterations()
+            if basis is None:
+                h.clearSolver()
+            else:
+                h.setBasis(basis)
+            status = self._run(primal=False)
         return status
 
     def _warm_dual(self, basis: highspy.HighsBasis, cold_iterations: int) -> PlanStatus:
@@ -447,21 +504,8 @@ class LexicographicSolver:
         run starts again from the kept basis. Either way the optimum is HiGHS' own and
         every level is then solved from it as before; only the path there differs.
         """
-        h = self.highs
-        _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
-        _, limit = h.getOptionValue("simplex_iteration_limit")
         guard = max(int(WARM_PIVOTS * cold_iterations), WARM_MIN_PIVOTS)
-        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
-        h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
-        try:
-            status = self._run(primal=False)
-        finally:
-            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
-            h.setOptionValue("simplex_iteration_limit", limit)
-        if status is PlanStatus.ITERATION_LIMIT and guard < int(limit):
-            h.setBasis(basis)
-            status = self._run(primal=False)
-        return status
+        return self._unperturbed_dual(guard, basis)
 
     def _iterations(self) -> int:
         return int(self.highs.getInfo().simplex_iteration_count)
@@ -559,7 +603,8 @@ class LexicographicSolver:
         fixed = _Fixed()
         if path is SolvePath.WEIGHTED:
             status = self._crash(objectives, levels_upto)
-            start_s, start_it = time.perf_counter() - t_all, self._iterations()
+            start_s = time.perf_counter() - t_all
+            start_it = self._abandoned + self._iterations()
             if status is not PlanStatus.OPTIMAL and status is not PlanStatus.INFEASIBLE:
                 return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
         try:
