@@ -14,8 +14,11 @@ Every number is an exact re-plan's, found the cheapest exact way (`Route`):
 - a future with the same disruptions as an earlier one has its answer;
 - a future under which the base plan stays feasible keeps it: its LP differs from the
   base's only in smaller capacities, so no level can beat the base plan, which is in it;
-- any other future is solved, each level to its own optimum, starting from one combined
-  LP warm from the base's basis (`LexicographicSolver.solve(crash=True)`).
+- any other future is solved, each level to its own optimum: on the worker's own HiGHS
+  model of the delivery levels, one combined LP re-solved from the base's basis after
+  changing only the capacity bounds that differ, each level's optimality then checked
+  from that basis (`_DeliveryLP`); where the check fails, or with a frozen horizon or
+  firm work orders, by the full solver (`LexicographicSolver.solve(crash=True)`).
 
 Futures run in chunks on an executor (`fabnet.batch`): this process, a local pool or a
 Dask cluster; each worker keeps its own re-planner for the run.
