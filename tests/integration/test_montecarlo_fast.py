@@ -123,3 +123,11 @@ def test_a_future_the_check_refuses_is_re_planned_by_the_full_solver(
     for f in todo:
         assert_same_outcome(w.evaluate(f), full.evaluate(f))
     assert w.fast is not None and w.replans == sum(1 for f in todo if f) > 0
+
+
+def test_an_option_highs_refuses_is_an_error_not_ignored(rich: Scenario) -> None:
+    from fabnet.model.errors import FabnetError
+    from fabnet.resilience.montecarlo import stress_test
+
+    with pytest.raises(FabnetError, match="solver option no_such_option"):
+        stress_test(rich, 2, 0, options={"no_such_option": 1})

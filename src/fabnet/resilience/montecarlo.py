@@ -303,6 +303,7 @@ class _DeliveryLP:
     """
 
     def __init__(self, lp: PlanningLP, options: SolverOptions | None) -> None:
+        from fabnet.model.errors import FabnetError
         from fabnet.plan.solve import FACE_TOL, blend, new_highs, solver_upper
 
         self.lp = lp
@@ -319,7 +320,9 @@ class _DeliveryLP:
         h = new_highs()
         h.setOptionValue("simplex_strategy", 1)  # dual: a bound change keeps it dual feasible
         for name, value in (options or {}).items():
-            h.setOptionValue(name, value)
+            if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+                raise FabnetError(f"solver option {name}={value!r}: HiGHS does not accept it "
+                                  "(fix: see the HiGHS options list, e.g. time_limit=60)")
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = int(self.keep.size), lp.num_rows
         objective = blend(self.levels) if len(self.levels) > 1 else -self.levels[0][1] \
