@@ -222,6 +222,7 @@ def measure_ours(size: Size, emit: Emit = _emit, max_cols: int | None = None,
     result = solver.solve()
     out["cpu_pass_solve_s"] = time.process_time() - c0
     out["pass_s"] = result.pass_seconds
+    out["perturbed_start"] = solver.perturbed_start  # False: no model is kept here
     out.update(_solve_figures(result))
     with _stage(emit, "read-back", out, "readback_s"):
         extract_tables(net, lp, result.x)
