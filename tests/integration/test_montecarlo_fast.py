@@ -131,3 +131,18 @@ def test_an_option_highs_refuses_is_an_error_not_ignored(rich: Scenario) -> None
 
     with pytest.raises(FabnetError, match="solver option no_such_option"):
         stress_test(rich, 2, 0, options={"no_such_option": 1})
+
+
+def test_a_futures_plan_does_not_depend_on_the_futures_before_it(rich: Scenario) -> None:
+    """The same future after other futures, in any order, ends at the same plan and duals
+    (so chunks on a pool or a cluster give the same losses and critical nodes)."""
+    w = worker(rich, fast=True)
+    assert w.fast is not None
+    todo = [f for f in futures(rich, 16, 6) if f]
+    caps = [w.caps.of(f) for f in todo]
+    first = [w.fast.solve(w.rows, c) for c in caps]
+    again = [w.fast.solve(w.rows, c) for c in caps[::-1]][::-1]
+    for a, b in zip(first, again, strict=True):
+        assert a.status is b.status is PlanStatus.OPTIMAL
+        assert np.array_equal(a.x, b.x)
+        assert all(np.array_equal(p, q) for p, q in zip(a.duals, b.duals, strict=True))
