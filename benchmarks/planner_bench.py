@@ -261,7 +261,9 @@ def _phases(kpis: dict[str, Any]) -> dict[str, float]:
 
 def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[str, Any]:
     """A re-plan after one capacity edit (the first work center's hours × `factor`),
-    through a kept model (`plan.kept`), against a cold plan of the edited network."""
+    through a kept model (`plan.kept`), against a cold plan of the edited network: a
+    stored scenario's first plan (a new kept model, perturbed start), and a plan with no
+    model kept (`cold_plain_*`: unperturbed start)."""
     import dataclasses
 
     from fabnet.plan import make_plan
@@ -293,10 +295,19 @@ def measure_replan(size: Size, emit: Emit = _emit, factor: float = 0.8) -> dict[
     out["cold_pivots"] = KEPT.last_pivots
     out["cold_phases_s"] = _phases(cold.kpis)
     KEPT.forget(("bench cold", size.name))
+    emit({"stage": "cold plan of the edit, no model kept"})
+    t0, c0 = time.perf_counter(), time.process_time()
+    plain = make_plan(compile_network(edited))
+    out["cold_plain_s"] = time.perf_counter() - t0
+    out["cpu_cold_plain_s"] = time.process_time() - c0
     out["replan_pct"] = 100.0 * out["replan_s"] / out["cold_s"]
     out["cpu_replan_pct"] = 100.0 * out["cpu_replan_s"] / out["cpu_cold_s"]
+    out["replan_pct_plain"] = 100.0 * out["replan_s"] / out["cold_plain_s"]
+    out["cpu_replan_pct_plain"] = 100.0 * out["cpu_replan_s"] / out["cpu_cold_plain_s"]
     out["same_levels"] = warm.levels.keys() == cold.levels.keys() and all(
         abs(v - cold.levels[k]) <= 1e-6 * max(1.0, abs(v)) for k, v in warm.levels.items())
+    out["same_levels_plain"] = warm.levels.keys() == plain.levels.keys() and all(
+        abs(v - plain.levels[k]) <= 1e-6 * max(1.0, abs(v)) for k, v in warm.levels.items())
     out["levels"] = warm.levels
     out["load_at_end"] = os.getloadavg()[0]
     return out

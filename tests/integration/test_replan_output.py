@@ -32,14 +32,15 @@ from fabnet.plan.kept import KEPT, same_network
 from fabnet.plan.lp import PlanningLP, build_lp, with_bounds
 from fabnet.plan.plan import ReadBack, assemble_plan, demand_outcome, settle_solution
 from fabnet.plan.shortfall import explain_shortfalls
-from fabnet.plan.solve import PlanResult
+from fabnet.plan.solve import LexicographicSolver, PlanResult
 from tests.integration.test_known_optima import ALL
 
-#: known-optimum networks whose optimal plan is unique through the edits below (on
-#: struck_site and uk_plant_idle some edits leave ties, which a warm and a cold solve
-#: may break differently: the same levels, other flows)
+#: networks whose optimal plan is unique through the edits below (on priority,
+#: struck_site and uk_plant_idle some edits leave ties, which a warm and a cold solve,
+#: or a perturbed and an unperturbed start, may break differently: the same levels and
+#: KPIs, other flows)
 UNIQUE = ("both_in_time", "capacity_limited", "embargo", "late_but_cheap", "lead_time",
-          "priority", "ramp", "uk_plant_needed", "two_plants")
+          "ramp", "uk_plant_needed", "two_plants")
 #: two products, each made at a plant of its own and short there: each demand's reason
 #: names its own plant's work center (and a re-plan's, after an edit, too)
 TWO_PLANTS = """\
@@ -57,7 +58,7 @@ lanes:
   - {from: FR-LYON, to: UA-MOD, transit: 0}
   - {from: UK-PLANT, to: UA-MOD, transit: 0}
 demand:
-  - {id: DA, customer: UA-MOD, item: A, qty: 200, due: 2027-01-18}
+  - {id: DA, customer: UA-MOD, item: A, qty: 300, due: 2027-01-18}
   - {id: DB, customer: UA-MOD, item: B, qty: 150, due: 2027-01-18}
 """
 #: (work center, hours factor) edits in a row: down, up, far down, back
@@ -123,6 +124,17 @@ def _close(a: object, b: object) -> bool:
     return a == b
 
 
+def _same_kpis(warm: Plan, cold: Plan) -> None:
+    """The same levels and KPIs (to the solver's tolerance), whatever ties were broken."""
+    assert warm.levels.keys() == cold.levels.keys()
+    for k, v in cold.levels.items():
+        assert _close(warm.levels[k], v), k
+    assert warm.kpis.keys() == cold.kpis.keys()
+    for k, v in cold.kpis.items():
+        if k not in TIMINGS:
+            assert _close(warm.kpis[k], v), k
+
+
 def _same_tables(warm: Plan, cold: Plan) -> None:
     """Every row of every table alike (quantities to the solver's tolerance; ids, dates
     and shortfall reasons exactly), in any order."""
@@ -133,6 +145,16 @@ def _same_tables(warm: Plan, cold: Plan) -> None:
         assert len(a) == len(b), name
         for x, y in zip(a, b, strict=True):
             assert len(x) == len(y) and all(map(_close, x, y)), (name, x, y)
+
+
+def _cold(sc: Scenario) -> Plan:
+    """A cold plan of `sc` as a stored scenario's first plan is made: through a new kept
+    model (whose start is the perturbed one, as every kept model's)."""
+    key = ("cold", repr(sc))
+    try:
+        return make_plan(compile_network(sc), keep=key)
+    finally:
+        KEPT.forget(key)
 
 
 def _re_plan(key: tuple[str, str], sc: Scenario) -> tuple[PlanningLP, PlanResult, bool,
@@ -155,11 +177,10 @@ def test_a_re_plan_writes_a_cold_plans_tables_reasons_and_kpis(tmp_path: Path,
     for index, factor in EDITS:
         edited = _with_hours(sc, index, factor)
         warm = make_plan(compile_network(edited), keep=key)
-        cold = make_plan(compile_network(edited))
+        cold = _cold(edited)
         _same_tables(warm, cold)  # shortfall reasons word for word among them
-        for k, v in cold.kpis.items():
-            if k not in TIMINGS:
-                assert _close(warm.kpis[k], v), k
+        _same_tables(warm, make_plan(compile_network(edited)))  # no model kept at all
+        _same_kpis(warm, cold)
     # every edit kept each capacity's kind, so each copied the kept LP and re-used it
     assert (KEPT.patched - patched, KEPT.reused - reused) == (len(EDITS), len(EDITS))
     KEPT.forget(key)
@@ -205,8 +226,7 @@ def test_a_capacity_that_changes_kind_is_built_not_copied(tmp_path: Path) -> Non
         lp = KEPT.lp_for(key, net)
         assert KEPT.patched == patched  # built
         _same_lp(lp, build_lp(net))
-        warm = make_plan(net, keep=key)
-        _same_tables(warm, make_plan(compile_network(edited)))
+        _same_kpis(make_plan(net, keep=key), make_plan(compile_network(edited)))
     # copying the kept LP for the capped lane would have kept its early deliveries shut
     capped_net = compile_network(capped)
     copied = with_bounds(build_lp(base), capped_net)
@@ -232,8 +252,8 @@ def test_a_new_demand_builds_a_new_model_with_parts_of_its_own(tmp_path: Path) -
     # and the next capacity edit of the new structure re-uses the new model
     lp, result, reused, again = _re_plan(key, _with_hours(moved, 0, 0.6))
     assert reused and again is parts
-    _same_tables(make_plan(compile_network(_with_hours(moved, 0, 0.6)), keep=key),
-                 make_plan(compile_network(_with_hours(moved, 0, 0.6))))
+    _same_kpis(make_plan(compile_network(_with_hours(moved, 0, 0.7)), keep=key),
+               make_plan(compile_network(_with_hours(moved, 0, 0.7))))
     KEPT.forget(key)
 
 
@@ -248,4 +268,18 @@ def test_each_short_demand_names_the_work_center_of_its_own_item(tmp_path: Path)
         assert "FR-LYON/assembly at capacity" in why["DA"] and "UK-PLANT" not in why["DA"]
         assert "UK-PLANT/welding at capacity" in why["DB"] and "FR-LYON" not in why["DB"]
     assert KEPT.patched >= 1
+    KEPT.forget(key)
+
+
+def test_a_kept_models_first_plan_starts_perturbed() -> None:
+    # its basis is the one re-plans start from: the perturbed start's re-solves warm in
+    # fewer pivots than the unperturbed one's (which a plan with no kept model takes)
+    sc = synthetic_scenario(5, 40, 10, 4, 12, seed=7)
+    net = compile_network(sc)
+    key = ("perturbed start", "synthetic")
+    make_plan(net, keep=key)
+    perturbed = LexicographicSolver(build_lp(net), perturbed_start=True).solve()
+    unperturbed = LexicographicSolver(build_lp(net)).solve()
+    assert perturbed.start_iterations != unperturbed.start_iterations  # the test can tell
+    assert KEPT.last_pivots[0] == perturbed.start_iterations
     KEPT.forget(key)

@@ -8,9 +8,12 @@ scenario and branch), the last LP and its HiGHS model with the basis of its firs
 a fresh one otherwise. A re-solve starts from the kept weighted start's
 basis (still dual feasible after a bound change; dual simplex with the costs unperturbed,
 `LexicographicSolver._warm_dual`) and solves every level exactly, so its answer is a
-cold plan's. A kept model also keeps the parts of the read-back that depend only on
-the LP's structure (`plan.plan.ReadBack`), so a re-plan settles its solution without
-slicing the matrix again.
+cold plan's. A kept model's own first solve starts perturbed (`perturbed_start`), as
+HiGHS runs dual simplex: from that basis the re-plans take fewer pivots. A kept model
+also keeps the parts of the read-back that depend only on the LP's structure
+(`plan.plan.ReadBack`), so a re-plan settles its solution without slicing the matrix
+again, and `KeptModels.lp_for` copies its LP with new bounds instead of a build when
+only capacities changed.
 """
 
 from __future__ import annotations
@@ -155,8 +158,10 @@ class KeptModels:
             kept = self._models.get(key)
             reuse = kept is not None and _same_structure(kept.lp, lp)
             if kept is None or not reuse:
-                kept = _Kept(lp, LexicographicSolver(lp, threads), threading.Lock(),
-                             net=net)
+                # the perturbed start: its basis re-solves warm in fewer pivots than the
+                # unperturbed one's (docs/performance.md, "The combined LP unperturbed")
+                kept = _Kept(lp, LexicographicSolver(lp, threads, perturbed_start=True),
+                             threading.Lock(), net=net)
                 self._models[key] = kept
                 self.built += 1
             else:
