@@ -84,7 +84,8 @@ class Replanner:
         self.scenario = sc
         self.network = compile_network(sc)
         self.lp: PlanningLP = build_lp(self.network)
-        self.solver = LexicographicSolver(self.lp, threads, options)
+        # kept for re-plans: the perturbed start's basis re-solves warm in fewer pivots
+        self.solver = LexicographicSolver(self.lp, threads, options, perturbed_start=True)
         self.base_rows, self.base_caps = capacity_rows(self.network, self.lp)
         self._base: PlanResult | None = None
         #: `levels_upto` values whose base has been solved with `crash` (its start kept)
