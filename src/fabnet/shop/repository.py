@@ -340,18 +340,21 @@ class FloorRepository(Repository):
             rows = result.cursor.fetchall()
             result.close()
             if sites is None:
-                found = first_of_each([Contained(*r) for r in rows])
-                total = len(found)
+                total = None
             else:  # every row carries the total; a row of NULLs when none is visible
                 total = rows[0][6]
-                found = first_of_each([Contained(*r[:6]) for r in rows if r[0] is not None])
+                rows = [r[:6] for r in rows if r[0] is not None]
+            # the few shipments the rows name, read once; each unit is then made whole
+            ships: dict[int | None, tuple[str | None, datetime | None]] = {None: (None, None)}
+            if ids := list({r[5] for r in rows} - {None}):
+                ships |= {i: (customer, as_utc(at)) for i, customer, at in
+                          self._conn.execute(gq.shipments_query(), {"ids": ids})}
+            found = first_of_each([Contained(serial, item, site, status, depth, ship,
+                                             *ships[ship])
+                                   for serial, item, site, status, depth, ship in rows])
             del rows
-            if ids := list({u.shipment for u in found} - {None}):
-                ships = {i: (customer, as_utc(at)) for i, customer, at in
-                         self._conn.execute(gq.shipments_query(), {"ids": ids})}
-                for u in found:
-                    if u.shipment is not None:
-                        u.customer, u.shipped_at = ships[u.shipment]
+        if total is None:
+            total = len(found)
         return found, int(total) - len(found)
 
     def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
