@@ -34,7 +34,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -180,6 +181,35 @@ def new_highs() -> highspy.Highs:
     return h
 
 
+def highs_status(h: highspy.Highs) -> PlanStatus:
+    """How HiGHS' last run ended, as a `PlanStatus` (an empty model is optimal: nothing to
+    decide, no demand and nothing to make)."""
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
+        return PlanStatus.OPTIMAL
+    return {highspy.HighsModelStatus.kInfeasible: PlanStatus.INFEASIBLE,
+            highspy.HighsModelStatus.kTimeLimit: PlanStatus.TIME_LIMIT,
+            highspy.HighsModelStatus.kIterationLimit: PlanStatus.ITERATION_LIMIT,
+            }.get(status, PlanStatus.ERROR)
+
+
+@contextmanager
+def cost_unperturbed(h: highspy.Highs, guard: int) -> Iterator[bool]:
+    """HiGHS' dual simplex with its cost perturbation off for at most `guard` pivots, the
+    two options put back after. Yields whether `guard` is below the model's own iteration
+    limit: only then does an iteration limit mean the unperturbed run stalled, and the
+    caller starts the perturbed dual simplex over."""
+    _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
+    _, limit = h.getOptionValue("simplex_iteration_limit")
+    h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
+    h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
+    try:
+        yield guard < int(limit)
+    finally:
+        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
+        h.setOptionValue("simplex_iteration_limit", limit)
+
+
 def solver_upper(lp: PlanningLP, reduce: bool = True) -> FloatArray:
     """The column upper bounds the solver's model gets: the built ones, with the LP's
     `zero_cols` (exact reductions, `plan.reduce`) at zero when `reduce`."""
@@ -270,18 +300,7 @@ class LexicographicSolver:
         # synthetic networks dual wins, see docs/performance.md)
         self.highs.setOptionValue("simplex_strategy", 4 if primal else 1)
         self.highs.run()
-        status = self.highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kOptimal:
-            return PlanStatus.OPTIMAL
-        if status == highspy.HighsModelStatus.kModelEmpty:
-            return PlanStatus.OPTIMAL  # nothing to decide (no demand, nothing to make)
-        if status == highspy.HighsModelStatus.kInfeasible:
-            return PlanStatus.INFEASIBLE
-        if status == highspy.HighsModelStatus.kTimeLimit:
-            return PlanStatus.TIME_LIMIT
-        if status == highspy.HighsModelStatus.kIterationLimit:
-            return PlanStatus.ITERATION_LIMIT
-        return PlanStatus.ERROR
+        return highs_status(self.highs)
 
     def _hold(self, c: FloatArray, value: float, maximize: bool) -> None:
         """Keep a solved level at its optimum while later levels are solved."""
@@ -474,16 +493,9 @@ class LexicographicSolver:
         should it run out, the perturbed dual simplex starts over from `basis` (from
         cold when None), and the abandoned run's pivots are kept in `_abandoned`."""
         h = self.highs
-        _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
-        _, limit = h.getOptionValue("simplex_iteration_limit")
-        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
-        h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
-        try:
+        with cost_unperturbed(h, guard) as guarded:
             status = self._run(primal=False)
-        finally:
-            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
-            h.setOptionValue("simplex_iteration_limit", limit)
-        if status is PlanStatus.ITERATION_LIMIT and guard < int(limit):
+        if status is PlanStatus.ITERATION_LIMIT and guarded:
             self._abandoned = self._iterations()
             if basis is None:
                 h.clearSolver()

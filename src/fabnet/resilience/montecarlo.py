@@ -47,7 +47,7 @@ from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import Disruption, DurationDist, Risk, Scenario
 from fabnet.model.target import Target
 from fabnet.plan.lp import PlanningLP
-from fabnet.plan.solve import PlanResult, PlanStatus, SolverOptions
+from fabnet.plan.solve import PlanResult, PlanStatus, SolverOptions, highs_status
 
 if TYPE_CHECKING:
     from fabnet.resilience.whatif import Replanner
@@ -358,7 +358,7 @@ class _DeliveryLP:
             h.setOptionValue("solver", "ipm")
             h.run()
             h.setOptionValue("solver", "simplex")
-            if _status(h) is PlanStatus.OPTIMAL and h.getBasis().valid:
+            if highs_status(h) is PlanStatus.OPTIMAL and h.getBasis().valid:
                 return self._keep_base()
             h.clearSolver()
         h.run()
@@ -366,14 +366,14 @@ class _DeliveryLP:
 
     def _keep_base(self) -> _Levels:
         """Read the base's levels and keep its optimal basis."""
-        out = self._read(_status(self.highs))
+        out = self._read(highs_status(self.highs))
         if out.status is PlanStatus.OPTIMAL:
             self.basis = self.highs.getBasis()
         return out
 
     def solve(self, rows: IntArray, caps: FloatArray) -> _Levels:
         """The levels with capacity rows `rows` at `caps`, from the base's basis."""
-        from fabnet.plan.solve import WARM_MIN_PIVOTS, WARM_PIVOTS
+        from fabnet.plan.solve import WARM_MIN_PIVOTS, WARM_PIVOTS, cost_unperturbed
 
         assert self.basis is not None
         self._set_upper(rows, caps)
@@ -383,24 +383,17 @@ class _DeliveryLP:
         # solve is the same whatever came before it (on Europe also 20-30 % faster)
         h.clearSolver()
         h.setBasis(self.basis)
-        _, multiplier = h.getOptionValue("dual_simplex_cost_perturbation_multiplier")
-        _, limit = h.getOptionValue("simplex_iteration_limit")
         # unperturbed for at most half a pivot per row (a cold dual simplex of the base
         # takes about 0.8 per row on the Europe example), then HiGHS' own dual simplex
         guard = max(int(WARM_PIVOTS * self.lp.num_rows), WARM_MIN_PIVOTS)
-        h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
-        h.setOptionValue("simplex_iteration_limit", min(int(limit), guard))
-        try:
+        with cost_unperturbed(h, guard) as guarded:
             h.run()
-        finally:
-            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", multiplier)
-            h.setOptionValue("simplex_iteration_limit", limit)
-        status = _status(h)
-        if status is PlanStatus.ITERATION_LIMIT and guard < int(limit):
+        status = highs_status(h)
+        if status is PlanStatus.ITERATION_LIMIT and guarded:
             h.clearSolver()
             h.setBasis(self.basis)  # stalled unperturbed: HiGHS' own dual simplex
             h.run()
-            status = _status(h)
+            status = highs_status(h)
         return self._read(status)
 
     def _set_upper(self, rows: IntArray, caps: FloatArray) -> None:
@@ -481,17 +474,6 @@ class _DeliveryLP:
             open_c &= np.abs(d) <= scale
             open_r &= np.abs(y) <= scale
         return duals
-
-
-def _status(h: highspy.Highs) -> PlanStatus:
-    """How HiGHS' last run ended, as a `PlanStatus`."""
-    status = h.getModelStatus()
-    if status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
-        return PlanStatus.OPTIMAL
-    return {highspy.HighsModelStatus.kInfeasible: PlanStatus.INFEASIBLE,
-            highspy.HighsModelStatus.kTimeLimit: PlanStatus.TIME_LIMIT,
-            highspy.HighsModelStatus.kIterationLimit: PlanStatus.ITERATION_LIMIT,
-            }.get(status, PlanStatus.ERROR)
 
 
 class _FutureSolver:
