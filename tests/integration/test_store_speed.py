@@ -349,3 +349,29 @@ def load_scenario_text(tmp_path: Path, text: str) -> Scenario:
     p = tmp_path / "base.yaml"
     p.write_text(text)
     return load_scenario(p)
+
+
+def test_reads_keep_the_drivers_prepared_statements_and_run_without_jit(
+        store: Store) -> None:
+    """A read-only unit of work on PostgreSQL ends without a ROLLBACK, at which psycopg
+    would forget its prepared statements and every read would plan its statements
+    again; and the store's statements run without the JIT compiler, whose compile costs
+    more than the short index walks it would speed up. On SQLite a read-only unit of work
+    still throws away anything done in it."""
+    query = sa.select(sa.func.count()).select_from(sa.table("alembic_version"))
+    for _ in range(8):  # psycopg prepares a statement at its fifth run
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.connection.execute(query).scalar_one() == 1
+    with store.unit_of_work(read_only=True) as uow:
+        conn = uow.connection
+        if conn.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+            prepared = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE statement LIKE %s", ("%alembic_version%",)).scalar_one()
+            assert prepared >= 1
+        else:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'x'")
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.connection.exec_driver_sql(
+            "SELECT version_num FROM alembic_version").scalar_one() == head_revision()

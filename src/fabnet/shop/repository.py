@@ -328,9 +328,7 @@ class FloorRepository(Repository):
         params: dict[str, Any] = {"lots": list(lot_ids), "units": list(unit_ids)}
         if sites is not None:
             params["sites"] = sorted(sites)
-        dialect = self._conn.dialect.name
-        if dialect == "postgresql":  # its cost guess for a walk is far too high, and a JIT
-            self._conn.exec_driver_sql("SET LOCAL jit = off")  # compile costs 50 ms or more
+        dialect = self._conn.dialect.name  # (the engine turns PostgreSQL's JIT off)
         # the rows are made into the answer's units at once, so only those outlive the
         # read, with the cyclic collector held off: none of them is in a cycle
         with collection_paused():

@@ -114,7 +114,14 @@ class UnitOfWork:
             return
         try:
             if conn.in_transaction():
-                conn.rollback()
+                if exc is None and self.read_only and conn.dialect.name == "postgresql":
+                    # the server's READ ONLY transaction wrote nothing, so this is a
+                    # rollback, but psycopg forgets its prepared statements at every
+                    # ROLLBACK, and each read would plan its statements again (on a
+                    # trace up, more time than running them)
+                    conn.commit()
+                else:
+                    conn.rollback()
         finally:
             conn.close()
         if isinstance(exc, sa.exc.SQLAlchemyError):
