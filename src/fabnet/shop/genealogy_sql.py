@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from fabnet.store.floor_schema import (
     child_node,
@@ -66,7 +67,7 @@ def _step(t: Any, by_unit: Any, by_lot: Any, end: str) -> tuple[Any, Any]:
 
 
 @cache
-def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
+def down_query(scoped: bool, dialect: str = "sqlite", ordered: bool = True) -> sa.Select[Any]:
     """Every unit containing one of the lots (`lots`) or units (`units`) at any depth:
     serial, item, site, status, depth and its latest shipment's id, by depth and serial
     (byte order on both databases: PostgreSQL sorts by `"C"`, as quick as SQLite's
@@ -74,12 +75,20 @@ def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
     (the genealogy is a DAG: a lot in a drone directly and through its pack) has a row
     per length, its shortest first: the reader keeps the first. `scoped`: only the units
     at `sites`, each row also carrying `total`, how many units there are at every site
-    (one row of NULLs and `total` when none is visible)."""
+    (one row of NULLs and `total` when none is visible). Not `ordered`: the rows in the
+    order the walk finds them, and on PostgreSQL with the lists bound as arrays, so the
+    statement's text is one whatever their lengths (`down_sql`)."""
+    arrays = not ordered and dialect == "postgresql"
+
+    def among(col: Any, name: str) -> Any:
+        if arrays:
+            return col == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+        return col.in_(_ids(name))
     seed = sa.union_all(
         sa.select((-L.c.id).label("node"), sa.literal(0).label("depth"))
-        .where(L.c.id.in_(_ids("lots"))),
+        .where(among(L.c.id, "lots")),
         sa.select(UN.c.id.label("node"), sa.literal(0).label("depth"))
-        .where(UN.c.id.in_(_ids("units"))))
+        .where(among(UN.c.id, "units")))
     d = sa.select(seed.subquery("seed")).cte("down", recursive=True)
     g = G.alias("g")
     parent = sa.func.coalesce(g.c.parent_unit_id, -g.c.parent_lot_id)
@@ -97,13 +106,28 @@ def down_query(scoped: bool, dialect: str = "sqlite") -> sa.Select[Any]:
     def by_serial(col: Any) -> Any:
         return col.collate("C") if dialect == "postgresql" else col
     if not scoped:
-        return rows.order_by(found.c.depth, by_serial(UN.c.serial))
-    seen = rows.where(UN.c.site.in_(_ids("sites"))).subquery("seen")
+        return rows.order_by(found.c.depth, by_serial(UN.c.serial)) if ordered else rows
+    at_sites = (UN.c.site == sa.any_(sa.bindparam("sites", type_=postgresql.ARRAY(sa.String)))
+                if arrays else UN.c.site.in_(_ids("sites")))
+    seen = rows.where(at_sites).subquery("seen")
     total = (sa.select(sa.func.count(sa.distinct(found.c.node)).label("total"))
              .where(found.c.node > 0).subquery("total"))
-    return (sa.select(*seen.c, total.c.total)
-            .select_from(total.outerjoin(seen, sa.true()))
-            .order_by(seen.c.depth, by_serial(seen.c.serial)))
+    both = sa.select(*seen.c, total.c.total).select_from(total.outerjoin(seen, sa.true()))
+    return both.order_by(seen.c.depth, by_serial(seen.c.serial)) if ordered else both
+
+
+@cache
+def down_sql(scoped: bool) -> tuple[str, dict[str, Any]]:
+    """`down_query` unordered for PostgreSQL as the driver's text (`%(name)s`
+    placeholders, `lots`, `units` and, `scoped`, `sites` as arrays) and the values of
+    its literals: a trace down streams its rows with psycopg, which SQLAlchemy's
+    execution does not."""
+    from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+    compiled = down_query(scoped, "postgresql", ordered=False).compile(
+        dialect=pg_psycopg.dialect())  # type: ignore[no-untyped-call]
+    fixed = {k: v for k, v in compiled.params.items() if k not in ("lots", "units", "sites")}
+    return str(compiled), fixed
 
 
 @cache

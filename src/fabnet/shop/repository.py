@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +57,9 @@ from fabnet.store.unit_of_work import Collision
 WO, OPS, L, UN, G = work_orders, work_order_operations, lots, units, genealogy
 TR, H, SH, SU = test_results, holds, shipments, shipment_units
 
+
+STREAM_ROWS = 500  # rows per chunk of a streamed trace down: small enough to overlap
+_depth_serial = attrgetter("depth", "serial")
 
 class LotChanged(Collision):  # a Collision: `Store.run` runs the build again
     """Stock taken by a concurrent build between reading and booking it: run again."""
@@ -329,6 +333,8 @@ class FloorRepository(Repository):
         if sites is not None:
             params["sites"] = sorted(sites)
         dialect = self._conn.dialect.name  # (the engine turns PostgreSQL's JIT off)
+        if dialect == "postgresql":
+            return self._contained_streamed(params, sites is not None)
         # the rows are made into the answer's units at once, so only those outlive the
         # read, with the cyclic collector held off: none of them is in a cycle
         with collection_paused():
@@ -354,6 +360,38 @@ class FloorRepository(Repository):
         if total is None:
             total = len(found)
         return found, int(total) - len(found)
+
+    def _contained_streamed(self, params: dict[str, Any], scoped: bool
+                            ) -> tuple[list[Contained], int]:
+        """`contained_in` on PostgreSQL: the rows stream in as the server's walk finds
+        them, in chunks, and each chunk is made into units while the server goes on, so
+        the two processes work at once; the answer is then sorted as the ordered
+        statement would (depth, then serial in byte order, which Python's order of
+        strings is)."""
+        sql, fixed = gq.down_sql(scoped)
+        raw: Any = self._conn.connection.dbapi_connection
+        total: int | None = None
+        found: list[Contained] = []
+        driver_error = self._conn.dialect.loaded_dbapi.Error
+        with collection_paused(), raw.cursor() as cur:
+            try:
+                for row in cur.stream(sql, fixed | params, size=STREAM_ROWS):
+                    if scoped:
+                        total = row[6]
+                        if row[0] is None:
+                            continue
+                    found.append(Contained(row[0], row[1], row[2], row[3], row[4], row[5]))
+            except driver_error as e:  # as SQLAlchemy's execution would raise it
+                raise sa.exc.DBAPIError.instance(sql, params, e, driver_error) from e
+            shipped = [u for u in found if u.shipment is not None]
+            if shipped:
+                ships = {i: (customer, as_utc(at)) for i, customer, at in self._conn.execute(
+                    gq.shipments_query(), {"ids": list({u.shipment for u in shipped})})}
+                for u in shipped:
+                    u.customer, u.shipped_at = ships[u.shipment]
+            found.sort(key=_depth_serial)
+            found = first_of_each(found)
+        return found, (len(found) if total is None else int(total)) - len(found)
 
     def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
         """Unit `serial` (as a part at depth 0, in nothing) and everything it is made of,
