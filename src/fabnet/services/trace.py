@@ -60,7 +60,6 @@ def trace_up(store: Store, caller: Caller, serial: str) -> TraceUp:
     caller.check(FloorAction.TRACE)
     with store.unit_of_work(read_only=True) as uow:
         floor = _floor(uow)
-        unit, parts, tree = floor.made_of(serial)
+        unit, parts, ops, tests = floor.whole_tree(serial)
         caller.check(FloorAction.TRACE, unit.site)  # before anything of it leaves here
-        ops, tests = floor.records_of(tree)
     return TraceUp(serial, unit.item, tuple(parts), tuple(ops), tuple(tests))

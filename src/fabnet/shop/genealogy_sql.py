@@ -164,42 +164,47 @@ def tree_up(with_edges: bool) -> Any:
 
 
 @cache
-def up_query() -> sa.Select[Any]:
-    """The unit `serial` (depth 0) and everything it is made of: depth, parent (serial
-    or lot code), item, qty, serial, lot, supplier, site, held, added_at and the unit id
-    of each unit among them, by depth, item, serial and lot."""
+def up_all_query() -> Any:
+    """The unit `serial`, everything it is made of, and the operation records and test
+    results of it and of the units among its parts, in one statement (one round trip):
+    `kind` 0 rows the unit and its parts, by depth, item, serial and lot; `kind` 1
+    rows operation records, by serial and step; `kind` 2 rows test results, in the order
+    they were recorded. Columns: kind, depth, parent, item, qty, serial, lot, supplier, site, held,
+    added_at, unit_id, n (step or result id), what (work center or test step),
+    operator, at, ended_at, passed, value, station."""
+    R, TR = operation_records, test_results
     t = tree_up(True)
     pu, cu = UN.alias("pu"), UN.alias("cu")
     pl, cl = L.alias("pl"), L.alias("cl")
-    return (sa.select(t.c.depth, sa.func.coalesce(pu.c.serial, pl.c.code).label("parent"),
-                      t.c.item, t.c.qty, cu.c.serial, cl.c.code.label("lot"),
-                      cl.c.supplier, sa.func.coalesce(cu.c.site, cl.c.site).label("site"),
-                      sa.func.coalesce(cu.c.held, cl.c.held).label("held"), t.c.added_at,
-                      t.c.unit_id)
-            .outerjoin(pu, pu.c.id == t.c.parent_unit_id)
-            .outerjoin(pl, pl.c.id == t.c.parent_lot_id)
-            .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id)
-            .order_by(t.c.depth, t.c.item, cu.c.serial, cl.c.code))
-
-
-@cache
-def records_query() -> Any:
-    """Operation records (`kind` 0, by serial and step) then test results (`kind` 1, in
-    the order they were recorded) of the units `ids`, in one statement: serial, n (step
-    or result id), what (work center or test step), operator, at, ended_at (operations),
-    passed, value and station (tests)."""
-    R, TR = operation_records, test_results
 
     def none(type_: Any) -> Any:
         return sa.cast(sa.null(), type_)
-    ops = (sa.select(sa.literal(0).label("kind"), UN.c.serial.label("sort"), UN.c.serial,
-                     R.c.seq.label("n"), R.c.work_center.label("what"), R.c.operator,
-                     R.c.started_at.label("at"), R.c.ended_at, none(sa.Boolean).label("passed"),
-                     none(sa.Double).label("value"), none(sa.String).label("station"))
-           .join(UN, UN.c.id == R.c.unit_id).where(R.c.unit_id.in_(_ids("ids"))))
-    tests = (sa.select(sa.literal(1), none(sa.String), UN.c.serial, TR.c.id, TR.c.step,
-                       TR.c.operator, TR.c.at, none(sa.DateTime(timezone=True)), TR.c.passed,
-                       TR.c.value, TR.c.station)
-             .join(UN, UN.c.id == TR.c.unit_id).where(TR.c.unit_id.in_(_ids("ids"))))
-    both = sa.union_all(ops, tests).subquery("records")
-    return sa.select(both).order_by(both.c.kind, both.c.sort, both.c.n)
+    s, i, f, b, ts = sa.String, sa.Integer, sa.Double, sa.Boolean, sa.DateTime(timezone=True)
+    parts = (sa.select(sa.literal(0).label("kind"), t.c.depth,
+                       sa.func.coalesce(pu.c.serial, pl.c.code).label("parent"), t.c.item,
+                       t.c.qty, cu.c.serial.label("serial"), cl.c.code.label("lot"),
+                       cl.c.supplier, sa.func.coalesce(cu.c.site, cl.c.site).label("site"),
+                       sa.func.coalesce(cu.c.held, cl.c.held).label("held"), t.c.added_at,
+                       t.c.unit_id, none(i).label("n"), none(s).label("what"),
+                       none(s).label("operator"), none(ts).label("at"),
+                       none(ts).label("ended_at"), none(b).label("passed"),
+                       none(f).label("value"), none(s).label("station"),
+                       cu.c.serial.label("sort"))
+             .select_from(t).outerjoin(pu, pu.c.id == t.c.parent_unit_id)
+             .outerjoin(pl, pl.c.id == t.c.parent_lot_id)
+             .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id))
+    in_tree = sa.select(t.c.unit_id).where(t.c.unit_id.is_not(None))
+    ops = (sa.select(sa.literal(1), none(i), none(s), none(s), none(f), UN.c.serial,
+                     none(s), none(s), none(s), none(b), none(ts), none(i), R.c.seq,
+                     R.c.work_center, R.c.operator, R.c.started_at, R.c.ended_at, none(b),
+                     none(f), none(s), UN.c.serial)
+           .join_from(R, UN, UN.c.id == R.c.unit_id).where(R.c.unit_id.in_(in_tree)))
+    tests = (sa.select(sa.literal(2), none(i), none(s), none(s), none(f), UN.c.serial,
+                       none(s), none(s), none(s), none(b), none(ts), none(i), TR.c.id,
+                       TR.c.step, TR.c.operator, TR.c.at, none(ts), TR.c.passed, TR.c.value,
+                       TR.c.station, none(s))
+             .join_from(TR, UN, UN.c.id == TR.c.unit_id).where(TR.c.unit_id.in_(in_tree)))
+    every = sa.union_all(parts, ops, tests).subquery("every")
+    c = every.c
+    return (sa.select(*[col for col in c if col.name != "sort"])
+            .order_by(c.kind, c.depth, c.item, c.sort, c.lot, c.n))

@@ -393,35 +393,31 @@ class FloorRepository(Repository):
             found = first_of_each(found)
         return found, (len(found) if total is None else int(total)) - len(found)
 
-    def made_of(self, serial: str) -> tuple[Component, list[Component], list[int]]:
-        """Unit `serial` (as a part at depth 0, in nothing) and everything it is made of,
-        at any depth, down to the suppliers' lots, without the parts swapped out in
-        repairs, with the ids of it and of the units among its parts (one recursive
-        query)."""
-        rows = self._conn.execute(gq.up_query(), {"serial": serial}).all()
-        if not rows:
-            self.unit(serial)  # raises NotFound, with the fix
-        parts = [Component(depth, parent or "", item, 1.0 if qty is None else float(qty),
-                           serial, lot, supplier, site, bool(held), as_utc_or_none(at))
-                 for depth, parent, item, qty, serial, lot, supplier, site, held, at, _
-                 in rows]
-        return parts[0], parts[1:], [int(r[10]) for r in rows if r[10] is not None]
-
-    def records_of(self, unit_ids: Sequence[int]
-                   ) -> tuple[list[OperationRecord], list[TestResult]]:
-        """Operation records of units, by unit and step, and their test results in the
-        order they were recorded (one statement)."""
+    def whole_tree(self, serial: str) -> tuple[Component, list[Component],
+                                                list[OperationRecord], list[TestResult]]:
+        """Unit `serial` (as a part at depth 0, in nothing), everything it is made of at
+        any depth down to the suppliers' lots, without the parts swapped out in repairs,
+        and the operation records and test results of it and of the units among its
+        parts: one statement, one round trip."""
+        parts: list[Component] = []
         ops: list[OperationRecord] = []
         tests: list[TestResult] = []
-        for kind, _, serial, n, what, operator, at, ended, passed, value, station in \
-                self._conn.execute(gq.records_query(), {"ids": list(unit_ids)}):
+        for (kind, depth, parent, item, qty, serial_, lot, supplier, site, held, added,
+             _, n, what, operator, at, ended, passed, value, station) in \
+                self._conn.execute(gq.up_all_query(), {"serial": serial}):
             if kind == 0:
-                ops.append(OperationRecord(serial, int(n), what, operator, as_utc(at),
+                parts.append(Component(depth, parent or "", item,
+                                       1.0 if qty is None else float(qty), serial_, lot,
+                                       supplier, site, bool(held), as_utc_or_none(added)))
+            elif kind == 1:
+                ops.append(OperationRecord(serial_, int(n), what, operator, as_utc(at),
                                            as_utc(ended)))
             else:
-                tests.append(TestResult(int(n), serial, what, bool(passed), value, station,
+                tests.append(TestResult(int(n), serial_, what, bool(passed), value, station,
                                         operator, as_utc(at)))
-        return ops, tests
+        if not parts:
+            self.unit(serial)  # raises NotFound, with the fix
+        return parts[0], parts[1:], ops, tests
 
     # ------------------------------------------------------------ tests
 
