@@ -41,9 +41,12 @@ from enum import StrEnum
 
 import highspy
 import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
 
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray
+from fabnet.plan.certify import LevelDuals, certify_levels
 from fabnet.plan.lp import PlanningLP, flow_columns
 
 #: slack granted when an earlier level's optimum is held: absolute + relative part
@@ -252,8 +255,8 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
 class _Fixed:
     """Columns (with their bounds before) and rows fixed to keep levels' optimal faces."""
 
-    cols: list[tuple[IntArray, FloatArray, FloatArray]] = field(default_factory=list)
-    rows: list[IntArray] = field(default_factory=list)
+    cols: list[tuple[npt.NDArray[np.int32], FloatArray, FloatArray]] = field(default_factory=list)
+    rows: list[npt.NDArray[np.int32]] = field(default_factory=list)
 
 
 class LexicographicSolver:
@@ -267,11 +270,17 @@ class LexicographicSolver:
     def __init__(self, lp: PlanningLP, threads: int | None = None,
                  options: SolverOptions | None = None,
                  path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True,
-                 perturbed_start: bool = False) -> None:
-        """`perturbed_start`: a kept model's start, whose basis re-plans warm in fewer pivots."""
+                 perturbed_start: bool = False, certify: bool = True) -> None:
+        """`perturbed_start`: a kept model's start, whose basis re-plans warm in fewer pivots.
+        `certify=False` solves every level of the weighted path from the start's basis
+        even where that basis is already shown optimal for all of them (for comparisons)."""
         t0 = time.perf_counter()
         self.lp = lp
         self.path = SolvePath(path)
+        #: show the levels optimal at the weighted start's basis before solving them
+        self.certify = certify
+        #: Aᵀ of the model, built on the first certification
+        self._at: sp.csr_matrix | None = None
         #: the weighted path's cold start: perturbed (a kept model's) or not (`_cold_dual`)
         self.perturbed_start = perturbed_start
         #: the model's own column upper bounds (the built ones, reductions applied)
@@ -538,25 +547,36 @@ class LexicographicSolver:
         sense = -1.0 if maximize else 1.0
         d = sense * np.asarray(sol.col_dual, dtype=float)[: self.lp.num_cols]
         cols = np.nonzero(np.abs(d) > tol)[0].astype(np.int32)
+        col_at = np.zeros(0)
         if cols.size:
             _, _, _, lo, up, _ = self.highs.getCols(cols.size, cols)
             x = np.asarray(sol.col_value, dtype=float)[cols]
             # at the bound its reduced cost points to (lower for d > 0), if it is there
             at = np.where(d[cols] > 0, lo, up)
             keep = np.isfinite(at) & (np.abs(x - at) <= 1e-9 * np.maximum(1.0, np.abs(at)))
-            cols, lo, up, at = cols[keep], lo[keep], up[keep], at[keep]
-            self.highs.changeColsBounds(cols.size, cols, at, at)
-            fixed.cols.append((cols, lo, up))
+            cols, col_at = cols[keep], at[keep]
         y = sense * np.asarray(sol.row_dual, dtype=float)[:m]
         rows = np.nonzero(np.abs(y) > tol)[0].astype(np.int32)
+        row_at = np.zeros(0)
         if rows.size:
             lo, up = self.lp.row_lower[rows], self.lp.row_upper[rows]
             act = np.asarray(sol.row_value, dtype=float)[rows]
             at = np.where(y[rows] > 0, lo, up)
             keep = np.isfinite(at) & (np.abs(act - at) <= 1e-7 * np.maximum(1.0, np.abs(at)))
-            rows, at = rows[keep], at[keep]
+            rows, row_at = rows[keep], at[keep]
+        self._fix(cols, col_at, rows, row_at, fixed)
+
+    def _fix(self, cols: npt.NDArray[np.int32], col_at: FloatArray,
+             rows: npt.NDArray[np.int32], row_at: FloatArray, fixed: _Fixed) -> None:
+        """Fix `cols` at `col_at` and `rows` at `row_at`, noting them in `fixed`."""
+        if cols.size:
+            _, _, _, lo, up, _ = self.highs.getCols(cols.size, cols)
+            self.highs.changeColsBounds(cols.size, cols, col_at.astype(np.float64),
+                                        col_at.astype(np.float64))
+            fixed.cols.append((cols, lo, up))
+        if rows.size:
             change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
-            change(rows.size, rows, at, at)
+            change(rows.size, rows, row_at.astype(np.float64), row_at.astype(np.float64))
             fixed.rows.append(rows)
 
     def _free_face(self, fixed: _Fixed) -> None:
@@ -573,6 +593,57 @@ class LexicographicSolver:
             change(rows.size, rows, lo.astype(np.float64), up.astype(np.float64))
         fixed.cols.clear()
         fixed.rows.clear()
+
+    def _certified(self, objectives: list[tuple[str, FloatArray, bool]], fixed: _Fixed,
+                   faces: bool) -> tuple[list[Level], FloatArray, FloatArray] | None:
+        """Every level at the weighted start's optimum, shown optimal from its basis
+        without a solve (`certify.certify_levels`), or None where a check fails.
+
+        Each level's value is c·x and its duals those of the start's basis, which is
+        what primal simplex from that basis returns, taking no pivot: the per-level runs
+        (on the Europe example ~0 pivots but 60-70 ms each, re-factorization and the
+        solution's copy) are left out. The last level is held by its row, as after its
+        solve; with `faces` (the reference level follows) every earlier level's optimal
+        face is fixed as `_keep_face` fixes it. The levels share the check's seconds.
+        """
+        t0 = time.perf_counter()
+        h, lp = self.highs, self.lp
+        n, m = lp.num_cols, lp.num_rows
+        if h.getNumCol() != n or h.getNumRow() != m:
+            return None
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
+        act = np.asarray(sol.row_value, dtype=float)
+        if x.size != n or act.size != m:
+            return None
+        _, _, _, lower, upper, _ = h.getCols(n, self._all)
+        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        if self._at is None:
+            self._at = lp.matrix.T.tocsr()
+        _, dual_tol = h.getOptionValue("dual_feasibility_tolerance")
+        costs = [-c if maximize else c for _, c, maximize in objectives]
+        got = certify_levels(h, self._at, costs, lower, upper, lp.row_lower,
+                             lp.row_upper, x, act, FACE_TOL, float(dual_tol))
+        if got is None:
+            return None
+        share = (time.perf_counter() - t0) / len(objectives)
+        levels = [Level(name, maximize, float(c @ x), (-lv.y if maximize else lv.y), share)
+                  for (name, c, maximize), lv in zip(objectives, got, strict=True)]
+        if faces:
+            for lv in got[:-1]:
+                self._fix_certified(lv, lower, upper, fixed)
+        name, c, maximize = objectives[-1]
+        self._hold(c, levels[-1].objective, maximize)
+        return levels, x, act
+
+    def _fix_certified(self, lv: LevelDuals, lower: FloatArray, upper: FloatArray,
+                       fixed: _Fixed) -> None:
+        """Fix a certified level's optimal face, as `_keep_face` does after a solve."""
+        cols = np.nonzero(lv.fix_cols)[0].astype(np.int32)
+        rows = np.nonzero(lv.fix_rows)[0].astype(np.int32)
+        col_at = np.where(lv.d[cols] > 0, lower[cols], upper[cols])
+        row_at = np.where(lv.y[rows] > 0, self.lp.row_lower[rows], self.lp.row_upper[rows])
+        self._fix(cols, col_at, rows, row_at, fixed)
 
     @staticmethod
     def _faces_hold(objectives: list[tuple[str, FloatArray, bool]], levels: list[Level],
@@ -620,7 +691,13 @@ class LexicographicSolver:
             if status is not PlanStatus.OPTIMAL and status is not PlanStatus.INFEASIBLE:
                 return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
         try:
-            if status is PlanStatus.OPTIMAL:
+            closest = reference is not None and levels_upto is None
+            shown = self._certified(objectives, fixed, closest) \
+                if status is PlanStatus.OPTIMAL and faces and self.certify else None
+            if shown is not None:
+                levels, x, act = shown
+                iterations = [0] * len(levels)
+            elif status is PlanStatus.OPTIMAL:
                 last = len(objectives) - 1
                 for i, (name, c, maximize) in enumerate(objectives):
                     t0 = time.perf_counter()
@@ -648,9 +725,10 @@ class LexicographicSolver:
                         self._keep_face(c, maximize, fixed)
                     else:  # the reference level keeps cost by a row, as on the plain path
                         self._hold(c, value, maximize)
-            sol = self.highs.getSolution()
-            x = np.asarray(sol.col_value, dtype=float)
-            act = np.asarray(sol.row_value, dtype=float)[: self.lp.num_rows]
+            if shown is None:
+                sol = self.highs.getSolution()
+                x = np.asarray(sol.col_value, dtype=float)
+                act = np.asarray(sol.row_value, dtype=float)[: self.lp.num_rows]
             if status is not PlanStatus.OPTIMAL:
                 if x.size != self.lp.num_cols:
                     x = np.zeros(self.lp.num_cols)
@@ -660,8 +738,7 @@ class LexicographicSolver:
             result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds, path=path,
                                 start_seconds=start_s, start_iterations=start_it,
                                 level_iterations=iterations)
-            if status is PlanStatus.OPTIMAL and reference is not None \
-                    and levels_upto is None:
+            if status is PlanStatus.OPTIMAL and closest and reference is not None:
                 self._closest(reference, result)
         finally:
             self._free_face(fixed)

@@ -432,48 +432,12 @@ class _DeliveryLP:
     def _certify(self, xk: FloatArray, act: FloatArray) -> list[FloatArray] | None:
         """Each level's duals at the blended optimum's basis when that basis is optimal for
         every level on the face the earlier ones leave (else None)."""
-        h, lp = self.highs, self.lp
-        _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
-        basic = np.asarray(basic, dtype=np.int64)
-        n, m = self.keep.size, lp.num_rows
-        is_basic_col = np.zeros(n, dtype=bool)
-        is_basic_col[basic[basic >= 0]] = True
-        is_basic_row = np.zeros(m, dtype=bool)
-        is_basic_row[-1 - basic[basic < 0]] = True
-        tol = 1e-9
-        lo, up = self.lower, self.upper
-        c_lo = ~is_basic_col & (np.abs(xk - lo) <= tol * np.maximum(1.0, np.abs(lo)))
-        c_up = ~is_basic_col & ~c_lo & np.isfinite(up) & \
-            (np.abs(xk - up) <= tol * np.maximum(1.0, np.abs(up)))
-        c_free = ~is_basic_col & ~c_lo & ~c_up  # nonbasic off its bounds: must be 0
-        rlo = np.where(self.row_upper == lp.row_lower, np.inf, lp.row_lower)
-        r_lo = ~is_basic_row & np.isfinite(rlo) & \
-            (np.abs(act - rlo) <= 1e-7 * np.maximum(1.0, np.abs(rlo)))
-        r_up = ~is_basic_row & ~r_lo & np.isfinite(self.row_upper) & \
-            (np.abs(act - self.row_upper) <= 1e-7 * np.maximum(1.0, np.abs(self.row_upper)))
-        r_eq = ~is_basic_row & (self.row_upper == lp.row_lower)
-        r_free = ~is_basic_row & ~r_lo & ~r_up & ~r_eq
-        open_c = ~is_basic_col & (lo < up)  # a fixed column's reduced cost is free
-        open_r = ~is_basic_row & ~r_eq  # an equality row's dual may have any sign
-        duals: list[FloatArray] = []
-        for c in self.costs:
-            rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
-            _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
-            y = np.asarray(y, dtype=float)
-            d = c - self.at @ y
-            # minimising: a column at its lower bound needs d >= 0, at its upper d <= 0; a
-            # row at its lower bound needs y >= 0, at its upper y <= 0 (d_row = y)
-            bad_c = open_c & ((c_lo & (d < -DUAL_TOL)) | (c_up & (d > DUAL_TOL))
-                              | (c_free & (np.abs(d) > DUAL_TOL)))
-            bad_r = open_r & ((r_lo & (y < -DUAL_TOL)) | (r_up & (y > DUAL_TOL))
-                              | (r_free & (np.abs(y) > DUAL_TOL)))
-            if bad_c.any() or bad_r.any():
-                return None
-            duals.append(y)
-            scale = self.face_tol * max(float(np.abs(c).max()) if c.size else 0.0, 1.0)
-            open_c &= np.abs(d) <= scale
-            open_r &= np.abs(y) <= scale
-        return duals
+        from fabnet.plan.certify import certify_levels
+
+        got = certify_levels(self.highs, self.at, self.costs, self.lower, self.upper,
+                             self.lp.row_lower, self.row_upper, xk, act, self.face_tol,
+                             DUAL_TOL)
+        return None if got is None else [lv.y for lv in got]
 
 
 class _FutureSolver:

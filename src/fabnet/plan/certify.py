@@ -1,0 +1,101 @@
+"""Every level's optimality shown at one basis, without a solve.
+
+The weighted start of the planner (`solve.LexicographicSolver`) and the stress test's
+model of the delivery levels (`resilience.montecarlo`) both end at one optimal basis of
+an LP that weighs the levels in order. Where the weights were large enough, that basis
+is optimal for every level at once: for each level, in order, its duals y = B⁻ᵀc_B and
+reduced costs d = c − Aᵀy have the optimal signs on every column and row the earlier
+levels leave free. A level leaves free what its optimal face keeps free: a column whose
+reduced cost, or a row whose dual, is above `face_tol` × the level's largest
+coefficient and that is at the bound it points to is fixed there for later levels,
+exactly as `LexicographicSolver._keep_face` fixes it after a level's solve. When any
+check fails, `certify_levels` returns None and the caller solves the levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from fabnet.model.network import FloatArray
+
+#: a column at a bound counts as there within this × max(1, |bound|); a row within ROW_AT
+COL_AT = 1e-9
+ROW_AT = 1e-7
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class LevelDuals:
+    """One level's duals at the basis, as a minimisation: row duals `y` and reduced costs
+    `d`, and the columns and rows its optimal face fixes for the levels after it."""
+
+    y: FloatArray
+    d: FloatArray
+    fix_cols: BoolArray
+    fix_rows: BoolArray
+
+
+def _at(value: FloatArray, bound: FloatArray, tol: float) -> BoolArray:
+    return np.isfinite(bound) & (np.abs(value - bound) <= tol * np.maximum(1.0, np.abs(bound)))
+
+
+def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArray],
+                   lower: FloatArray, upper: FloatArray,
+                   row_lower: FloatArray, row_upper: FloatArray,
+                   x: FloatArray, act: FloatArray, face_tol: float,
+                   dual_tol: float) -> list[LevelDuals] | None:
+    """Each level's duals at HiGHS' current basis when that basis is optimal for every
+    level on the face the earlier ones leave, else None.
+
+    `at` is Aᵀ of HiGHS' model (its columns by its rows), `costs` the levels' costs as
+    minimisations (a maximised level negated), in order; `lower`, `upper`, `row_lower`
+    and `row_upper` the model's bounds (±inf where there is none) and `x`, `act` the
+    basic solution's column values and row activities. A reduced cost or dual within
+    `dual_tol` of the optimal sign counts as optimal (HiGHS' dual feasibility tolerance).
+    """
+    _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+    basic = np.asarray(basic, dtype=np.int64)
+    n, m = lower.size, row_lower.size
+    is_basic_col = np.zeros(n, dtype=bool)
+    is_basic_col[basic[basic >= 0]] = True
+    is_basic_row = np.zeros(m, dtype=bool)
+    is_basic_row[-1 - basic[basic < 0]] = True
+    eq = row_upper == row_lower
+    c_lo = ~is_basic_col & _at(x, lower, COL_AT)
+    c_up = ~is_basic_col & ~c_lo & _at(x, upper, COL_AT)
+    c_free = ~is_basic_col & ~c_lo & ~c_up  # nonbasic off its bounds: d must be 0
+    r_lo = ~is_basic_row & ~eq & _at(act, row_lower, ROW_AT)
+    r_up = ~is_basic_row & ~eq & ~r_lo & _at(act, row_upper, ROW_AT)
+    r_free = ~is_basic_row & ~eq & ~r_lo & ~r_up
+    col_at_lo, col_at_up = _at(x, lower, COL_AT), _at(x, upper, COL_AT)
+    row_at_lo, row_at_up = _at(act, row_lower, ROW_AT), _at(act, row_upper, ROW_AT)
+    open_c = ~is_basic_col & (lower < upper)  # a fixed column's reduced cost is free
+    open_r = ~is_basic_row & ~eq  # an equality row's dual may have any sign
+    out: list[LevelDuals] = []
+    for c in costs:
+        rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
+        _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
+        y = np.asarray(y, dtype=float)
+        d = c - at @ y
+        # minimising: a column at its lower bound needs d >= 0, at its upper d <= 0; a
+        # row at its lower bound needs y >= 0, at its upper y <= 0 (d_row = y)
+        bad_c = open_c & ((c_lo & (d < -dual_tol)) | (c_up & (d > dual_tol))
+                          | (c_free & (np.abs(d) > dual_tol)))
+        bad_r = open_r & ((r_lo & (y < -dual_tol)) | (r_up & (y > dual_tol))
+                          | (r_free & (np.abs(y) > dual_tol)))
+        if bad_c.any() or bad_r.any():
+            return None
+        scale = face_tol * max(float(np.abs(c).max()) if c.size else 0.0, 1.0)
+        fix_c = (d > scale) & col_at_lo | (d < -scale) & col_at_up
+        fix_r = (y > scale) & row_at_lo | (y < -scale) & row_at_up
+        out.append(LevelDuals(y, d, fix_c, fix_r))
+        open_c &= ~fix_c
+        open_r &= ~fix_r
+    return out
