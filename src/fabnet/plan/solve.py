@@ -609,21 +609,24 @@ class LexicographicSolver:
         t0 = time.perf_counter()
         h, lp = self.highs, self.lp
         n, m = lp.num_cols, lp.num_rows
-        if h.getNumCol() != n or h.getNumRow() != m:
+        model = h.getLp()  # the bounds the model has now (a frozen horizon, firm orders)
+        if model.num_col_ != n or model.num_row_ != m:
             return None
         sol = h.getSolution()
         x = np.asarray(sol.col_value, dtype=float)
         act = np.asarray(sol.row_value, dtype=float)
         if x.size != n or act.size != m:
             return None
-        _, _, _, lower, upper, _ = h.getCols(n, self._all)
-        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        lower = np.asarray(model.col_lower_, dtype=float)
+        upper = np.asarray(model.col_upper_, dtype=float)
+        row_lower = np.asarray(model.row_lower_, dtype=float)
+        row_upper = np.asarray(model.row_upper_, dtype=float)
         if self._at is None:
             self._at = lp.matrix.T.tocsr()
         _, dual_tol = h.getOptionValue("dual_feasibility_tolerance")
         costs = [-c if maximize else c for _, c, maximize in objectives]
-        got = certify_levels(h, self._at, costs, lower, upper, lp.row_lower,
-                             lp.row_upper, x, act, FACE_TOL, float(dual_tol))
+        got = certify_levels(h, self._at, costs, lower, upper, row_lower, row_upper,
+                             x, act, FACE_TOL, float(dual_tol))
         if got is None:
             return None
         share = (time.perf_counter() - t0) / len(objectives)
