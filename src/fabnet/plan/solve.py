@@ -20,11 +20,14 @@ solved in turn to HiGHS' optimality by primal simplex, and its optimum kept by
 complementary slackness instead of a row: every column with a non-zero reduced cost
 and every row with a non-zero dual is fixed at the bound it is at, which leaves exactly
 the level's optimal plans (`_keep_face`).
-Where the weights were large enough, the weighted optimum is optimal for every level
-and each level takes a few pivots; where they were not, that level pivots on to its own
-optimum. At the end every level's optimum is checked on the final plan (to the hold
-rows' slack) and, should one have slipped, the plain path solves again from cold; the
-weights only choose where the exact solves start.
+Where the weights were large enough, the weighted optimum is optimal for every level:
+that is first shown from its basis without a solve (`plan.certify`: each level's duals
+and reduced costs have the optimal signs on the face the earlier levels leave), and
+then no level is solved; where a check fails, every level is solved as above, and a
+level the weights fell short for pivots on to its own optimum. At the end every
+level's optimum is checked on the final plan (to the hold rows' slack) and, should one
+have slipped, the plain path solves again from cold; the weights only choose where the
+exact solves start.
 """
 
 from __future__ import annotations
