@@ -550,14 +550,14 @@ class LexicographicSolver:
         sense = -1.0 if maximize else 1.0
         d = sense * np.asarray(sol.col_dual, dtype=float)[: self.lp.num_cols]
         cols = np.nonzero(np.abs(d) > tol)[0].astype(np.int32)
-        col_at = np.zeros(0)
+        col_at = col_lo = col_up = np.zeros(0)
         if cols.size:
             _, _, _, lo, up, _ = self.highs.getCols(cols.size, cols)
             x = np.asarray(sol.col_value, dtype=float)[cols]
             # at the bound its reduced cost points to (lower for d > 0), if it is there
             at = np.where(d[cols] > 0, lo, up)
             keep = np.isfinite(at) & (np.abs(x - at) <= 1e-9 * np.maximum(1.0, np.abs(at)))
-            cols, col_at = cols[keep], at[keep]
+            cols, col_at, col_lo, col_up = cols[keep], at[keep], lo[keep], up[keep]
         y = sense * np.asarray(sol.row_dual, dtype=float)[:m]
         rows = np.nonzero(np.abs(y) > tol)[0].astype(np.int32)
         row_at = np.zeros(0)
@@ -567,16 +567,17 @@ class LexicographicSolver:
             at = np.where(y[rows] > 0, lo, up)
             keep = np.isfinite(at) & (np.abs(act - at) <= 1e-7 * np.maximum(1.0, np.abs(at)))
             rows, row_at = rows[keep], at[keep]
-        self._fix(cols, col_at, rows, row_at, fixed)
+        self._fix(cols, col_at, col_lo, col_up, rows, row_at, fixed)
 
-    def _fix(self, cols: npt.NDArray[np.int32], col_at: FloatArray,
-             rows: npt.NDArray[np.int32], row_at: FloatArray, fixed: _Fixed) -> None:
-        """Fix `cols` at `col_at` and `rows` at `row_at`, noting them in `fixed`."""
+    def _fix(self, cols: npt.NDArray[np.int32], col_at: FloatArray, col_lo: FloatArray,
+             col_up: FloatArray, rows: npt.NDArray[np.int32], row_at: FloatArray,
+             fixed: _Fixed) -> None:
+        """Fix `cols` (whose bounds are `col_lo`, `col_up`) at `col_at` and `rows` at
+        `row_at`, noting them in `fixed` to be put back."""
         if cols.size:
-            _, _, _, lo, up, _ = self.highs.getCols(cols.size, cols)
             self.highs.changeColsBounds(cols.size, cols, col_at.astype(np.float64),
                                         col_at.astype(np.float64))
-            fixed.cols.append((cols, lo, up))
+            fixed.cols.append((cols, col_lo, col_up))
         if rows.size:
             change = self.highs.changeRowsBounds  # type: ignore[attr-defined]
             change(rows.size, rows, row_at.astype(np.float64), row_at.astype(np.float64))
@@ -649,7 +650,7 @@ class LexicographicSolver:
         rows = np.nonzero(lv.fix_rows)[0].astype(np.int32)
         col_at = np.where(lv.d[cols] > 0, lower[cols], upper[cols])
         row_at = np.where(lv.y[rows] > 0, self.lp.row_lower[rows], self.lp.row_upper[rows])
-        self._fix(cols, col_at, rows, row_at, fixed)
+        self._fix(cols, col_at, lower[cols], upper[cols], rows, row_at, fixed)
 
     @staticmethod
     def _faces_hold(objectives: list[tuple[str, FloatArray, bool]], levels: list[Level],

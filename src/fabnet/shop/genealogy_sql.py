@@ -80,9 +80,9 @@ def down_query(scoped: bool, dialect: str = "sqlite", ordered: bool = True) -> s
     statement's text is one whatever their lengths (`down_sql`)."""
     arrays = not ordered and dialect == "postgresql"
 
-    def among(col: Any, name: str) -> Any:
+    def among(col: Any, name: str, type_: Any = sa.Integer) -> Any:
         if arrays:
-            return col == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+            return col == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(type_)))
         return col.in_(_ids(name))
     seed = sa.union_all(
         sa.select((-L.c.id).label("node"), sa.literal(0).label("depth"))
@@ -107,9 +107,7 @@ def down_query(scoped: bool, dialect: str = "sqlite", ordered: bool = True) -> s
         return col.collate("C") if dialect == "postgresql" else col
     if not scoped:
         return rows.order_by(found.c.depth, by_serial(UN.c.serial)) if ordered else rows
-    at_sites = (UN.c.site == sa.any_(sa.bindparam("sites", type_=postgresql.ARRAY(sa.String)))
-                if arrays else UN.c.site.in_(_ids("sites")))
-    seen = rows.where(at_sites).subquery("seen")
+    seen = rows.where(among(UN.c.site, "sites", sa.String)).subquery("seen")
     total = (sa.select(sa.func.count(sa.distinct(found.c.node)).label("total"))
              .where(found.c.node > 0).subquery("total"))
     both = sa.select(*seen.c, total.c.total).select_from(total.outerjoin(seen, sa.true()))
@@ -169,8 +167,8 @@ def up_all_query() -> Any:
     results of it and of the units among its parts, in one statement (one round trip):
     `kind` 0 rows the unit and its parts, by depth, item, serial and lot; `kind` 1
     rows operation records, by serial and step; `kind` 2 rows test results, in the order
-    they were recorded. Columns: kind, depth, parent, item, qty, serial, lot, supplier, site, held,
-    added_at, unit_id, n (step or result id), what (work center or test step),
+    they were recorded. Columns: kind, depth, parent, item, qty, serial, lot, supplier,
+    site, held, added_at, n (step or result id), what (work center or test step),
     operator, at, ended_at, passed, value, station."""
     R, TR = operation_records, test_results
     t = tree_up(True)
@@ -185,7 +183,7 @@ def up_all_query() -> Any:
                        t.c.qty, cu.c.serial.label("serial"), cl.c.code.label("lot"),
                        cl.c.supplier, sa.func.coalesce(cu.c.site, cl.c.site).label("site"),
                        sa.func.coalesce(cu.c.held, cl.c.held).label("held"), t.c.added_at,
-                       t.c.unit_id, none(i).label("n"), none(s).label("what"),
+                       none(i).label("n"), none(s).label("what"),
                        none(s).label("operator"), none(ts).label("at"),
                        none(ts).label("ended_at"), none(b).label("passed"),
                        none(f).label("value"), none(s).label("station"),
@@ -195,12 +193,12 @@ def up_all_query() -> Any:
              .outerjoin(cu, cu.c.id == t.c.unit_id).outerjoin(cl, cl.c.id == t.c.lot_id))
     in_tree = sa.select(t.c.unit_id).where(t.c.unit_id.is_not(None))
     ops = (sa.select(sa.literal(1), none(i), none(s), none(s), none(f), UN.c.serial,
-                     none(s), none(s), none(s), none(b), none(ts), none(i), R.c.seq,
+                     none(s), none(s), none(s), none(b), none(ts), R.c.seq,
                      R.c.work_center, R.c.operator, R.c.started_at, R.c.ended_at, none(b),
                      none(f), none(s), UN.c.serial)
            .join_from(R, UN, UN.c.id == R.c.unit_id).where(R.c.unit_id.in_(in_tree)))
     tests = (sa.select(sa.literal(2), none(i), none(s), none(s), none(f), UN.c.serial,
-                       none(s), none(s), none(s), none(b), none(ts), none(i), TR.c.id,
+                       none(s), none(s), none(s), none(b), none(ts), TR.c.id,
                        TR.c.step, TR.c.operator, TR.c.at, none(ts), TR.c.passed, TR.c.value,
                        TR.c.station, none(s))
              .join_from(TR, UN, UN.c.id == TR.c.unit_id).where(TR.c.unit_id.in_(in_tree)))

@@ -403,7 +403,7 @@ class FloorRepository(Repository):
         ops: list[OperationRecord] = []
         tests: list[TestResult] = []
         for (kind, depth, parent, item, qty, serial_, lot, supplier, site, held, added,
-             _, n, what, operator, at, ended, passed, value, station) in \
+             n, what, operator, at, ended, passed, value, station) in \
                 self._conn.execute(gq.up_all_query(), {"serial": serial}):
             if kind == 0:
                 parts.append(Component(depth, parent or "", item,
