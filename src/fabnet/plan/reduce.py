@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fabnet.model.network import BoolArray, IntArray, Network
+from fabnet.model.network import BoolArray, FloatArray, IntArray, Network
 
 if TYPE_CHECKING:
     from fabnet.plan.lp import PlanningLP
@@ -192,3 +192,50 @@ def zero_columns(net: Network, lp: PlanningLP) -> IntArray:
     idle = costly_idle_columns(net, lp, (lp.col_upper > 0) & ~dead)
     dead[idle] = True
     return np.nonzero(dead & open_col)[0].astype(np.int64)
+
+
+def later_deliveries_dominate(net: Network, lp: PlanningLP, upper: FloatArray
+                              ) -> tuple[IntArray, IntArray]:
+    """Delivery columns that the delivery levels alone can do without, and the lane rows
+    that must stay unlimited for that to hold.
+
+    For the units-delivered levels (not lateness, not cost) a delivery of a demand on a
+    lane that leaves in bucket t is worth exactly as much as the same delivery leaving in
+    the last bucket whose arrival is still inside the horizon (t*): the units wait at the
+    origin in stock from t to t* instead. That move stays feasible when the origin's stock
+    columns from t to t* - 1 are unbounded (`upper`, the solver's bounds), the delivery
+    is under no licence (cover rows count arrivals per bucket), and the lane's row in t*
+    is unlimited (`upper` rows are checked by the caller per future: the second array).
+    So every such earlier column can be fixed at zero without changing any delivery
+    level's optimum, and an optimal dual of the smaller LP stays optimal for the whole
+    one (the earlier column's reduced cost is bounded by t*'s and the stock columns').
+    Returns the sorted dominated columns and, for their arcs, the lane rows in t*.
+    """
+    from fabnet.plan.lp import _key_lookup
+
+    X, T = net.del_demand.size, net.buckets
+    none = np.zeros(0, dtype=np.int64)
+    if X == 0 or "deliver" not in lp.cols:
+        return none, none
+    deliver, stock = lp.cols["deliver"], lp.cols["stock"]
+    key = _key_lookup(net)[net.del_site, net.demand_item[net.del_demand]]
+    last = T - 1 - net.lane_transit[net.del_lane].astype(np.int64)  # t* per arc
+    lane_row = lp.rows["lane"].at(net.del_lane, np.maximum(last, 0))
+    arc_ok = (last >= 0) & (net.licence_arrays.del_cover < 0) & (key >= 0) \
+        & np.isinf(lp.row_upper[lane_row])
+    arc_ok[arc_ok] &= upper[deliver.at(np.nonzero(arc_ok)[0], last[arc_ok])] > 0
+    if not arc_ok.any():
+        return none, none
+    # finite stock bounds per key, counted up to each bucket: none in [t, t*) lets t wait
+    K = net.stock_site.size
+    finite = ~np.isinf(upper[stock.offset:stock.offset + K * T].reshape(K, T))
+    before = np.zeros((K, T + 1), dtype=np.int64)
+    np.cumsum(finite, axis=1, out=before[:, 1:])
+    xs = np.nonzero(arc_ok)[0]
+    t = np.arange(T)[None, :]
+    k, ls = key[xs][:, None], last[xs][:, None]
+    waits = (t < ls) & (before[k, np.clip(ls, 0, T)] - before[k, t] == 0)
+    cols = deliver.at(xs[:, None], t)
+    dominated = waits & (upper[cols] > 0)
+    used = dominated.any(axis=1)
+    return np.sort(cols[dominated]).astype(np.int64), lane_row[xs[used]].astype(np.int64)

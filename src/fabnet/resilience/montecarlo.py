@@ -302,13 +302,23 @@ class _DeliveryLP:
     full solver, so every answer is each level's optimum.
     """
 
-    def __init__(self, lp: PlanningLP, options: SolverOptions | None) -> None:
+    def __init__(self, lp: PlanningLP, options: SolverOptions | None,
+                 net: Network | None = None) -> None:
+        """With `net`, deliveries a later one of the same demand and lane dominates at the
+        delivery levels are left out too (`later_deliveries_dominate`); `solve` then
+        answers only futures that leave those lanes' last rows unlimited."""
         from fabnet.model.errors import FabnetError
+        from fabnet.plan.reduce import later_deliveries_dominate
         from fabnet.plan.solve import FACE_TOL, blend, new_highs, solver_upper
 
         self.lp = lp
         self.face_tol = FACE_TOL
         upper = solver_upper(lp)
+        #: lane rows that must stay unlimited for the left-out deliveries to be dominated
+        self.free_rows = np.zeros(0, dtype=np.int64)
+        if net is not None:
+            dominated, self.free_rows = later_deliveries_dominate(net, lp, upper)
+            upper[dominated] = 0.0
         self.keep = np.nonzero(~((lp.col_lower == 0.0) & (upper == 0.0)))[0]
         self.a = lp.matrix[:, self.keep].tocsc()
         self.at = self.a.T.tocsr()
@@ -371,12 +381,15 @@ class _DeliveryLP:
             self.basis = self.highs.getBasis()
         return out
 
-    def solve(self, rows: IntArray, caps: FloatArray) -> _Levels:
-        """The levels with capacity rows `rows` at `caps`, from the base's basis."""
+    def solve(self, rows: IntArray, caps: FloatArray) -> _Levels | None:
+        """The levels with capacity rows `rows` at `caps`, from the base's basis; None when
+        the future limits a lane row the left-out deliveries need unlimited."""
         from fabnet.plan.solve import WARM_MIN_PIVOTS, WARM_PIVOTS, cost_unperturbed
 
         assert self.basis is not None
         self._set_upper(rows, caps)
+        if not np.isinf(self.row_upper[self.free_rows]).all():
+            return None
         h = self.highs
         # HiGHS keeps solver data (edge weights) from the run before, which changes the
         # pivots and, among equal optima, the plan it ends at: cleared, every future's
@@ -466,8 +479,11 @@ class _FutureSolver:
         self.fast: _DeliveryLP | None = None
         self.replans = 0  # futures the full solver took
         self.base_act: FloatArray | None = None
+        #: the model with every delivery column, for futures that limit a lane `fast`
+        #: needs unlimited (built on first need)
+        self._whole: _DeliveryLP | None = None
         if own_model and run.reference is None and self.lp.firm_cols.size == 0:
-            self.fast = _DeliveryLP(self.lp, run.options)
+            self.fast = _DeliveryLP(self.lp, run.options, self.net)
             base = self.fast.solve_base()
             if base.status is PlanStatus.OPTIMAL:
                 self.base_ok = True
@@ -516,10 +532,19 @@ class _FutureSolver:
                                  Route.KEPT_BASE)
         if self.fast is not None:
             got = self.fast.solve(self.rows, caps)
-            if got.status is not PlanStatus.ERROR:
+            if got is None and (whole := self._whole_model()).basis is not None:
+                got = whole.solve(self.rows, caps)
+            if got is not None and got.status is not PlanStatus.ERROR:
                 return self._outcome(got, len(extra))
         _, result = self._replan(extra)
         return self._outcome(_levels_of(result), len(extra))
+
+    def _whole_model(self) -> _DeliveryLP:
+        """The delivery levels' model with every delivery column, its base solved."""
+        if self._whole is None:
+            self._whole = _DeliveryLP(self.lp, self.run.options)
+            self._whole.solve_base()
+        return self._whole
 
     def _outcome(self, result: _Levels, events: int) -> SampleOutcome:
         from fabnet.plan.plan import demand_outcome
