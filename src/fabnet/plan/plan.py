@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from fabnet.model.network import FloatArray, Network
@@ -312,6 +313,14 @@ def shortfall_tolerance(net: Network) -> float:
     return 1e-6 + 1e-9 * net.buckets * float(net.demand_qty.sum())
 
 
+def lost_units(net: Network, delivered: npt.ArrayLike) -> FloatArray:
+    """Per demand, units not delivered (`delivered` per demand), 0 at or below
+    `shortfall_tolerance`."""
+    lost: FloatArray = np.maximum(net.demand_qty - np.asarray(delivered, dtype=float), 0.0)
+    lost[lost <= shortfall_tolerance(net)] = 0.0
+    return lost
+
+
 def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = False,
                    readback: ReadBack | None = None) -> dict[str, FloatArray]:
     """Per demand: units delivered, on time, late, lost, and unit-buckets of lateness.
@@ -330,8 +339,7 @@ def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = 
     on_time = np.bincount(d, weights=v * (late == 0), minlength=n)
     lateness = np.bincount(d, weights=v * late, minlength=n)
     tol = shortfall_tolerance(net)
-    lost = np.maximum(net.demand_qty - delivered, 0.0)
-    lost[lost <= tol] = 0.0
+    lost = lost_units(net, delivered)
     late_q = np.maximum(delivered - on_time, 0.0)
     late_q[late_q <= tol] = 0.0
     return {"delivered": delivered, "on_time": on_time, "late": late_q, "lost": lost,

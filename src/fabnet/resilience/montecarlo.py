@@ -475,6 +475,13 @@ class _FutureSolver:
         self.base_caps = base_caps.copy()
         self.caps = _Capacities(run.scenario, self.net, self.base_caps)
         self.owners = _owners(self.net)
+        # what each future's outcome reads: the delivery columns, the demand of each, and
+        # the items some demand asks for (as `demand_outcome` reads them)
+        b = self.lp.cols["deliver"]
+        self.deliveries = slice(b.offset, b.offset + b.size)
+        self.demand_of_delivery = np.repeat(self.net.del_demand, self.net.buckets)
+        asked = set(self.net.demand_item.tolist())
+        self.demanded_items = [(i, item) for i, item in enumerate(self.net.items) if i in asked]
         self._rp: Replanner | None = None
         self.fast: _DeliveryLP | None = None
         self.replans = 0  # futures the full solver took
@@ -547,7 +554,7 @@ class _FutureSolver:
         return self._whole
 
     def _outcome(self, result: _Levels, events: int) -> SampleOutcome:
-        from fabnet.plan.plan import demand_outcome
+        from fabnet.plan.plan import lost_units
 
         if result.status is not PlanStatus.OPTIMAL:
             return SampleOutcome(result.status, None, None, [], events)
@@ -555,11 +562,12 @@ class _FutureSolver:
         # read from the LP's optimum as it is: settling a written plan's noise (stock
         # re-balanced bucket by bucket) would cost more than the solve, and moves nothing
         # beyond the shortfall tolerance under which losses count as 0
-        lost = demand_outcome(net, self.lp, result.x, settled=True)["lost"]
+        delivered = np.bincount(self.demand_of_delivery, weights=result.x[self.deliveries],
+                                minlength=net.demand_qty.size)
+        lost = lost_units(net, delivered)
         demanded = float(net.demand_qty.sum())
         per_item = np.bincount(net.demand_item, weights=lost, minlength=len(net.items))
-        lost_by = {item: float(per_item[i]) for i, item in enumerate(net.items)
-                   if (net.demand_item == i).any()}
+        lost_by = {item: float(per_item[i]) for i, item in self.demanded_items}
         fill = 1.0 - float(lost.sum()) / demanded if demanded else 1.0
         return SampleOutcome(result.status, fill, lost_by,
                              _critical(net, self.lp, result.duals, self.owners), events)
