@@ -243,6 +243,19 @@ def main(quick: bool = False, europe_samples: int | None = None, dask: bool = Fa
                   + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
+def own_columns(sc: Scenario) -> int:
+    """Columns of the workers' own model of the delivery levels: the LP's, less those
+    closed in every future and the deliveries a later one dominates at those levels."""
+    from fabnet.plan.reduce import later_deliveries_dominate
+    from fabnet.plan.solve import solver_upper
+
+    net = compile_network(sc)
+    lp = build_lp(net)
+    upper = solver_upper(lp)
+    upper[later_deliveries_dominate(net, lp, upper)[0]] = 0.0
+    return int((~((lp.col_lower == 0.0) & (upper == 0.0))).sum())
+
+
 def toy_model(n: int) -> None:
     """The benchmark scenario's `n` futures: ours with one and two workers against SimPy."""
     sc = benchmark_scenario()
@@ -261,7 +274,8 @@ def toy_model(n: int) -> None:
     same_events = events == ours[1][2].events
 
     tbl = Table(title=f"{n} sampled futures of the benchmark scenario "
-                    f"(LP per future: {lp.num_rows:,} rows × {lp.num_cols:,} columns)")
+                    f"(LP per future: {lp.num_rows:,} rows × {lp.num_cols:,} columns, "
+                    f"{own_columns(sc):,} in the workers' own model)")
     for col in ("engine", "wall s", "CPU s", "ms / future", "vs SimPy"):
         tbl.add_column(col, justify="left" if col == "engine" else "right")
     for w in WORKERS:
@@ -313,7 +327,8 @@ def europe(samples: int, dask: bool = False, linprog: bool = False,
                     sc, samples, 1, f"Europe, Dask {n} worker(s)", DaskCluster(client))
     t = Table(title=f"Stress test of the Europe example: {samples} futures "
                     f"({len(sc.risks)} risks; LP per future: {lp.num_rows:,} rows × "
-                    f"{lp.num_cols:,} columns, one level per priority class)")
+                    f"{lp.num_cols:,} columns, {own_columns(sc):,} in the workers' own model; "
+                    "one level per priority class)")
     for c in ("executor", "wall s", "CPU s here", "s / future", "fill mean", "fill p5",
               "P(fill ≥ 0.95)", "futures by route"):
         t.add_column(c, justify="left" if c in ("executor", "futures by route") else "right")
