@@ -130,3 +130,25 @@ def test_licensed_deliveries_are_all_kept() -> None:
     open_, dominated, net = kept_deliveries(replace(sc, licences=(lic,)))
     assert (net.licence_arrays.del_cover >= 0).all()
     assert open_.any() and not dominated.any()
+
+
+def test_a_bounded_stock_column_keeps_the_deliveries_that_would_wait_in_it() -> None:
+    """Units that cannot wait in the origin's stock from t to t* are not dominated: with one
+    stock column bounded, the deliveries that would cross it stay, the others go."""
+    sc = benchmark_scenario()
+    net = compile_network(sc)
+    lp = build_lp(net)
+    upper = solver_upper(lp)
+    T = net.buckets
+    x = 0  # the first delivery arc
+    key = int(np.nonzero((net.stock_site == net.del_site[x])
+                         & (net.stock_item == net.demand_item[net.del_demand[x]]))[0][0])
+    cut = 30
+    upper[lp.cols["stock"].at(key, cut)] = 100.0
+    dominated, _ = later_deliveries_dominate(net, lp, upper)
+    b = lp.cols["deliver"]
+    gone = np.isin(b.at(x, np.arange(T)), dominated)
+    open_ = upper[b.at(x, np.arange(T))] > 0
+    last = T - 1 - int(net.lane_transit[net.del_lane[x]])
+    assert not gone[: cut + 1][open_[: cut + 1]].any()  # would wait through bucket `cut`
+    assert gone[cut + 1:last].all() and not gone[last]
