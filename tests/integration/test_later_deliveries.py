@@ -152,3 +152,9 @@ def test_a_bounded_stock_column_keeps_the_deliveries_that_would_wait_in_it() -> 
     last = T - 1 - int(net.lane_transit[net.del_lane[x]])
     assert not gone[: cut + 1][open_[: cut + 1]].any()  # would wait through bucket `cut`
     assert gone[cut + 1:last].all() and not gone[last]
+    # bounded in t* - 1, every earlier delivery would wait in it; bounded in t*, none would
+    for at, stay in ((last - 1, True), (last, False)):
+        up = solver_upper(lp)
+        up[lp.cols["stock"].at(key, at)] = 100.0
+        left_out = np.isin(b.at(x, np.arange(T)), later_deliveries_dominate(net, lp, up)[0])
+        assert not left_out[open_].any() if stay else left_out[:last][open_[:last]].all()

@@ -20,6 +20,10 @@ quantity, which what-ifs and kept models change on the built LP):
 
 Both keep every level's optimum and every optimal plan from the cost level on; a column
 with a positive lower bound (firm work) is never touched.
+
+A third reduction, `later_deliveries_dominate`, holds at the delivery levels only (units
+delivered per class; lateness and cost tell the buckets apart) and reads lane row bounds:
+it is for the stress test's own model of those levels and is never part of `zero_cols`.
 """
 
 from __future__ import annotations
