@@ -246,14 +246,10 @@ def main(quick: bool = False, europe_samples: int | None = None, dask: bool = Fa
 def own_columns(sc: Scenario) -> int:
     """Columns of the workers' own model of the delivery levels: the LP's, less those
     closed in every future and the deliveries a later one dominates at those levels."""
-    from fabnet.plan.reduce import later_deliveries_dominate
-    from fabnet.plan.solve import solver_upper
+    from fabnet.resilience.montecarlo import delivery_model_columns
 
     net = compile_network(sc)
-    lp = build_lp(net)
-    upper = solver_upper(lp)
-    upper[later_deliveries_dominate(net, lp, upper)[0]] = 0.0
-    return int((~((lp.col_lower == 0.0) & (upper == 0.0))).sum())
+    return int(delivery_model_columns(build_lp(net), net)[0].size)
 
 
 def toy_model(n: int) -> None:

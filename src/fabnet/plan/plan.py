@@ -313,6 +313,14 @@ def shortfall_tolerance(net: Network) -> float:
     return 1e-6 + 1e-9 * net.buckets * float(net.demand_qty.sum())
 
 
+def delivered_units(net: Network, lp: PlanningLP, x: FloatArray) -> FloatArray:
+    """Per demand, units the delivery columns of `x` bring it (on time or late)."""
+    b = lp.cols["deliver"]
+    got = np.bincount(np.repeat(net.del_demand, net.buckets),
+                      weights=x[b.offset:b.offset + b.size], minlength=net.demand_qty.size)
+    return got.astype(np.float64, copy=False)  # weighted: already float, no copy
+
+
 def lost_units(net: Network, delivered: npt.ArrayLike) -> FloatArray:
     """Per demand, units not delivered (`delivered` per demand), 0 at or below
     `shortfall_tolerance`."""
@@ -335,7 +343,7 @@ def demand_outcome(net: Network, lp: PlanningLP, x: FloatArray, settled: bool = 
     v = x[b.offset:b.offset + b.size]
     d = np.repeat(net.del_demand, net.buckets)
     late = lp.lateness[b.offset:b.offset + b.size]
-    delivered = np.bincount(d, weights=v, minlength=n)
+    delivered = delivered_units(net, lp, x)
     on_time = np.bincount(d, weights=v * (late == 0), minlength=n)
     lateness = np.bincount(d, weights=v * late, minlength=n)
     tol = shortfall_tolerance(net)

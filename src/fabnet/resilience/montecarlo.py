@@ -288,6 +288,23 @@ class _Levels:
     duals: list[FloatArray]
 
 
+def delivery_model_columns(lp: PlanningLP, net: Network | None = None
+                           ) -> tuple[IntArray, IntArray, FloatArray]:
+    """The columns the delivery levels' own model keeps, the lane rows it needs unlimited,
+    and the solver's column upper bounds: every column not closed in every future, less,
+    given `net`, the deliveries a later one dominates at these levels."""
+    from fabnet.plan.reduce import later_deliveries_dominate
+    from fabnet.plan.solve import solver_upper
+
+    upper = solver_upper(lp)
+    free_rows = np.zeros(0, dtype=np.int64)
+    if net is not None:
+        dominated, free_rows = later_deliveries_dominate(net, lp, upper)
+        upper[dominated] = 0.0
+    keep = np.nonzero(~((lp.col_lower == 0.0) & (upper == 0.0)))[0]
+    return keep, free_rows, upper
+
+
 class _DeliveryLP:
     """A worker's own HiGHS model of the delivery levels, for futures that change only
     capacity bounds (no frozen horizon, no firm work orders).
@@ -311,18 +328,12 @@ class _DeliveryLP:
         delivery levels are left out too (`later_deliveries_dominate`); `solve` then
         answers only futures that leave those lanes' last rows unlimited."""
         from fabnet.model.errors import FabnetError
-        from fabnet.plan.reduce import later_deliveries_dominate
-        from fabnet.plan.solve import FACE_TOL, blend, new_highs, solver_upper
+        from fabnet.plan.solve import FACE_TOL, blend, new_highs
 
         self.lp = lp
         self.face_tol = FACE_TOL
-        upper = solver_upper(lp)
         #: lane rows that must stay unlimited for the left-out deliveries to be dominated
-        self.free_rows = np.zeros(0, dtype=np.int64)
-        if net is not None:
-            dominated, self.free_rows = later_deliveries_dominate(net, lp, upper)
-            upper[dominated] = 0.0
-        self.keep = np.nonzero(~((lp.col_lower == 0.0) & (upper == 0.0)))[0]
+        self.keep, self.free_rows, upper = delivery_model_columns(lp, net)
         self.a = lp.matrix[:, self.keep].tocsc()
         self.at = self.a.T.tocsr()
         self.lower = lp.col_lower[self.keep]
@@ -478,11 +489,7 @@ class _FutureSolver:
         self.base_caps = base_caps.copy()
         self.caps = _Capacities(run.scenario, self.net, self.base_caps)
         self.owners = _owners(self.net)
-        # what each future's outcome reads: the delivery columns, the demand of each, and
-        # the items some demand asks for (as `demand_outcome` reads them)
-        b = self.lp.cols["deliver"]
-        self.deliveries = slice(b.offset, b.offset + b.size)
-        self.demand_of_delivery = np.repeat(self.net.del_demand, self.net.buckets)
+        # the items some demand asks for, whose losses each outcome reports
         asked = set(self.net.demand_item.tolist())
         self.demanded_items = [(i, item) for i, item in enumerate(self.net.items) if i in asked]
         self._rp: Replanner | None = None
@@ -557,7 +564,7 @@ class _FutureSolver:
         return self._whole
 
     def _outcome(self, result: _Levels, events: int) -> SampleOutcome:
-        from fabnet.plan.plan import lost_units
+        from fabnet.plan.plan import delivered_units, lost_units
 
         if result.status is not PlanStatus.OPTIMAL:
             return SampleOutcome(result.status, None, None, [], events)
@@ -565,9 +572,7 @@ class _FutureSolver:
         # read from the LP's optimum as it is: settling a written plan's noise (stock
         # re-balanced bucket by bucket) would cost more than the solve, and moves nothing
         # beyond the shortfall tolerance under which losses count as 0
-        delivered = np.bincount(self.demand_of_delivery, weights=result.x[self.deliveries],
-                                minlength=net.demand_qty.size)
-        lost = lost_units(net, delivered)
+        lost = lost_units(net, delivered_units(net, self.lp, result.x))
         demanded = float(net.demand_qty.sum())
         per_item = np.bincount(net.demand_item, weights=lost, minlength=len(net.items))
         lost_by = {item: float(per_item[i]) for i, item in self.demanded_items}
