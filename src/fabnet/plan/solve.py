@@ -491,6 +491,8 @@ class LexicographicSolver:
             status = self._warm_dual(kept, self._crash_iterations.get(levels_upto, 0))
         elif self.highs.getBasis().valid:
             status = self._run(primal=True)
+        elif self.perturbed_start:
+            status = self._run(primal=False)
         else:
             status = self._cold_dual(c)
         if status is PlanStatus.OPTIMAL and kept is None:
@@ -500,8 +502,7 @@ class LexicographicSolver:
 
     def _cold_dual(self, c: FloatArray) -> PlanStatus:
         """The combined LP (objective `c`) from cold (presolve, dual simplex), costs
-        unperturbed, or perturbed for a kept model; first with the columns `plan.sift`
-        holds left out, where it holds any.
+        unperturbed; first with the columns `plan.sift` holds left out, where it holds any.
 
         HiGHS perturbs the costs before dual simplex against stalling on degenerate
         pivots; on the combined LP, whose levels' weights span 1e8 and whose balance rows
@@ -510,22 +511,15 @@ class LexicographicSolver:
         64,779, the Europe example 26,771 against 36,364). Should the unperturbed run
         stall past `COLD_PIVOTS` pivots per row and column, the perturbed dual simplex
         starts over from cold; either way the optimum is HiGHS' own, and only a start.
-        A kept model (`perturbed_start`) runs perturbed, as HiGHS does: warm re-solves
-        from the unperturbed start's basis take 1.5 to 2 times the pivots of those from
-        the perturbed one's (the Europe example, five capacity edits: 10,669 against 6,552).
+        Not for a kept model (`perturbed_start`): warm re-solves from this start's basis
+        take 1.5 to 2 times the pivots of those from the perturbed one's (the Europe
+        example, five capacity edits: 10,669 against 6,552).
         """
         lp = self.lp
         guard = max(int(COLD_PIVOTS * (lp.num_rows + lp.num_cols)), WARM_MIN_PIVOTS)
         held, lower, upper = self._held_at_start()
         if held.size:
             return self._sifted_dual(c, guard, held, lower, upper)
-        return self._cold_run(guard)
-
-    def _cold_run(self, guard: int) -> PlanStatus:
-        """One cold dual simplex run of the model as it is: perturbed for a kept model
-        (`perturbed_start`), else unperturbed within `guard` pivots."""
-        if self.perturbed_start:
-            return self._run(primal=False)
         return self._unperturbed_dual(guard, None)
 
     def _held_at_start(self) -> tuple[npt.NDArray[np.int32], FloatArray, FloatArray]:
@@ -572,7 +566,7 @@ class LexicographicSolver:
         self.start_held = int(held.size)
         self.start_rounds = 0
         try:
-            status = self._cold_run(guard)
+            status = self._unperturbed_dual(guard, None)
             self._sift_pivots = self._abandoned + self._iterations()
             self._abandoned = 0
             if self._at is None:
@@ -598,7 +592,7 @@ class LexicographicSolver:
                 h.changeColsBounds(held.size, held, lower, upper)
         if status is not PlanStatus.OPTIMAL:
             h.clearSolver()
-            return self._cold_run(guard)
+            return self._unperturbed_dual(guard, None)
         if priced:
             # every column now has an optimal reduced cost at this basis: giving the
             # held ones their bounds back (at zero, a bound they keep) moves nothing,
