@@ -110,9 +110,19 @@ def test_real_strike_moves_only_what_the_struck_site_made(
     strike = parse_disruption(STRIKE, sc)
     run = whatif_disruptions(sc, (strike,), replanner=rp, base=base)
     assert run.diff.moved, "the strike must move some orders"
-    assert all("UA-PARTNER" in str(m["from"]) for m in run.diff.moved), run.diff.moved
-    moved = sum(float(str(m["qty"])) for m in run.diff.moved)
-    assert moved <= _made_by(base, "UA-PARTNER") + 1e-6
+    lost: dict[str, float] = {}
+    taken: dict[str, float] = {}
+    for m in run.diff.moved:
+        lost[str(m["from"])] = lost.get(str(m["from"]), 0.0) + float(str(m["qty"]))
+        taken[str(m["to"])] = taken.get(str(m["to"]), 0.0) + float(str(m["qty"]))
+    assert lost.get("UA-PARTNER", 0.0) > 0
+    assert lost["UA-PARTNER"] <= _made_by(base, "UA-PARTNER") + 1e-6
+    # a site the strike left whole gives orders away only to make room for the struck
+    # site's: it takes at least as much as it sheds (which optimal base plan the LP
+    # returns may decide whether such a knock-on move is needed, never its direction)
+    for site, qty in lost.items():
+        if site != "UA-PARTNER":
+            assert taken.get(site, 0.0) >= qty - 1e-6, (site, run.diff.moved)
     assert not [m for m in run.diff.moved if m["customer"] == "FR-DGA"]
 
 

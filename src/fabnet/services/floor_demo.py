@@ -48,6 +48,8 @@ class FloorStory:
     held_lot: str = ""
     refused: str = ""  # why the shipment under the expired licence was refused
     eco: str = ""  # the ECO written, e.g. ECO-1
+    item: str = ""  # the product built (the first week's first serialized order)
+    part: str = ""  # the part whose BOM quantity the ECO raises
 
     def say(self, text: str) -> None:
         """Add a line to the story."""
@@ -73,10 +75,17 @@ def _value(p: TestPlan, good: bool) -> float | None:
         return None
     if p.min is not None and p.max is not None:
         return (p.min + p.max) / 2 if good else p.max + 1
-    if p.min is not None:
-        return p.min * 1.5 if good else p.min * 0.5
+    if p.min is not None:  # a step from the limit, of half its size (limits can be < 0)
+        return p.min + max(abs(p.min), 1.0) * (0.5 if good else -0.5)
     assert p.max is not None
-    return p.max * 0.5 if good else p.max * 1.5
+    return p.max - max(abs(p.max), 1.0) * (0.5 if good else -0.5)
+
+
+def _limits(p: TestPlan) -> str:
+    """A step's limits as a reader writes them: `22.2..25.2`, `>= -90`, `<= 30`."""
+    if p.min is not None and p.max is not None:
+        return f"{p.min:g}..{p.max:g}"
+    return f">= {p.min:g}" if p.min is not None else f"<= {p.max:g}"
 
 
 def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
@@ -110,7 +119,7 @@ def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
                 fl.record_test(store, QUALITY, serial, p.step, True, _value(p, False),
                                "ST-1")
                 story.say(f"{serial}: {p.step} FAILED at {_value(p, False):g} (limits "
-                          f"{p.min}..{p.max}); retested")
+                          f"{_limits(p)}); retested")
             out = fl.record_test(store, QUALITY, serial, p.step, True, _value(p, True), "ST-1")
         story.say(f"{serial}: {'complete' if out.complete else 'not complete'} after "
                   f"{len(plans)} test steps" if plans else f"{serial}: no test plan")
@@ -133,8 +142,8 @@ def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
               + "; ".join(f"{u.serial} {u.status}"
                           + (f" at {u.customer}" if u.customer else f" at {u.site}")
                           for u in down.units))
-    story.serials, story.held_lot = built.serials, lot
-    story.eco = _bom_change(store, story, sc, scenario, wo.item)
+    story.serials, story.held_lot, story.item = built.serials, lot, wo.item
+    story.eco, story.part = _bom_change(store, story, sc, scenario, wo.item)
     return story
 
 
@@ -162,9 +171,9 @@ def _expired_licence(store: Store, story: FloorStory, sc: Scenario, scenario: st
 
 
 def _bom_change(store: Store, story: FloorStory, sc: Scenario, scenario: str,
-                item: str) -> str:
+                item: str) -> tuple[str, str]:
     """As an engineer, write and submit an ECO that takes one more of the first part of
-    `item`'s BOM from the horizon's first day, and tell its impact; its code."""
+    `item`'s BOM from the horizon's first day, and tell its impact; its code and part."""
     part = next(b for b in sc.boms if b.parent == item)
     line = EcoLine(EcoKind.BOM, EcoOp.CHANGE, item, part.item, part.qty + 1)
     e = eco_svc.create_eco(store, ENGINEER, f"{part.qty + 1:g} {part.item} per {item} "
@@ -184,7 +193,7 @@ def _bom_change(store: Store, story: FloorStory, sc: Scenario, scenario: str,
     story.say(f"{e.code} impact: {len(imp.work_orders)} open work orders build the old "
               f"design, {len(imp.in_stock)} units in stock and {len(imp.delivered)} "
               f"delivered carry it; component demand change: {moved}")
-    return e.code
+    return e.code, part.item
 
 
 def fresh_store_folder(parent: str | Path) -> Path:
