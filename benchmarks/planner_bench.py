@@ -181,6 +181,7 @@ def _solve_figures(result: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix + "solve_s": result.solve_seconds, prefix + "status": str(result.status),
             prefix + "path": str(result.path), prefix + "start_s": result.start_seconds,
             prefix + "start_iterations": result.start_iterations,
+            prefix + "start_held": result.start_held, prefix + "start_rounds": result.start_rounds,
             prefix + "levels": [{"name": lv.name, "seconds": lv.seconds,
                                  "objective": lv.objective, "iterations": it}
                                 for lv, it in zip(result.levels, result.level_iterations,

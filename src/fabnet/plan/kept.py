@@ -102,7 +102,7 @@ def _same_structure(a: PlanningLP, b: PlanningLP) -> bool:
             and np.array_equal(ma.data, mb.data)):
         return False
     for name in ("col_lower", "col_upper", "row_lower", "delivered", "lateness", "cost",
-                 "priority_of_col", "firm_cols", "firm_qty", "zero_cols"):
+                 "priority_of_col", "firm_cols", "firm_qty", "zero_cols", "deliver_due"):
         if not np.array_equal(getattr(a, name), getattr(b, name)):
             return False
     other = np.ones(a.num_rows, dtype=bool)  # rows whose upper bound is no capacity

@@ -64,6 +64,8 @@ class PlanningLP:
     #: columns that carry nothing, or only cost, in every optimal plan (`plan.reduce`):
     #: the solver fixes them at zero; their bounds here stay the built ones
     zero_cols: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: due bucket of each delivery arc's demand (`plan.sift` windows deliveries by it)
+    deliver_due: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def num_cols(self) -> int:
@@ -226,6 +228,7 @@ def define_deliveries(net: Network, lp: PlanningLP, e: _Entries, key: IntArray) 
     early = (arrive < net.demand_due[d][:, None]) & (free_lane & no_hold & unlicensed)[:, None]
     lp.col_upper[col.at(*np.nonzero(~ok | early))] = 0.0
     lp.delivered[cidx] = 1.0
+    lp.deliver_due = np.asarray(net.demand_due[d], dtype=np.int64)
     late = np.maximum(arrive - net.demand_due[d][:, None], 0)
     lp.lateness[cidx] = late[xx, tt]
     lp.priority_of_col[cidx] = net.demand_priority[d][xx]

@@ -49,6 +49,7 @@ import scipy.sparse as sp
 
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray
+from fabnet.plan import sift
 from fabnet.plan.certify import LevelDuals, certify_levels
 from fabnet.plan.lp import PlanningLP, flow_columns
 
@@ -136,6 +137,10 @@ class PlanResult:
     start_seconds: float = 0.0
     start_iterations: int = 0
     level_iterations: list[int] = field(default_factory=list)
+    #: columns the weighted start held at zero at first, and its pricing rounds
+    #: (`plan.sift`; 0 where the start took the whole LP from the first pivot)
+    start_held: int = 0
+    start_rounds: int = 0
 
 
 #: HiGHS prints its start-up banner once per process, from the first constructor
@@ -273,10 +278,14 @@ class LexicographicSolver:
     def __init__(self, lp: PlanningLP, threads: int | None = None,
                  options: SolverOptions | None = None,
                  path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True,
-                 perturbed_start: bool = False, certify: bool = True) -> None:
+                 perturbed_start: bool = False, certify: bool = True,
+                 restricted_start: bool | None = None) -> None:
         """`perturbed_start`: a kept model's start, whose basis re-plans warm in fewer pivots.
         `certify=False` solves every level of the weighted path from the start's basis
-        even where that basis is already shown optimal for all of them (for comparisons)."""
+        even where that basis is already shown optimal for all of them (for comparisons).
+        `restricted_start`: the cold start first leaves out the columns `plan.sift`
+        holds; None where they are a large enough share of the model, True wherever
+        there are any, False never (the same levels every way)."""
         t0 = time.perf_counter()
         self.lp = lp
         self.path = SolvePath(path)
@@ -299,6 +308,13 @@ class LexicographicSolver:
         self._crash_iterations: dict[str | None, int] = {}
         #: pivots of an unperturbed start run abandoned for the perturbed one (or 0)
         self._abandoned = 0
+        #: whether the cold start may leave columns out at first (`plan.sift`)
+        self.restricted_start = restricted_start
+        #: pivots of the restricted start's runs before its last one, the columns it held
+        #: at first and its pricing rounds (0 when it was not taken)
+        self._sift_pivots = 0
+        self.start_held = 0
+        self.start_rounds = 0
 
     def _set_objective(self, c: FloatArray, maximize: bool) -> None:
         self.highs.changeColsCost(self.lp.num_cols, self._all, c.astype(np.float64))
@@ -465,25 +481,27 @@ class LexicographicSolver:
         bound change leaves it dual feasible) start dual simplex from that, the same start
         every time.
         """
-        self._set_objective(blend(objectives), False)
+        c = blend(objectives)
+        self._set_objective(c, False)
         self._abandoned = 0
+        self._sift_pivots = self.start_held = self.start_rounds = 0
         kept = self._crash_basis.get(levels_upto)
         if kept is not None:
             self.highs.setBasis(kept)
             status = self._warm_dual(kept, self._crash_iterations.get(levels_upto, 0))
         elif self.highs.getBasis().valid:
             status = self._run(primal=True)
-        elif self.perturbed_start:
-            status = self._run(primal=False)
         else:
-            status = self._cold_dual()
+            status = self._cold_dual(c)
         if status is PlanStatus.OPTIMAL and kept is None:
             self._crash_basis[levels_upto] = self.highs.getBasis()
-            self._crash_iterations[levels_upto] = self._iterations()
+            self._crash_iterations[levels_upto] = self._sift_pivots + self._iterations()
         return status
 
-    def _cold_dual(self) -> PlanStatus:
-        """The combined LP from cold (presolve, dual simplex), costs unperturbed.
+    def _cold_dual(self, c: FloatArray) -> PlanStatus:
+        """The combined LP (objective `c`) from cold (presolve, dual simplex), costs
+        unperturbed, or perturbed for a kept model; first with the columns `plan.sift`
+        holds left out, where it holds any.
 
         HiGHS perturbs the costs before dual simplex against stalling on degenerate
         pivots; on the combined LP, whose levels' weights span 1e8 and whose balance rows
@@ -492,13 +510,101 @@ class LexicographicSolver:
         64,779, the Europe example 26,771 against 36,364). Should the unperturbed run
         stall past `COLD_PIVOTS` pivots per row and column, the perturbed dual simplex
         starts over from cold; either way the optimum is HiGHS' own, and only a start.
-        Not for a kept model (`perturbed_start`): warm re-solves from this start's basis
-        take 1.5 to 2 times the pivots of those from the perturbed one's (the Europe
-        example, five capacity edits: 10,669 against 6,552).
+        A kept model (`perturbed_start`) runs perturbed, as HiGHS does: warm re-solves
+        from the unperturbed start's basis take 1.5 to 2 times the pivots of those from
+        the perturbed one's (the Europe example, five capacity edits: 10,669 against 6,552).
         """
         lp = self.lp
         guard = max(int(COLD_PIVOTS * (lp.num_rows + lp.num_cols)), WARM_MIN_PIVOTS)
+        held, lower, upper = self._held_at_start()
+        if held.size:
+            return self._sifted_dual(c, guard, held, lower, upper)
+        return self._cold_run(guard)
+
+    def _cold_run(self, guard: int) -> PlanStatus:
+        """One cold dual simplex run of the model as it is: perturbed for a kept model
+        (`perturbed_start`), else unperturbed within `guard` pivots."""
+        if self.perturbed_start:
+            return self._run(primal=False)
         return self._unperturbed_dual(guard, None)
+
+    def _held_at_start(self) -> tuple[npt.NDArray[np.int32], FloatArray, FloatArray]:
+        """The columns the cold start holds at zero at first (`plan.sift`) and their
+        bounds in the model now; none when `restricted_start` is off, when the model has
+        rows beyond the LP's, or when a time or iteration limit is set (it bounds each
+        HiGHS run, and the restricted start is several)."""
+        none = np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0)
+        h, lp = self.highs, self.lp
+        if self.restricted_start is False or h.getNumRow() != lp.num_rows:
+            return none
+        _, time_limit = h.getOptionValue("time_limit")
+        _, iteration_limit = h.getOptionValue("simplex_iteration_limit")
+        if np.isfinite(float(time_limit)) or int(iteration_limit) < highspy.kHighsIInf:
+            return none
+        cand = sift.candidate_columns(lp).astype(np.int32)
+        if cand.size == 0:
+            return none
+        _, _, _, lo, up, _ = h.getCols(cand.size, cand)
+        lo, up = np.asarray(lo, dtype=float), np.asarray(up, dtype=float)
+        opened = (lo == 0) & (up > 0)
+        share = cand[opened].size >= sift.SIFT_SHARE * self._open_columns()
+        if not opened.any() or (self.restricted_start is None and not share):
+            return none
+        return cand[opened], lo[opened], up[opened]
+
+    def _open_columns(self) -> int:
+        """Columns of the model that may leave zero (lower bound 0, upper above it)."""
+        lp = self.lp.col_lower
+        return int(np.count_nonzero((lp == 0) & (self.col_upper > 0)))
+
+    def _sifted_dual(self, c: FloatArray, guard: int, held: npt.NDArray[np.int32],
+                     lower: FloatArray, upper: FloatArray) -> PlanStatus:
+        """The cold start with `held` at zero, then each held column whose reduced cost
+        is negative at the optimum given its bounds back and primal simplex on from the
+        basis, round by round (`plan.sift`), until no held column would improve it: the
+        basis is then optimal for the whole combined LP, and every bound is given back.
+        Should the rounds run out first, primal simplex finishes on the whole model;
+        should the restricted LP not solve, the whole one starts cold.
+        """
+        h = self.highs
+        zeros = np.zeros(held.size)
+        h.changeColsBounds(held.size, held, zeros, zeros)
+        self.start_held = int(held.size)
+        self.start_rounds = 0
+        try:
+            status = self._cold_run(guard)
+            self._sift_pivots = self._abandoned + self._iterations()
+            self._abandoned = 0
+            if self._at is None:
+                self._at = self.lp.matrix.T.tocsr()
+            at = self._at[held]
+            _, tol = h.getOptionValue("dual_feasibility_tolerance")
+            m = self.lp.num_rows
+            priced = False  # no held column left that would improve the optimum
+            while status is PlanStatus.OPTIMAL and self.start_rounds < sift.MAX_ROUNDS:
+                y = np.asarray(h.getSolution().row_dual, dtype=float)[:m]
+                back = sift.attractive(at, c[held], y, float(tol))
+                if not back.any():
+                    priced = True
+                    break
+                h.changeColsBounds(int(back.sum()), held[back], lower[back], upper[back])
+                keep = ~back
+                held, lower, upper, at = held[keep], lower[keep], upper[keep], at[keep]
+                status = self._run(primal=True)
+                self._sift_pivots += self._iterations()
+                self.start_rounds += 1
+        finally:
+            if held.size:
+                h.changeColsBounds(held.size, held, lower, upper)
+        if status is not PlanStatus.OPTIMAL:
+            h.clearSolver()
+            return self._cold_run(guard)
+        if priced:
+            # every column now has an optimal reduced cost at this basis: giving the
+            # held ones their bounds back (at zero, a bound they keep) moves nothing,
+            # and the levels are shown or solved from this basis on the whole model
+            return status
+        return self._run(primal=True)
 
     def _unperturbed_dual(self, guard: int, basis: highspy.HighsBasis | None) -> PlanStatus:
         """Dual simplex with HiGHS' cost perturbation off for at most `guard` pivots;
@@ -694,7 +800,7 @@ class LexicographicSolver:
         if path is SolvePath.WEIGHTED:
             status = self._crash(objectives, levels_upto)
             start_s = time.perf_counter() - t_all
-            start_it = self._abandoned + self._iterations()
+            start_it = self._abandoned + self._sift_pivots + self._iterations()
             if status is not PlanStatus.OPTIMAL and status is not PlanStatus.INFEASIBLE:
                 return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
         try:
@@ -744,6 +850,7 @@ class LexicographicSolver:
                 return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
             result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds, path=path,
                                 start_seconds=start_s, start_iterations=start_it,
+                                start_held=self.start_held, start_rounds=self.start_rounds,
                                 level_iterations=iterations)
             if status is PlanStatus.OPTIMAL and closest and reference is not None:
                 self._closest(reference, result)
