@@ -242,6 +242,14 @@ class TestPlan:
             return self.min is None and self.max is None
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
+    def limits(self) -> str:
+        """The limits as people write them: `22.2, 25.2`, `>= -90`, `<= 30` ('' for none)."""
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g}, {self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        return "" if self.max is None else f"<= {self.max:g}"
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -402,7 +402,7 @@ def record_test(store: Store, caller: Caller, serial: str, step: str, passed: bo
                              f"of {', '.join(p.step for p in plans) or 'none'}, or add it to "
                              "the scenario's test_plans)")
         if passed and value is None and (plan.min is not None or plan.max is not None):
-            raise FloorError(f"{serial}: step {step} has limits [{_lim(plan)}] (fix: give the "
+            raise FloorError(f"{serial}: step {step} has limits [{plan.limits()}] (fix: give the "
                              "measured --value)")
         from fabnet.services.repair import results_after_repair
         from fabnet.services.skills import check_qualified
@@ -423,12 +423,6 @@ def record_test(store: Store, caller: Caller, serial: str, step: str, passed: bo
         res = TestResult(tid, serial, step, ok, value, station, operator or caller.name, t)
         return TestOutcome(res, not missing, tuple(missing))
     return _run(store, caller, work)
-
-
-def _lim(p: TestPlan) -> str:
-    return f"{'' if p.min is None else p.min:g}, {'' if p.max is None else p.max:g}" \
-        if p.min is not None and p.max is not None else \
-        (f">= {p.min:g}" if p.min is not None else f"<= {p.max:g}")
 
 
 def yields(store: Store, caller: Caller, scenario: str | None = None

@@ -81,13 +81,6 @@ def _value(p: TestPlan, good: bool) -> float | None:
     return p.max - max(abs(p.max), 1.0) * (0.5 if good else -0.5)
 
 
-def _limits(p: TestPlan) -> str:
-    """A step's limits as a reader writes them: `22.2..25.2`, `>= -90`, `<= 30`."""
-    if p.min is not None and p.max is not None:
-        return f"{p.min:g}..{p.max:g}"
-    return f">= {p.min:g}" if p.min is not None else f"<= {p.max:g}"
-
-
 def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
     """Tell the floor story on a stored scenario with a stored plan (see the module)."""
     story = FloorStory()
@@ -119,7 +112,7 @@ def floor_story(store: Store, scenario: str, units: int = 3) -> FloorStory:
                 fl.record_test(store, QUALITY, serial, p.step, True, _value(p, False),
                                "ST-1")
                 story.say(f"{serial}: {p.step} FAILED at {_value(p, False):g} (limits "
-                          f"{_limits(p)}); retested")
+                          f"{p.limits()}); retested")
             out = fl.record_test(store, QUALITY, serial, p.step, True, _value(p, True), "ST-1")
         story.say(f"{serial}: {'complete' if out.complete else 'not complete'} after "
                   f"{len(plans)} test steps" if plans else f"{serial}: no test plan")
