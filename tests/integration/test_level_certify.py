@@ -37,14 +37,30 @@ def _lp(tmp_path: Path, text: str) -> PlanningLP:
 
 
 @pytest.fixture
-def shown(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+def shown_levels(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many levels each certification of the solver's weighted path showed, in order
+    up to the first whose check failed."""
+    seen: list[int] = []
+    real = solve_module.certify_levels
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        got = real(*args, **kw)
+        seen.append(0 if got is None else len(got))
+        return got
+
+    monkeypatch.setattr(solve_module, "certify_levels", spy)
+    yield seen
+
+
+@pytest.fixture
+def shown(shown_levels: list[int], monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     """Whether each certification of the solver's weighted path showed every level."""
     seen: list[bool] = []
     real = solve_module.certify_levels
 
     def spy(*args: Any, **kw: Any) -> Any:
         got = real(*args, **kw)
-        seen.append(got is not None)
+        seen.append(got is not None and len(got) == len(args[2]))  # args[2]: the costs
         return got
 
     monkeypatch.setattr(solve_module, "certify_levels", spy)
@@ -211,3 +227,28 @@ def test_random_networks_certified_equal_the_level_solves(sc: Scenario) -> None:
         fast, loop, plain = _three(lp, **kw)
         _same(fast, loop, scale=scale)
         _same(fast, plain, scale=scale, duals=False)
+
+
+def test_the_levels_shown_before_a_failing_one_are_not_solved_again(
+        shown_levels: list[int]) -> None:
+    # the same network: the three delivery classes are shown optimal at the start's
+    # basis, lateness is not; only lateness and cost are solved, on the classes' face
+    lp = build_lp(compile_network(synthetic_scenario(5, 40, 10, 4, 26, seed=7)))
+    solver = LexicographicSolver(lp)
+    runs: list[int] = []
+    real = solver._level_run
+
+    def counted() -> tuple[PlanStatus, int]:
+        got = real()
+        runs.append(got[1])
+        return got
+
+    solver._level_run = counted  # type: ignore[method-assign]
+    fast = solver.solve()
+    assert shown_levels == [3]
+    assert len(runs) == 2 and fast.level_iterations == [0, 0, 0, *runs]
+    loop = LexicographicSolver(lp, certify=False).solve()
+    plain = LexicographicSolver(lp, path=SolvePath.SEQUENTIAL).solve()
+    scale = float(lp.row_upper[lp.rows["demand"].offset:].max())
+    _same(fast, loop, scale=scale)
+    _same(fast, plain, scale=scale, duals=False)

@@ -9,7 +9,9 @@ levels leave free. A level leaves free what its optimal face keeps free: a colum
 reduced cost, or a row whose dual, is above `face_tol` × the level's largest
 coefficient and that is at the bound it points to is fixed there for later levels,
 exactly as `LexicographicSolver._keep_face` fixes it after a level's solve. When any
-check fails, `certify_levels` returns None and the caller solves the levels.
+check fails, `certify_levels` returns None and the caller solves the levels; with
+`partial` it returns the levels shown before the failing one, and the caller solves the
+rest on the face those leave.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArr
                    lower: FloatArray, upper: FloatArray,
                    row_lower: FloatArray, row_upper: FloatArray,
                    x: FloatArray, act: FloatArray, face_tol: float,
-                   dual_tol: float) -> list[LevelDuals] | None:
+                   dual_tol: float, partial: bool = False) -> list[LevelDuals] | None:
     """Each level's duals at HiGHS' current basis when that basis is optimal for every
     level on the face the earlier ones leave, else None.
 
@@ -59,6 +61,8 @@ def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArr
     and `row_upper` the model's bounds (±inf where there is none) and `x`, `act` the
     basic solution's column values and row activities. A reduced cost or dual within
     `dual_tol` of the optimal sign counts as optimal (HiGHS' dual feasibility tolerance).
+    With `partial`, a failing check ends the list instead: the levels before it, each
+    optimal on the face the ones before it leave (possibly none).
     """
     _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
     basic = np.asarray(basic, dtype=np.int64)
@@ -91,7 +95,7 @@ def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArr
         bad_r = open_r & ((r_lo & (y < -dual_tol)) | (r_up & (y > dual_tol))
                           | (r_free & (np.abs(y) > dual_tol)))
         if bad_c.any() or bad_r.any():
-            return None
+            return out if partial else None
         scale = face_tol * max(float(np.abs(c).max()) if c.size else 0.0, 1.0)
         fix_c = (d > scale) & col_at_lo | (d < -scale) & col_at_up
         fix_r = (y > scale) & row_at_lo | (y < -scale) & row_at_up

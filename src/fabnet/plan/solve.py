@@ -270,6 +270,17 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
 
 
 @dataclass
+class _Shown:
+    """The levels shown optimal at the weighted start's basis (`_certified`), in order,
+    the start's solution, and whether every level was."""
+
+    levels: list[Level]
+    x: FloatArray
+    act: FloatArray
+    complete: bool
+
+
+@dataclass
 class _Fixed:
     """Columns (with their bounds before) and rows fixed to keep levels' optimal faces."""
 
@@ -736,16 +747,19 @@ class LexicographicSolver:
         fixed.rows.clear()
 
     def _certified(self, objectives: list[tuple[str, FloatArray, bool]], fixed: _Fixed,
-                   faces: bool) -> tuple[list[Level], FloatArray, FloatArray] | None:
-        """Every level at the weighted start's optimum, shown optimal from its basis
-        without a solve (`certify.certify_levels`), or None where a check fails.
+                   faces: bool) -> _Shown | None:
+        """The levels at the weighted start's optimum shown optimal from its basis without
+        a solve (`certify.certify_levels`), in order up to the first whose check fails;
+        None where the model or solution can't be read.
 
         Each level's value is c·x and its duals those of the start's basis, which is
         what primal simplex from that basis returns, taking no pivot: the per-level runs
         (on the Europe example ~0 pivots but 60-70 ms each, re-factorization and the
-        solution's copy) are left out. The last level is held by its row, as after its
-        solve; with `faces` (the reference level follows) every earlier level's optimal
-        face is fixed as `_keep_face` fixes it. The levels share the check's seconds.
+        solution's copy) are left out. When every level is shown, the last is held by its
+        row, as after its solve, and with `faces` (the reference level follows) every
+        earlier level's optimal face is fixed as `_keep_face` fixes it; when only some
+        are, each of their faces is fixed, and the levels after them are solved on it.
+        The levels shown share the check's seconds.
         """
         t0 = time.perf_counter()
         h, lp = self.highs, self.lp
@@ -767,18 +781,20 @@ class LexicographicSolver:
         _, dual_tol = h.getOptionValue("dual_feasibility_tolerance")
         costs = [-c if maximize else c for _, c, maximize in objectives]
         got = certify_levels(h, self._at, costs, lower, upper, row_lower, row_upper,
-                             x, act, FACE_TOL, float(dual_tol))
-        if got is None:
+                             x, act, FACE_TOL, float(dual_tol), partial=True)
+        if not got:
             return None
-        share = (time.perf_counter() - t0) / len(objectives)
+        share = (time.perf_counter() - t0) / len(got)
         levels = [Level(name, maximize, float(c @ x), (-lv.y if maximize else lv.y), share)
-                  for (name, c, maximize), lv in zip(objectives, got, strict=True)]
-        if faces:
-            for lv in got[:-1]:
+                  for (name, c, maximize), lv in zip(objectives, got, strict=False)]
+        complete = len(got) == len(objectives)
+        if faces or not complete:
+            for lv in got[:-1] if complete else got:
                 self._fix_certified(lv, lower, upper, fixed)
-        name, c, maximize = objectives[-1]
-        self._hold(c, levels[-1].objective, maximize)
-        return levels, x, act
+        if complete:
+            name, c, maximize = objectives[-1]
+            self._hold(c, levels[-1].objective, maximize)
+        return _Shown(levels, x, act, complete)
 
     def _fix_certified(self, lv: LevelDuals, lower: FloatArray, upper: FloatArray,
                        fixed: _Fixed) -> None:
@@ -839,11 +855,16 @@ class LexicographicSolver:
             shown = self._certified(objectives, fixed, closest) \
                 if status is PlanStatus.OPTIMAL and faces and self.certify else None
             if shown is not None:
-                levels, x, act = shown
+                # the levels shown optimal at the start's basis need no run of their own
+                levels = list(shown.levels)
                 iterations = [0] * len(levels)
+            if shown is not None and shown.complete:
+                x, act = shown.x, shown.act
             elif status is PlanStatus.OPTIMAL:
                 last = len(objectives) - 1
                 for i, (name, c, maximize) in enumerate(objectives):
+                    if i < len(levels):
+                        continue
                     t0 = time.perf_counter()
                     self._set_objective(c, maximize)
                     first = i == 0 and path is SolvePath.SEQUENTIAL
@@ -872,7 +893,7 @@ class LexicographicSolver:
                         self._keep_face(c, maximize, fixed)
                     else:  # the reference level keeps cost by a row, as on the plain path
                         self._hold(c, value, maximize)
-            if shown is None:
+            if shown is None or not shown.complete:
                 sol = self.highs.getSolution()
                 x = np.asarray(sol.col_value, dtype=float)
                 act = np.asarray(sol.row_value, dtype=float)[: self.lp.num_rows]
