@@ -23,8 +23,9 @@ the level's optimal plans (`_keep_face`).
 Where the weights were large enough, the weighted optimum is optimal for every level:
 that is first shown from its basis without a solve (`plan.certify`: each level's duals
 and reduced costs have the optimal signs on the face the earlier levels leave), and
-then no level is solved; where a check fails, every level is solved as above, and a
-level the weights fell short for pivots on to its own optimum. At the end every
+then no level is solved; where a check fails, the levels before it are kept as shown
+(their faces fixed) and the rest are solved as above, a level the weights fell short for
+pivoting on to its own optimum. At the end every
 level's optimum is checked on the final plan (to the hold rows' slack) and, should one
 have slipped, the plain path solves again from cold; the weights only choose where the
 exact solves start. On both paths a level's primal simplex runs with HiGHS' bound
