@@ -103,3 +103,55 @@ def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArr
         open_c &= ~fix_c
         open_r &= ~fix_r
     return out
+
+
+#: the re-weighted start's weights are this many times what the basis needs, for margin
+WEIGHT_SAFETY = (10.0, 2.0)
+#: a scaled reduced cost or dual beyond this counts as non-zero in `level_weights`
+SIGNED = 1e-9
+
+
+def level_weights(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArray],
+                  col_up: BoolArray, row_up: BoolArray, open_c: BoolArray,
+                  open_r: BoolArray, dual_tol: float, weight_range: float) -> FloatArray | None:
+    """Weights w, the last level's 1, under which HiGHS' current basis (a lexicographic
+    optimum's) is optimal for the one objective Σ w_k c_k; None where none within
+    `weight_range` does.
+
+    At such a basis each level's reduced costs have the optimal signs on what the earlier
+    levels leave free, so a column or row the later levels' weighted sum prices wrongly
+    has a right-signed, non-zero reduced cost at some earlier level: going up from the
+    last level, each level's weight is the least that outweighs what the levels below it
+    price wrongly where its own reduced cost is right-signed, times `WEIGHT_SAFETY` (the
+    smaller factor where the larger would pass `weight_range`). `costs` are the levels as
+    minimisations, each scaled to a largest |coefficient| of 1; `col_up` and `row_up`
+    say which non-basic columns and rows are at their upper bound (the others at their
+    lower), `open_c` and `open_r` which may move (not basic, not fixed).
+    """
+    _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+    basic = np.asarray(basic, dtype=np.int64)
+    sign_c = np.where(col_up, -1.0, 1.0)  # at lower d >= 0 is optimal, at upper d <= 0
+    sign_r = np.where(row_up, -1.0, 1.0)
+    dk: list[FloatArray] = []
+    yk: list[FloatArray] = []
+    for c in costs:
+        rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
+        _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
+        y = np.asarray(y, dtype=float)
+        dk.append(np.where(open_c, sign_c * (c - at @ y), 0.0))
+        yk.append(np.where(open_r, sign_r * y, 0.0))
+    for safety in WEIGHT_SAFETY:
+        w = np.ones(len(costs))
+        d, y = dk[-1].copy(), yk[-1].copy()
+        for k in range(len(costs) - 2, -1, -1):
+            # wrongly priced below level k, and right-signed at level k
+            need_c = (d < -SIGNED) & (dk[k] > SIGNED)
+            need_r = (y < -SIGNED) & (yk[k] > SIGNED)
+            req = max(float((-d[need_c] / dk[k][need_c]).max()) if need_c.any() else 0.0,
+                      float((-y[need_r] / yk[k][need_r]).max()) if need_r.any() else 0.0)
+            w[k] = max(safety * req, w[k + 1])
+            d += w[k] * dk[k]
+            y += w[k] * yk[k]
+        if w[0] <= weight_range:
+            return w if (d >= -dual_tol).all() and (y >= -dual_tol).all() else None
+    return None

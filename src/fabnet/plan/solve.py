@@ -29,7 +29,10 @@ pivoting on to its own optimum. At the end every
 level's optimum is checked on the final plan (to the hold rows' slack) and, should one
 have slipped, the plain path solves again from cold; the weights only choose where the
 exact solves start. On both paths a level's primal simplex runs with HiGHS' bound
-perturbation off, going on perturbed should it stall (`_level_run`).
+perturbation off, going on perturbed should it stall (`_level_run`). A kept model's
+re-solves start from the first solve's start basis, or, where its levels pivoted on
+from there, from its final basis with weights that make that basis optimal for the
+combined LP (`_reweighted_start`).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import scipy.sparse as sp
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray
 from fabnet.plan import sift
-from fabnet.plan.certify import LevelDuals, certify_levels
+from fabnet.plan.certify import LevelDuals, certify_levels, level_weights
 from fabnet.plan.lp import PlanningLP, flow_columns
 
 #: slack granted when an earlier level's optimum is held: absolute + relative part
@@ -289,6 +292,19 @@ class _Fixed:
     rows: list[npt.NDArray[np.int32]] = field(default_factory=list)
 
 
+@dataclass
+class _Final:
+    """A weighted solve's final basis, after levels solved from its start: a lexicographic
+    optimum's, with which non-basic columns and rows sit at their upper bound and which
+    may move, as the model is without the levels' faces (`_reweighted_start`)."""
+
+    basis: highspy.HighsBasis
+    col_up: npt.NDArray[np.bool_]
+    row_up: npt.NDArray[np.bool_]
+    open_c: npt.NDArray[np.bool_]
+    open_r: npt.NDArray[np.bool_]
+
+
 class LexicographicSolver:
     """Holds one HiGHS model of a planning LP and solves its levels in order.
 
@@ -301,13 +317,15 @@ class LexicographicSolver:
                  options: SolverOptions | None = None,
                  path: SolvePath = SolvePath.WEIGHTED, reduce: bool = True,
                  perturbed_start: bool = False, certify: bool = True,
-                 restricted_start: bool | None = None) -> None:
+                 restricted_start: bool | None = None, reweigh: bool = True) -> None:
         """`perturbed_start`: a kept model's start, whose basis re-plans warm in fewer pivots.
         `certify=False` solves every level of the weighted path from the start's basis
         even where that basis is already shown optimal for all of them (for comparisons).
         `restricted_start`: the cold start first leaves out the columns `plan.sift`
         holds; None where they are a large enough share of the model, True wherever
-        there are any, False never (the same levels every way)."""
+        there are any, False never (the same levels every way). `reweigh=False` starts
+        every re-solve from the first start's basis and weights, even where the levels
+        after that start were solved (`_reweighted_start`; for comparisons)."""
         t0 = time.perf_counter()
         self.lp = lp
         self.path = SolvePath(path)
@@ -330,6 +348,15 @@ class LexicographicSolver:
         self._crash_iterations: dict[str | None, int] = {}
         #: pivots of an unperturbed start run abandoned for the perturbed one (or 0)
         self._abandoned = 0
+        #: the first weighted solve's final basis, where levels were solved after its
+        #: start, per `levels_upto`; taken up by the next solve (`_reweighted_start`)
+        self._final: dict[str | None, _Final] = {}
+        #: the re-weighted start (objective, basis) of re-solves, per `levels_upto`, or
+        #: None where the final basis gives none
+        self._reweighted: dict[str | None, tuple[FloatArray, highspy.HighsBasis] | None] = {}
+        #: whether this solve's start was the first, from which the kept basis comes
+        self._first_start = False
+        self.reweigh = reweigh
         #: whether the cold start may leave columns out at first (`plan.sift`)
         self.restricted_start = restricted_start
         #: pivots of the restricted start's runs before its last one, the columns it held
@@ -504,10 +531,15 @@ class LexicographicSolver:
         every time.
         """
         c = blend(objectives)
-        self._set_objective(c, False)
         self._abandoned = 0
         self._sift_pivots = self.start_held = self.start_rounds = 0
         kept = self._crash_basis.get(levels_upto)
+        self._first_start = kept is None
+        if kept is not None and self.reweigh:
+            again = self._reweighted_start(levels_upto, objectives)
+            if again is not None:
+                c, kept = again
+        self._set_objective(c, False)
         if kept is not None:
             self.highs.setBasis(kept)
             status = self._warm_dual(kept, self._crash_iterations.get(levels_upto, 0))
@@ -519,6 +551,83 @@ class LexicographicSolver:
             self._crash_basis[levels_upto] = self.highs.getBasis()
             self._crash_iterations[levels_upto] = self._sift_pivots + self._iterations()
         return status
+
+    def _reweighted_start(self, levels_upto: str | None,
+                          objectives: list[tuple[str, FloatArray, bool]]
+                          ) -> tuple[FloatArray, highspy.HighsBasis] | None:
+        """The start of a re-solve where the first solve's levels were not all optimal at
+        its weighted start: that solve's final basis, and level weights under which it is
+        optimal for the combined objective (`certify.level_weights`); None where there is
+        none (every level was shown at the start, or no weights within `WEIGHT_RANGE`).
+
+        The weights of `blend` fell short there, so a re-solve from the kept start would
+        pivot through the same levels again; from the final basis, with weights that fit
+        it, a bound change leaves a start that is dual feasible for the combined LP and
+        usually optimal for every level once re-solved, so the levels are shown instead
+        of solved. Worked out once, on the first re-solve, and the same every time after,
+        so a re-plan does not depend on the ones before it; every level is still shown
+        or solved exactly from wherever the start ends.
+        """
+        if levels_upto in self._reweighted:
+            return self._reweighted[levels_upto]
+        final = self._final.pop(levels_upto, None)
+        h, lp = self.highs, self.lp
+        start = None
+        if final is not None and h.getNumRow() == lp.num_rows:
+            h.setBasis(final.basis)
+            _, limit = h.getOptionValue("simplex_iteration_limit")
+            h.setOptionValue("simplex_iteration_limit", 0)  # factorize the basis, no pivot
+            try:
+                h.run()
+            finally:
+                h.setOptionValue("simplex_iteration_limit", limit)
+            costs = []
+            for _, c, maximize in objectives:
+                top = float(np.abs(c).max()) if c.size else 0.0
+                costs.append((-c if maximize else c) / top if top > 0 else np.zeros(c.size))
+            if self._at is None:
+                self._at = lp.matrix.T.tocsr()
+            _, tol = h.getOptionValue("dual_feasibility_tolerance")
+            w = level_weights(h, self._at, costs, final.col_up, final.row_up, final.open_c,
+                              final.open_r, float(tol), WEIGHT_RANGE)
+            if w is not None:
+                start = (np.sum([wk * ck for wk, ck in zip(w, costs, strict=True)], axis=0),
+                         final.basis)
+        self._reweighted[levels_upto] = start
+        return start
+
+    def _final_basis(self) -> _Final | None:
+        """HiGHS' basis now, after the last level's solve, as the model is without the
+        levels' faces: each non-basic column and row at the bound of the model as built
+        that it sits at; None where one sits at neither."""
+        h, lp = self.highs, self.lp
+        n, m = lp.num_cols, lp.num_rows
+        basis = h.getBasis()
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
+        act = np.asarray(sol.row_value, dtype=float)[:m]
+        if not basis.valid or x.size != n or len(basis.row_status) < m:
+            return None
+        basic = highspy.HighsBasisStatus.kBasic
+        col_basic = np.array([s == basic for s in basis.col_status], dtype=bool)
+        row_basic = np.array([s == basic for s in basis.row_status[:m]], dtype=bool)
+        lo, up = lp.col_lower, self.col_upper
+        rlo, rup = lp.row_lower, lp.row_upper
+        c_lo = np.isfinite(lo) & (np.abs(x - lo) <= 1e-9 * np.maximum(1.0, np.abs(lo)))
+        c_up = np.isfinite(up) & (np.abs(x - up) <= 1e-9 * np.maximum(1.0, np.abs(up)))
+        r_lo = np.isfinite(rlo) & (np.abs(act - rlo) <= 1e-7 * np.maximum(1.0, np.abs(rlo)))
+        r_up = np.isfinite(rup) & (np.abs(act - rup) <= 1e-7 * np.maximum(1.0, np.abs(rup)))
+        if (~col_basic & ~c_lo & ~c_up).any() or (~row_basic & ~r_lo & ~r_up).any():
+            return None
+        col_up = ~col_basic & ~c_lo
+        row_up = ~row_basic & ~r_lo
+        status = np.array([highspy.HighsBasisStatus.kLower, basic,
+                           highspy.HighsBasisStatus.kUpper], dtype=object)
+        out = highspy.HighsBasis()
+        out.col_status = status[np.where(col_basic, 1, np.where(col_up, 2, 0))].tolist()
+        out.row_status = status[np.where(row_basic, 1, np.where(row_up, 2, 0))].tolist()
+        out.valid = True
+        return _Final(out, col_up, row_up, ~col_basic & (lo < up), ~row_basic & (rlo < rup))
 
     def _cold_dual(self, c: FloatArray) -> PlanStatus:
         """The combined LP (objective `c`) from cold (presolve, dual simplex), costs
@@ -845,6 +954,7 @@ class LexicographicSolver:
         start_s, start_it = 0.0, 0
         faces = path is SolvePath.WEIGHTED
         fixed = _Fixed()
+        final: _Final | None = None
         if path is SolvePath.WEIGHTED:
             status = self._crash(objectives, levels_upto)
             start_s = time.perf_counter() - t_all
@@ -893,6 +1003,9 @@ class LexicographicSolver:
                     elif i < last:
                         self._keep_face(c, maximize, fixed)
                     else:  # the reference level keeps cost by a row, as on the plain path
+                        if self._first_start and self.reweigh and reference is None \
+                                and not self.lp.firm_cols.size:
+                            final = self._final_basis()  # for re-solves' start
                         self._hold(c, value, maximize)
             if shown is None or not shown.complete:
                 sol = self.highs.getSolution()
@@ -904,6 +1017,8 @@ class LexicographicSolver:
                     act = np.zeros(self.lp.num_rows)
             elif faces and not self._faces_hold(objectives, levels, x):
                 return PlanResult(PlanStatus.ERROR, np.zeros(0), np.zeros(0))
+            elif final is not None:
+                self._final[levels_upto] = final
             result = PlanResult(status, x, act, levels, 0.0, self.pass_seconds, path=path,
                                 start_seconds=start_s, start_iterations=start_it,
                                 start_held=self.start_held, start_rounds=self.start_rounds,
