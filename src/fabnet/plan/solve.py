@@ -299,6 +299,8 @@ class _Final:
     may move, as the model is without the levels' faces (`_reweighted_start`)."""
 
     basis: highspy.HighsBasis
+    #: its basic variables, sorted, as HiGHS numbers them (column j, row i as -1 - i)
+    basic: npt.NDArray[np.int64]
     col_up: npt.NDArray[np.bool_]
     row_up: npt.NDArray[np.bool_]
     open_c: npt.NDArray[np.bool_]
@@ -573,14 +575,7 @@ class LexicographicSolver:
         final = self._final.pop(levels_upto, None)
         h, lp = self.highs, self.lp
         start = None
-        if final is not None and h.getNumRow() == lp.num_rows:
-            h.setBasis(final.basis)
-            _, limit = h.getOptionValue("simplex_iteration_limit")
-            h.setOptionValue("simplex_iteration_limit", 0)  # factorize the basis, no pivot
-            try:
-                h.run()
-            finally:
-                h.setOptionValue("simplex_iteration_limit", limit)
+        if final is not None and self._factorized(final):
             costs = []
             for _, c, maximize in objectives:
                 top = float(np.abs(c).max()) if c.size else 0.0
@@ -595,6 +590,24 @@ class LexicographicSolver:
                          final.basis)
         self._reweighted[levels_upto] = start
         return start
+
+    def _factorized(self, final: _Final) -> bool:
+        """Set `final`'s basis on the model and factorize it, taking no pivot; False
+        where the model has rows beyond the LP's, or HiGHS refuses the basis or replaces
+        a part of it (singular), so it is not that basis that is factorized."""
+        h = self.highs
+        if h.getNumRow() != self.lp.num_rows or \
+                h.setBasis(final.basis) != highspy.HighsStatus.kOk:
+            return False
+        _, limit = h.getOptionValue("simplex_iteration_limit")
+        h.setOptionValue("simplex_iteration_limit", 0)
+        try:
+            h.run()
+        finally:
+            h.setOptionValue("simplex_iteration_limit", limit)
+        _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+        basic = np.asarray(basic, dtype=np.int64)
+        return bool(np.array_equal(np.sort(basic), final.basic))
 
     def _final_basis(self) -> _Final | None:
         """HiGHS' basis now, after the last level's solve, as the model is without the
@@ -627,7 +640,10 @@ class LexicographicSolver:
         out.col_status = status[np.where(col_basic, 1, np.where(col_up, 2, 0))].tolist()
         out.row_status = status[np.where(row_basic, 1, np.where(row_up, 2, 0))].tolist()
         out.valid = True
-        return _Final(out, col_up, row_up, ~col_basic & (lo < up), ~row_basic & (rlo < rup))
+        basic_vars = np.sort(np.concatenate([np.nonzero(col_basic)[0],
+                                             -1 - np.nonzero(row_basic)[0]]))
+        return _Final(out, basic_vars.astype(np.int64), col_up, row_up,
+                      ~col_basic & (lo < up), ~row_basic & (rlo < rup))
 
     def _cold_dual(self, c: FloatArray) -> PlanStatus:
         """The combined LP (objective `c`) from cold (presolve, dual simplex), costs
