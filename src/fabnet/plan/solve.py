@@ -543,6 +543,10 @@ class LexicographicSolver:
                 c, kept = again
         self._set_objective(c, False)
         if kept is not None:
+            # HiGHS keeps its data (edge weights) from the run before, which changes the
+            # pivots and, among equal optima, the plan; cleared, a re-solve is the same
+            # whatever came before it (a reference level, another edit)
+            self.highs.clearSolver()
             self.highs.setBasis(kept)
             status = self._warm_dual(kept, self._crash_iterations.get(levels_upto, 0))
         elif self.highs.getBasis().valid:

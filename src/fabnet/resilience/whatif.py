@@ -111,8 +111,8 @@ class Replanner:
         are `LexicographicSolver.solve`'s (`crash=None`: the solver's own path).
         """
         weighted = crash if crash is not None else self.solver.path is SolvePath.WEIGHTED
-        if extra and not self.solver.has_start_basis:
-            self.solve((), levels_upto="delivered")
+        if extra and not weighted and not self.solver.has_start_basis:
+            self.solve((), levels_upto="delivered", crash=False)
         if extra and weighted and levels_upto not in self._crashed:
             self.solve((), levels_upto, reference, frozen, crash=True)
         if weighted:
