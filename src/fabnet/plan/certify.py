@@ -44,8 +44,25 @@ class LevelDuals:
     fix_rows: BoolArray
 
 
-def _at(value: FloatArray, bound: FloatArray, tol: float) -> BoolArray:
+def at_bound(value: FloatArray, bound: FloatArray, tol: float) -> BoolArray:
+    """Where `value` is at a finite `bound`, within `tol` × max(1, |bound|)."""
     return np.isfinite(bound) & (np.abs(value - bound) <= tol * np.maximum(1.0, np.abs(bound)))
+
+
+def basic_variables(h: highspy.Highs) -> npt.NDArray[np.int64]:
+    """HiGHS' basic variables in basis order: column j as j, row i as -1 - i."""
+    _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
+    return np.asarray(basic, dtype=np.int64)
+
+
+def level_duals(h: highspy.Highs, at: sp.csr_matrix, basic: npt.NDArray[np.int64],
+                c: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Row duals y = B⁻ᵀc_B and reduced costs d = c − Aᵀy of cost `c` (a minimisation)
+    at HiGHS' current basis, whose basic variables are `basic`."""
+    rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
+    _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
+    y = np.asarray(y, dtype=float)
+    return y, c - at @ y
 
 
 def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArray],
@@ -64,30 +81,26 @@ def certify_levels(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArr
     With `partial`, a failing check ends the list instead: the levels before it, each
     optimal on the face the ones before it leave (possibly none).
     """
-    _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
-    basic = np.asarray(basic, dtype=np.int64)
+    basic = basic_variables(h)
     n, m = lower.size, row_lower.size
     is_basic_col = np.zeros(n, dtype=bool)
     is_basic_col[basic[basic >= 0]] = True
     is_basic_row = np.zeros(m, dtype=bool)
     is_basic_row[-1 - basic[basic < 0]] = True
     eq = row_upper == row_lower
-    c_lo = ~is_basic_col & _at(x, lower, COL_AT)
-    c_up = ~is_basic_col & ~c_lo & _at(x, upper, COL_AT)
+    c_lo = ~is_basic_col & at_bound(x, lower, COL_AT)
+    c_up = ~is_basic_col & ~c_lo & at_bound(x, upper, COL_AT)
     c_free = ~is_basic_col & ~c_lo & ~c_up  # nonbasic off its bounds: d must be 0
-    r_lo = ~is_basic_row & ~eq & _at(act, row_lower, ROW_AT)
-    r_up = ~is_basic_row & ~eq & ~r_lo & _at(act, row_upper, ROW_AT)
+    r_lo = ~is_basic_row & ~eq & at_bound(act, row_lower, ROW_AT)
+    r_up = ~is_basic_row & ~eq & ~r_lo & at_bound(act, row_upper, ROW_AT)
     r_free = ~is_basic_row & ~eq & ~r_lo & ~r_up
-    col_at_lo, col_at_up = _at(x, lower, COL_AT), _at(x, upper, COL_AT)
-    row_at_lo, row_at_up = _at(act, row_lower, ROW_AT), _at(act, row_upper, ROW_AT)
+    col_at_lo, col_at_up = at_bound(x, lower, COL_AT), at_bound(x, upper, COL_AT)
+    row_at_lo, row_at_up = at_bound(act, row_lower, ROW_AT), at_bound(act, row_upper, ROW_AT)
     open_c = ~is_basic_col & (lower < upper)  # a fixed column's reduced cost is free
     open_r = ~is_basic_row & ~eq  # an equality row's dual may have any sign
     out: list[LevelDuals] = []
     for c in costs:
-        rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
-        _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
-        y = np.asarray(y, dtype=float)
-        d = c - at @ y
+        y, d = level_duals(h, at, basic, c)
         # minimising: a column at its lower bound needs d >= 0, at its upper d <= 0; a
         # row at its lower bound needs y >= 0, at its upper y <= 0 (d_row = y)
         bad_c = open_c & ((c_lo & (d < -dual_tol)) | (c_up & (d > dual_tol))
@@ -128,17 +141,14 @@ def level_weights(h: highspy.Highs, at: sp.csr_matrix, costs: Sequence[FloatArra
     say which non-basic columns and rows are at their upper bound (the others at their
     lower), `open_c` and `open_r` which may move (not basic, not fixed).
     """
-    _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
-    basic = np.asarray(basic, dtype=np.int64)
+    basic = basic_variables(h)
     sign_c = np.where(col_up, -1.0, 1.0)  # at lower d >= 0 is optimal, at upper d <= 0
     sign_r = np.where(row_up, -1.0, 1.0)
     dk: list[FloatArray] = []
     yk: list[FloatArray] = []
     for c in costs:
-        rhs = np.where(basic >= 0, c[np.maximum(basic, 0)], 0.0)
-        _, y = h.getBasisTransposeSolve(rhs)  # type: ignore[attr-defined]
-        y = np.asarray(y, dtype=float)
-        dk.append(np.where(open_c, sign_c * (c - at @ y), 0.0))
+        y, d = level_duals(h, at, basic, c)
+        dk.append(np.where(open_c, sign_c * d, 0.0))
         yk.append(np.where(open_r, sign_r * y, 0.0))
     for safety in WEIGHT_SAFETY:
         w = np.ones(len(costs))

@@ -55,7 +55,15 @@ import scipy.sparse as sp
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray
 from fabnet.plan import sift
-from fabnet.plan.certify import LevelDuals, certify_levels, level_weights
+from fabnet.plan.certify import (
+    COL_AT,
+    ROW_AT,
+    LevelDuals,
+    at_bound,
+    basic_variables,
+    certify_levels,
+    level_weights,
+)
 from fabnet.plan.lp import PlanningLP, flow_columns
 
 #: slack granted when an earlier level's optimum is held: absolute + relative part
@@ -609,9 +617,7 @@ class LexicographicSolver:
             h.run()
         finally:
             h.setOptionValue("simplex_iteration_limit", limit)
-        _, basic = h.getBasicVariables()  # type: ignore[attr-defined]
-        basic = np.asarray(basic, dtype=np.int64)
-        return bool(np.array_equal(np.sort(basic), final.basic))
+        return bool(np.array_equal(np.sort(basic_variables(h)), final.basic))
 
     def _final_basis(self) -> _Final | None:
         """HiGHS' basis now, after the last level's solve, as the model is without the
@@ -630,10 +636,8 @@ class LexicographicSolver:
         row_basic = np.array([s == basic for s in basis.row_status[:m]], dtype=bool)
         lo, up = lp.col_lower, self.col_upper
         rlo, rup = lp.row_lower, lp.row_upper
-        c_lo = np.isfinite(lo) & (np.abs(x - lo) <= 1e-9 * np.maximum(1.0, np.abs(lo)))
-        c_up = np.isfinite(up) & (np.abs(x - up) <= 1e-9 * np.maximum(1.0, np.abs(up)))
-        r_lo = np.isfinite(rlo) & (np.abs(act - rlo) <= 1e-7 * np.maximum(1.0, np.abs(rlo)))
-        r_up = np.isfinite(rup) & (np.abs(act - rup) <= 1e-7 * np.maximum(1.0, np.abs(rup)))
+        c_lo, c_up = at_bound(x, lo, COL_AT), at_bound(x, up, COL_AT)
+        r_lo, r_up = at_bound(act, rlo, ROW_AT), at_bound(act, rup, ROW_AT)
         if (~col_basic & ~c_lo & ~c_up).any() or (~row_basic & ~r_lo & ~r_up).any():
             return None
         col_up = ~col_basic & ~c_lo
