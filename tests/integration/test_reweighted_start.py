@@ -163,7 +163,8 @@ def test_the_weights_make_the_final_basis_optimal_for_the_combined_objective() -
     lp = build_lp(compile_network(_scenario("s")))
     solver = LexicographicSolver(lp)
     solver.solve()
-    final = solver._final[None]
+    final = solver._final_of(solver._final[None])
+    assert final is not None
     h = solver.highs
     solver.release_holds()
     h.setBasis(final.basis)

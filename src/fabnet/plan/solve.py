@@ -315,6 +315,20 @@ class _Final:
     open_r: npt.NDArray[np.bool_]
 
 
+@dataclass
+class _FinalState:
+    """HiGHS' basis and solution after a weighted solve's last level, with the model's
+    bounds as built then: kept as taken, and made a `_Final` only for a re-solve."""
+
+    basis: highspy.HighsBasis
+    x: FloatArray
+    act: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+
+
 class LexicographicSolver:
     """Holds one HiGHS model of a planning LP and solves its levels in order.
 
@@ -360,7 +374,7 @@ class LexicographicSolver:
         self._abandoned = 0
         #: the first weighted solve's final basis, where levels were solved after its
         #: start, per `levels_upto`; taken up by the next solve (`_reweighted_start`)
-        self._final: dict[str | None, _Final] = {}
+        self._final: dict[str | None, _FinalState] = {}
         #: the re-weighted start (objective, basis) of re-solves, per `levels_upto`, or
         #: None where the final basis gives none
         self._reweighted: dict[str | None, tuple[FloatArray, highspy.HighsBasis] | None] = {}
@@ -584,7 +598,8 @@ class LexicographicSolver:
         """
         if levels_upto in self._reweighted:
             return self._reweighted[levels_upto]
-        final = self._final.pop(levels_upto, None)
+        state = self._final.pop(levels_upto, None)
+        final = None if state is None else self._final_of(state)
         h, lp = self.highs, self.lp
         start = None
         if final is not None and self._factorized(final):
@@ -619,23 +634,30 @@ class LexicographicSolver:
             h.setOptionValue("simplex_iteration_limit", limit)
         return bool(np.array_equal(np.sort(basic_variables(h)), final.basic))
 
-    def _final_basis(self) -> _Final | None:
-        """HiGHS' basis now, after the last level's solve, as the model is without the
-        levels' faces: each non-basic column and row at the bound of the model as built
-        that it sits at; None where one sits at neither."""
+    def _final_basis(self) -> _FinalState:
+        """HiGHS' basis and solution now, after the last level's solve, with the model's
+        bounds as built: what `_final_of` makes a re-solve's start of, when there is one
+        (most plans never re-solve, so nothing more is worked out here)."""
         h, lp = self.highs, self.lp
-        n, m = lp.num_cols, lp.num_rows
-        basis = h.getBasis()
         sol = h.getSolution()
-        x = np.asarray(sol.col_value, dtype=float)
-        act = np.asarray(sol.row_value, dtype=float)[:m]
+        return _FinalState(h.getBasis(), np.array(sol.col_value, dtype=float),
+                           np.array(sol.row_value, dtype=float)[: lp.num_rows],
+                           lp.col_lower.copy(), self.col_upper.copy(),
+                           lp.row_lower.copy(), lp.row_upper.copy())
+
+    @staticmethod
+    def _final_of(state: _FinalState) -> _Final | None:
+        """`state`'s basis as the model is without the levels' faces: each non-basic
+        column and row at the bound of the model as built that it sits at; None where
+        one sits at neither."""
+        basis, x, act = state.basis, state.x, state.act
+        lo, up, rlo, rup = state.col_lower, state.col_upper, state.row_lower, state.row_upper
+        n, m = lo.size, rlo.size
         if not basis.valid or x.size != n or len(basis.row_status) < m:
             return None
         basic = highspy.HighsBasisStatus.kBasic
         col_basic = np.array([s == basic for s in basis.col_status], dtype=bool)
         row_basic = np.array([s == basic for s in basis.row_status[:m]], dtype=bool)
-        lo, up = lp.col_lower, self.col_upper
-        rlo, rup = lp.row_lower, lp.row_upper
         c_lo, c_up = at_bound(x, lo, COL_AT), at_bound(x, up, COL_AT)
         r_lo, r_up = at_bound(act, rlo, ROW_AT), at_bound(act, rup, ROW_AT)
         if (~col_basic & ~c_lo & ~c_up).any() or (~row_basic & ~r_lo & ~r_up).any():
@@ -978,7 +1000,7 @@ class LexicographicSolver:
         start_s, start_it = 0.0, 0
         faces = path is SolvePath.WEIGHTED
         fixed = _Fixed()
-        final: _Final | None = None
+        final: _FinalState | None = None
         if path is SolvePath.WEIGHTED:
             status = self._crash(objectives, levels_upto)
             start_s = time.perf_counter() - t_all
