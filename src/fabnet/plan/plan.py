@@ -110,8 +110,11 @@ class ReadBack:
         if K:
             a = lp.matrix[bal.offset:bal.offset + bal.size, :nf].tocsr()
             out_m, in_m = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
-            keys = np.arange(K) * T
-            self.balance = [(out_m[keys + t], in_m[keys + t]) for t in range(T)]
+            # rows by bucket, then key (one reordering), so each bucket's are a slice
+            order = (np.arange(K)[None, :] * T + np.arange(T)[:, None]).ravel()
+            out_b, in_b = out_m[order], in_m[order]
+            self.balance = [(out_b[t * K:(t + 1) * K], in_b[t * K:(t + 1) * K])
+                            for t in range(T)]
 
     def fits(self, lp: PlanningLP) -> bool:
         """Whether `lp` has the shape and layout these parts were made from."""

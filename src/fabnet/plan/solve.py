@@ -262,23 +262,31 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise FabnetError(f"solver option {name}={value!r}: HiGHS does not accept it "
                               "(fix: see the HiGHS options list, e.g. time_limit=60)")
-    model = highspy.HighsLp()
-    model.num_col_ = lp.num_cols
-    model.num_row_ = lp.num_rows
-    model.col_cost_ = np.zeros(lp.num_cols)
-    model.col_lower_ = lp.col_lower
-    model.col_upper_ = lp.col_upper if upper is None else upper
-    model.row_lower_ = lp.row_lower
-    model.row_upper_ = lp.row_upper
-    a = lp.matrix
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_ = lp.num_cols
-    model.a_matrix_.num_row_ = lp.num_rows
-    model.a_matrix_.start_ = a.indptr.astype(np.int32)
-    model.a_matrix_.index_ = a.indices.astype(np.int32)
-    model.a_matrix_.value_ = a.data.astype(np.float64)
-    h.passModel(model)
+    pass_lp(h, lp.matrix, np.zeros(lp.num_cols), lp.col_lower,
+            lp.col_upper if upper is None else upper, lp.row_lower, lp.row_upper)
     return h
+
+
+def pass_lp(h: highspy.Highs, a: sp.csc_matrix, cost: FloatArray, col_lower: FloatArray,
+            col_upper: FloatArray, row_lower: FloatArray, row_upper: FloatArray,
+            maximize: bool = False) -> None:
+    """Hand HiGHS a continuous LP (columns of `a` with their costs and bounds, rows with
+    theirs) through its array interface, which reads the buffers as they are: a `HighsLp`
+    converts every entry of every vector on assignment (3 ms at 8,000 columns, 0.5 s at
+    a million, against a tenth of that)."""
+    n, m = a.shape[1], a.shape[0]
+    f64, i32 = np.float64, np.int32
+    sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    status = h.passModel(
+        n, m, int(a.nnz), int(highspy.MatrixFormat.kColwise), int(sense), 0.0,
+        np.ascontiguousarray(cost, f64), np.ascontiguousarray(col_lower, f64),
+        np.ascontiguousarray(col_upper, f64), np.ascontiguousarray(row_lower, f64),
+        np.ascontiguousarray(row_upper, f64), np.ascontiguousarray(a.indptr[:n], i32),
+        np.ascontiguousarray(a.indices, i32), np.ascontiguousarray(a.data, f64),
+        # every column continuous: an empty array is read past its end (highspy 1.16)
+        np.zeros(n, i32))
+    if status == highspy.HighsStatus.kError:
+        raise ValueError(f"HiGHS refused an LP of {n} columns and {m} rows")
 
 
 @dataclass

@@ -328,7 +328,7 @@ class _DeliveryLP:
         delivery levels are left out too (`later_deliveries_dominate`); `solve` then
         answers only futures that leave those lanes' last rows unlimited."""
         from fabnet.model.errors import FabnetError
-        from fabnet.plan.solve import FACE_TOL, blend, new_highs
+        from fabnet.plan.solve import FACE_TOL, blend, new_highs, pass_lp
 
         self.lp = lp
         self.face_tol = FACE_TOL
@@ -347,22 +347,10 @@ class _DeliveryLP:
             if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
                 raise FabnetError(f"solver option {name}={value!r}: HiGHS does not accept it "
                                   "(fix: see the HiGHS options list, e.g. time_limit=60)")
-        model = highspy.HighsLp()
-        model.num_col_, model.num_row_ = int(self.keep.size), lp.num_rows
         objective = blend(self.levels) if len(self.levels) > 1 else -self.levels[0][1] \
             if self.levels else np.zeros(lp.num_cols)
-        model.col_cost_ = objective[self.keep].astype(np.float64)
-        model.col_lower_ = self.lower
-        model.col_upper_ = np.where(np.isinf(self.upper), highspy.kHighsInf, self.upper)
-        model.row_lower_ = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower)
-        model.row_upper_ = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper)
-        m = model.a_matrix_
-        m.format_ = highspy.MatrixFormat.kColwise
-        m.num_col_, m.num_row_ = int(self.keep.size), lp.num_rows
-        m.start_ = self.a.indptr.astype(np.int32)
-        m.index_ = self.a.indices.astype(np.int32)
-        m.value_ = self.a.data.astype(np.float64)
-        h.passModel(model)
+        pass_lp(h, self.a, objective[self.keep], self.lower, self.upper, lp.row_lower,
+                lp.row_upper)
         self.highs = h
         self.row_upper = lp.row_upper.copy()
         self.options = dict(options or {})

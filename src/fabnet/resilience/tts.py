@@ -44,7 +44,7 @@ from fabnet.batch import Executor, executor_for
 from fabnet.model.errors import FabnetError
 from fabnet.model.network import FloatArray, IntArray, Network
 from fabnet.model.scenario import NodeKind, Scenario
-from fabnet.plan.solve import PlanStatus, new_highs
+from fabnet.plan.solve import PlanStatus, new_highs, pass_lp
 from fabnet.resilience.certify import CERTIFY_TOL, Certificate, certify, equilibrate
 
 #: time-to-recover in days when the scenario gives none
@@ -293,21 +293,11 @@ def _highs(model: AggregateModel, options: Mapping[str, Option] | None = None
     h = new_highs()
     for k, v in {**TOLERANCES, **(options or {})}.items():
         h.setOptionValue(k, v)
-    lp = highspy.HighsLp()
     r, c = model.row_scale, model.col_scale
     A = sp.csc_matrix(sp.diags(r) @ model.matrix @ sp.diags(c))
-    n, m = A.shape[1], A.shape[0]
-    lp.num_col_, lp.num_row_ = n, m
-    lp.col_cost_ = np.zeros(n)
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.where(np.isinf(model.col_upper), highspy.kHighsInf, model.col_upper / c)
-    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower * r)
-    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper * r)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data
-    h.passModel(lp)
+    n = A.shape[1]
+    pass_lp(h, A, np.zeros(n), np.zeros(n), model.col_upper / c, model.row_lower * r,
+            model.row_upper * r)
     return h
 
 
