@@ -52,3 +52,18 @@ def test_an_lp_highs_refuses_is_an_error_not_an_empty_model() -> None:
     lo[1] = np.nan
     with pytest.raises(ValueError, match="3 columns and 2 rows"):
         pass_lp(new_highs(), a, cost, lo, up, rlo, rup)
+
+
+def test_columns_marked_integer_are_integer_and_the_rest_continuous() -> None:
+    a, cost, lo, up, rlo, rup = _lp()
+    rup[0] = 7.0  # the LP optimum then has x2 = 1.5
+    h = new_highs()
+    pass_lp(h, a, cost, lo, up, rlo, rup, integer=np.array([False, True, False]))
+    kinds = list(h.getLp().integrality_)
+    assert kinds == [highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger,
+                     highspy.HighsVarType.kContinuous]
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    # x2 = x3 = 2, x1 = 3: -3 - 4 + 1 = -6 (the LP's -6.25 needs x2 = 1.5)
+    assert h.getInfo().objective_function_value == pytest.approx(-6.0)
+    assert np.asarray(h.getSolution().col_value)[1] == pytest.approx(2.0)

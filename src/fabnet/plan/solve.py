@@ -269,11 +269,11 @@ def _to_highs(lp: PlanningLP, threads: int | None = None,
 
 def pass_lp(h: highspy.Highs, a: sp.csc_matrix, cost: FloatArray, col_lower: FloatArray,
             col_upper: FloatArray, row_lower: FloatArray, row_upper: FloatArray,
-            maximize: bool = False) -> None:
-    """Hand HiGHS a continuous LP (columns of `a` with their costs and bounds, rows with
-    theirs) through its array interface, which reads the buffers as they are: a `HighsLp`
-    converts every entry of every vector on assignment (3 ms at 8,000 columns, 0.5 s at
-    a million, against a tenth of that)."""
+            maximize: bool = False, integer: npt.NDArray[np.bool_] | None = None) -> None:
+    """Hand HiGHS an LP (columns of `a` with their costs and bounds, rows with theirs;
+    continuous, or integer where `integer`) through its array interface, which reads the
+    buffers as they are: a `HighsLp` converts every entry of every vector on assignment
+    (3 ms at 8,000 columns, 0.5 s at a million, against a tenth of that)."""
     n, m = a.shape[1], a.shape[0]
     f64, i32 = np.float64, np.int32
     sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
@@ -283,8 +283,11 @@ def pass_lp(h: highspy.Highs, a: sp.csc_matrix, cost: FloatArray, col_lower: Flo
         np.ascontiguousarray(col_upper, f64), np.ascontiguousarray(row_lower, f64),
         np.ascontiguousarray(row_upper, f64), np.ascontiguousarray(a.indptr[:n], i32),
         np.ascontiguousarray(a.indices, i32), np.ascontiguousarray(a.data, f64),
-        # every column continuous: an empty array is read past its end (highspy 1.16)
-        np.zeros(n, i32))
+        # one entry per column even for an LP: an empty array is read past its end
+        # (highspy 1.16)
+        np.zeros(n, i32) if integer is None else np.where(
+            integer, int(highspy.HighsVarType.kInteger),
+            int(highspy.HighsVarType.kContinuous)).astype(i32))
     if status == highspy.HighsStatus.kError:
         raise ValueError(f"HiGHS refused an LP of {n} columns and {m} rows")
 
@@ -648,6 +651,7 @@ class LexicographicSolver:
         (most plans never re-solve, so nothing more is worked out here)."""
         h, lp = self.highs, self.lp
         sol = h.getSolution()
+        # the bounds copied: a re-plan changes the LP's row bounds in place (set_row_upper)
         return _FinalState(h.getBasis(), np.array(sol.col_value, dtype=float),
                            np.array(sol.row_value, dtype=float)[: lp.num_rows],
                            lp.col_lower.copy(), self.col_upper.copy(),

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from fabnet.model.network import FloatArray
 from fabnet.model.scenario import Disruption
-from fabnet.plan.solve import new_highs
+from fabnet.plan.solve import new_highs, pass_lp
 from fabnet.resilience.second_stage import SecondStage
 
 #: duals smaller than this are solver noise and are dropped from a cut
@@ -155,20 +155,8 @@ def _mip(cost: FloatArray, lower: FloatArray, upper: FloatArray, integer: np.nda
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-7)
     h.setOptionValue("time_limit", max(time_limit, 1.0))
-    lp = highspy.HighsLp()
-    n, m = cost.size, a.shape[0]
-    lp.num_col_, lp.num_row_ = n, m
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_, lp.row_upper_ = rlo, rup
-    c = sp.csc_matrix(a)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
-    lp.a_matrix_.start_ = c.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = c.indices.astype(np.int32)
-    lp.a_matrix_.value_ = c.data.astype(np.float64)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in integer]
-    h.passModel(lp)
+    pass_lp(h, sp.csc_matrix(a), cost, lower, upper, rlo, rup,
+            integer=np.asarray(integer, dtype=bool))
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
