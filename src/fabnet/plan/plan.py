@@ -104,17 +104,26 @@ class ReadBack:
         nf = sb.offset
         self.is_transfer = np.zeros(nf, dtype=bool)
         self.is_transfer[tb.offset:tb.offset + tb.size] = True
-        #: per bucket: the outflow and inflow rows of every stock key's balance
-        self.balance: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
+        #: every stock key's balance rows, bucket by bucket (bucket-major, so each
+        #: bucket's keys are one slice), split into outflows and inflows
         K, T = bal.count, bal.per
+        self.keys = K
+        self.balance_out = self.balance_in = sp.csr_matrix((0, nf))
+        self._bucket: dict[int, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
         if K:
             a = lp.matrix[bal.offset:bal.offset + bal.size, :nf].tocsr()
             out_m, in_m = a.maximum(0).tocsr(), (-a).maximum(0).tocsr()
             # rows by bucket, then key (one reordering), so each bucket's are a slice
             order = (np.arange(K)[None, :] * T + np.arange(T)[:, None]).ravel()
-            out_b, in_b = out_m[order], in_m[order]
-            self.balance = [(out_b[t * K:(t + 1) * K], in_b[t * K:(t + 1) * K])
-                            for t in range(T)]
+            self.balance_out, self.balance_in = out_m[order], in_m[order]
+
+    def bucket(self, t: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Bucket `t`'s outflow and inflow rows, one per stock key (sliced when first asked)."""
+        if t not in self._bucket:
+            K = self.keys
+            self._bucket[t] = (self.balance_out[t * K:(t + 1) * K],
+                               self.balance_in[t * K:(t + 1) * K])
+        return self._bucket[t]
 
     def fits(self, lp: PlanningLP) -> bool:
         """Whether `lp` has the shape and layout these parts were made from."""
@@ -170,15 +179,22 @@ def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray, rb: ReadBack) ->
     landing = np.zeros((K, T))  # units in transit, arriving (a fixed inflow)
     np.add.at(landing, (net.firm_arrive_key, net.firm_arrive_bucket), net.firm_arrive_qty)
     prev = net.stock_open.astype(float)
+    # every bucket's inflows and outflows in two products; a cut in one bucket changes
+    # the flows of later ones, so they are worked out again after it
+    moves: tuple[FloatArray, FloatArray] | None = None
     for t in range(T):
-        out_t, in_t = rb.balance[t]
+        if moves is None:
+            moves = ((rb.balance_in @ flows).reshape(T, K),
+                     (rb.balance_out @ flows).reshape(T, K))
+        inflow, outflow = moves[0][t], moves[1][t]
         prev = prev + landing[:, t]
         for attempt in range(10 * _PASSES):
-            inflow, outflow = in_t @ flows, out_t @ flows
             level, mag = prev + inflow - outflow, prev + inflow + outflow
             short = np.nonzero(level < -_ROUNDOFF * mag)[0]
             if short.size == 0:
                 break
+            moves = None
+            out_t, in_t = rb.bucket(t)
             have = prev[short] + inflow[short]
             rows = out_t[short]
             if attempt < _PASSES:
@@ -191,6 +207,7 @@ def _balance_stock(net: Network, lp: PlanningLP, x: FloatArray, rb: ReadBack) ->
                 flows[rows.indices[is_transfer[rows.indices]]] = 0.0
                 factor = np.clip(have / np.maximum(outflow[short] - moved, 1e-300), 0.0, 1.0)
             _scale_columns(flows, rows, factor)
+            inflow, outflow = in_t @ flows, out_t @ flows
         else:
             raise RuntimeError(f"stock could not be balanced in bucket {t}")
         level[np.abs(level) <= _ROUNDOFF * mag] = 0.0
