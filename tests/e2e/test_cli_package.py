@@ -128,3 +128,21 @@ def test_commands_print_the_scenarios_warnings_on_stderr(command: tuple[str, ...
     assert r.returncode == 0, r.stderr
     assert "1 warning" in r.stderr and "sites[FR-LYON].makes" in r.stderr
     assert "warning" not in r.stdout
+
+
+@pytest.mark.parametrize("address", ["not a url", "127.0.0.1", "ftp://h:8786", "tcp://h:99999"])
+def test_a_malformed_scheduler_address_is_one_line_before_any_work(
+        address: str, tmp_path: Path) -> None:
+    """Refused before a connection is tried: no traceback from a half-made Dask client."""
+    pytest.importorskip("distributed")
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    europe = Path(__file__).parents[2] / "examples" / "europe" / "scenario.yaml"  # has risks
+    for args in (("stress", "montecarlo", str(europe), "--samples", "2"),
+                 ("stress", "tts", str(p))):
+        r = fabnet(*args, "--scheduler", address)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "Traceback" not in r.stderr + r.stdout
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: Dask scheduler {address!r}")
+        assert "fix: give the address" in lines[0]

@@ -104,6 +104,24 @@ def test_a_scheduler_that_does_not_answer_is_one_clear_line(
     assert np.isfinite(stress_test(rich, 2, 0).fill).all()
 
 
+@pytest.mark.parametrize("address", ["not a url", "host:port", "tcp://h:0", "http://h:8786",
+                                     "tcp://h:8786/path", "x" * 5000 + ":8786"])
+def test_a_malformed_scheduler_address_is_refused_before_connecting(address: str) -> None:
+    with pytest.raises(FabnetError, match=r"Dask scheduler '.*': .*fix: give the address") as e:
+        executor_for(1, address)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300
+    from fabnet.api import Settings
+
+    with pytest.raises(FabnetError, match=r"^FABNET_DASK_SCHEDULER: Dask scheduler"):
+        Settings.from_env({"FABNET_DASK_SCHEDULER": address}, url="sqlite:///x.sqlite")
+
+
+def test_scheduler_addresses_as_dask_writes_them_are_taken() -> None:
+    for address in ("tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://sched.example.org:8786",
+                    "tcp://[::1]:8786", "ws://h-1.local:8787"):
+        assert DaskCluster(f" {address} ").address == address
+
+
 def test_jobs_run_on_the_scheduler_of_the_api_settings(
         tmp_path: Path, cluster: DaskCluster) -> None:
     """The server's setting (FABNET_DASK_SCHEDULER) sends a stress-test job's futures and a

@@ -89,5 +89,18 @@ class Settings:
             lockout_minutes=number("FABNET_API_LOCKOUT_MINUTES", cls.lockout_minutes),
             require_if_match=env.get("FABNET_API_REQUIRE_IF_MATCH", "").strip().lower()
             in ("1", "true", "yes", "on"),
-            dask_scheduler=env.get("FABNET_DASK_SCHEDULER", "").strip() or None,
+            dask_scheduler=_scheduler(env.get("FABNET_DASK_SCHEDULER", "")),
         )
+
+
+def _scheduler(raw: str) -> str | None:
+    """FABNET_DASK_SCHEDULER checked as a scheduler's address (empty: none), so a server
+    with a malformed one says so at start, not in its first job."""
+    if not raw.strip():
+        return None
+    from fabnet.batch.cluster import scheduler_address
+
+    try:
+        return scheduler_address(raw)
+    except FabnetError as e:
+        raise FabnetError(f"FABNET_DASK_SCHEDULER: {e}") from None

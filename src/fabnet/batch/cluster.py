@@ -9,6 +9,7 @@ one process gives. docs/scale-out.md says what each machine needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,25 @@ if TYPE_CHECKING:
 
 #: seconds to wait for the scheduler to answer before giving up
 CONNECT_TIMEOUT_S = 10
+
+#: the schemes a Dask scheduler listens on (`dask scheduler --protocol`), host and port
+_ADDRESS = re.compile(r"(?:(?P<scheme>tcp|tls|ws|wss|ucx)://)?"
+                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})")
+
+
+def scheduler_address(text: str) -> str:
+    """`text` as a scheduler address (`tcp://HOST:PORT`, `HOST:PORT`, tls/ws/wss/ucx), or
+    one line saying how to write one: checked before any connection is tried, since
+    dask.distributed leaves a half-made client behind on a malformed address."""
+    address = text.strip()
+    m = _ADDRESS.fullmatch(address) if len(address) <= 300 else None
+    if m is None or not 0 < int(m["port"]) < 65536:
+        why = "its port must be 1 to 65535" if m is not None else \
+            "not SCHEME://HOST:PORT with scheme tcp, tls, ws, wss or ucx"
+        shown = address if len(address) <= 80 else address[:77] + "..."
+        raise FabnetError(f"Dask scheduler {shown!r}: {why} (fix: give the address "
+                          "`dask scheduler` prints, e.g. tcp://10.0.0.5:8786)")
+    return address
 
 
 def _client_class() -> type[Client]:
@@ -42,7 +62,7 @@ class DaskCluster(Executor):
 
     def __init__(self, scheduler: str | Client) -> None:
         self._own = isinstance(scheduler, str)
-        self.address = scheduler if isinstance(scheduler, str) else str(
+        self.address = scheduler_address(scheduler) if isinstance(scheduler, str) else str(
             scheduler.scheduler.address if scheduler.scheduler else "")
         self._client: Client | None = None if isinstance(scheduler, str) else scheduler
 
