@@ -97,6 +97,8 @@ def test_strike_implies_continuity(tmp_path: Path) -> None:
     ("stress", "tts", "{s}", "--stock-days", "-2"),
     ("stress", "montecarlo", "{s}", "--samples", "0"),
     ("stress", "montecarlo", "{s}", "--workers", "0"),
+    ("stress", "montecarlo", "{s}", "--samples", "100001"),
+    ("design", "{s}", "--futures", "1000000000", "--budget", "1"),
     ("import", "willems", "{s}", "--out", "{o}", "--ttr", "-5"),
     ("import", "willems", "{s}", "--out", "{o}", "--capacity-factor", "0"),
 ])

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from fabnet.cli.app import app
 from fabnet.io import load_scenario
 from fabnet.model import Scenario
+from fabnet.model.errors import FabnetError
 from fabnet.model.mitigation import MitigationError, apply
 from fabnet.resilience.design import (
     Method,
@@ -230,3 +231,15 @@ def test_a_second_source_ships_only_once_qualified(small: Scenario) -> None:
     assert any(ln.id == "SUP-TW>HUB" and ln.transit == 2 for ln in sc.lanes)
     with pytest.raises(MitigationError, match=r"mitigations\[fc-tw\]\.country"):
         apply(small, (replace(second, country=None),))
+
+
+def test_more_futures_than_one_run_holds_is_one_line_before_any_sampling(
+        small: Scenario) -> None:
+    from fabnet.resilience.montecarlo import MAX_SAMPLES
+
+    with pytest.raises(FabnetError, match=r"^futures: at most 100,000 in one design, got "
+                                          r"1,000,000,000 \(fix: give fewer futures\)$"):
+        design(small, 1.0, 10**9, 0)
+    with pytest.raises(FabnetError, match=r"^samples: at most 100,000 futures in one stress "
+                                          r"test, got 100,001 \(fix: sample fewer"):
+        stress_test(small, MAX_SAMPLES + 1, 0)

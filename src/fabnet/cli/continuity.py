@@ -16,6 +16,7 @@ from fabnet.cli.console import err_console, out_console, positive, print_warning
 from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
 from fabnet.model.errors import FabnetError
+from fabnet.resilience.montecarlo import MAX_SAMPLES
 
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", envvar=SCHEDULER_ENV, metavar="ADDRESS",
@@ -143,7 +144,8 @@ def tts_cmd(
 @stress_app.command("montecarlo")
 def montecarlo_cmd(
     scenario: ScenarioArg,
-    samples: Annotated[int, typer.Option(min=1, help="Futures to sample.")] = 100,
+    samples: Annotated[int, typer.Option(min=1, max=MAX_SAMPLES, help="Futures to sample.")
+                       ] = 100,
     seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same numbers.")]
     = 0,
     target: Annotated[float, typer.Option(min=0.0, max=1.0,

@@ -13,6 +13,7 @@ from fabnet.cli.continuity import SchedulerOpt
 from fabnet.cli.outputs import ForceOpt, check_out_folder
 from fabnet.cli.scenario import ScenarioArg
 from fabnet.resilience.design import Objective, Search
+from fabnet.resilience.montecarlo import MAX_SAMPLES
 
 
 def design_cmd(
@@ -22,7 +23,8 @@ def design_cmd(
     objective: Annotated[Objective, typer.Option(
         help="expected: mean units lost over the futures; worst5: mean of the worst 5 %.")]
     = Objective.EXPECTED,
-    futures: Annotated[int, typer.Option(min=1, help="Futures sampled from the risks.")] = 50,
+    futures: Annotated[int, typer.Option(min=1, max=MAX_SAMPLES,
+                                         help="Futures sampled from the risks.")] = 50,
     seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same futures.")]
     = 0,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,

@@ -56,6 +56,7 @@ from fabnet.resilience.design_exact import (
     objective_value,
 )
 from fabnet.resilience.montecarlo import (
+    MAX_SAMPLES,
     StressResult,
     _same_disruptions,
     sample_future,
@@ -398,6 +399,9 @@ def design(sc: Scenario, budget: float, samples: int, seed: int,
     `rounds` rounds and `time_limit` seconds)."""
     if budget < 0:
         raise FabnetError(f"budget: must be >= 0, got {budget:g} (fix: give 0 or more EUR)")
+    if samples > MAX_SAMPLES:
+        raise FabnetError(f"futures: at most {MAX_SAMPLES:,} in one design, got {samples:,} "
+                          "(fix: give fewer futures)")
     if not sc.mitigations:
         raise FabnetError("mitigations: the scenario lists none (fix: add a mitigations: "
                           "section of candidates, see docs/resilience.md)")

@@ -183,6 +183,11 @@ class StressResult:
 #: the future's capacity plus this (far inside HiGHS' primal feasibility tolerance, 1e-7)
 KEEP_TOL = 1e-9
 
+#: futures one stress test samples at most: every future is sampled before the first is
+#: re-planned (about 2.5 KiB each on the Europe example), so a mistyped count stops here
+#: in one line instead of filling memory; more futures: several seeds, pooled
+MAX_SAMPLES = 100_000
+
 
 class Route(StrEnum):
     """How a future's numbers were found; all three are exact re-plans."""
@@ -639,6 +644,10 @@ def stress_test(sc: Scenario, samples: int, seed: int, target: float = 0.95,
 
     if frozen < 0:
         raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
+    if samples > MAX_SAMPLES:
+        raise FabnetError(f"samples: at most {MAX_SAMPLES:,} futures in one stress test, got "
+                          f"{samples:,} (fix: sample fewer, or run several seeds and pool "
+                          "their samples)")
     streams = np.random.SeedSequence(seed).spawn(samples)
     futures = [sample_future(sc, np.random.default_rng(s), n) for n, s in enumerate(streams)]
     reference = Replanner(sc, options=options).base_solution() if frozen else None
