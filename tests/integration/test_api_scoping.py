@@ -258,6 +258,27 @@ def test_version_notes_hide_restricted_fields_and_other_sites(api: Api) -> None:
     assert "UK-PLANT" not in sam and "location" in sam
 
 
+def test_a_stale_edit_quotes_the_version_note_as_the_caller_may_read_it(api: Api) -> None:
+    """The 412's message quotes the newest version's note: restricted column names and
+    other sites' ids are left out of it as they are from the version list."""
+    assert api.patch("/scenarios/net/sites/UK-PLANT", json={"location": "Telford"}
+                     ).status_code == 200
+    stale = {"If-Match": '"0123456789abcdef0123456789abcdef"'}
+    answers = {}
+    for role, url, body in (
+            (Role.ADMIN, "/scenarios/net/items/FC-H7", {"name": "FC"}),
+            (Role.ENGINEERING, "/scenarios/net/items/FC-H7", {"name": "FC"}),
+            (SAM, "/scenarios/net/work_centers/FR-LYON/assembly", {"hours": 90})):
+        r = api.patch(url, role, json=body, headers=stale)
+        assert r.status_code == 412, (role, r.text)
+        answers[role] = r.json()["detail"]
+        assert "nothing was stored" in answers[role] and "Telford" not in answers[role]
+    assert "(API: patch sites[UK-PLANT] (location))" in answers[Role.ADMIN]
+    assert "(API: patch sites[UK-PLANT])" in answers[Role.ENGINEERING]
+    assert "location" not in answers[Role.ENGINEERING]
+    assert not names_other_site(answers[SAM]) and "patch sites[" in answers[SAM]
+
+
 def test_a_site_manager_does_not_see_another_sites_branch_operations(api: Api) -> None:
     assert api.post("/branches", json={"name": "b1", "scenario": "net"}).status_code == 201
     for url in ("/scenarios/net/work_centers/UK-PLANT/assembly?branch=b1",

@@ -56,7 +56,21 @@ ANY_ROW = "*"
 
 class StaleEdit(Conflict):
     """An edit based on a row that has changed, or gone, since it was read (its
-    `if_match` tag is not the row's now): nothing was stored; read it again and redo it."""
+    `if_match` tag is not the row's now): nothing was stored; read it again and redo it.
+
+    `version` and `note` are those of the scenario version the message quotes (0 and ""
+    for a branch), so that a caller who may see only part of it can be shown the note as
+    they may read it (`scoping.redact_note`)."""
+
+    def __init__(self, message: str, version: int = 0, note: str = "") -> None:
+        super().__init__(message)
+        self.version, self.note = version, note
+
+
+def _quoting(info: VersionInfo, e: StaleEdit) -> StaleEdit:
+    """`e` with the version whose note it quotes."""
+    e.version, e.note = info.version, info.note
+    return e
 
 
 def entity_tag(value: Any) -> str:
@@ -308,8 +322,11 @@ def _edit_version_optimistic(store: Store, scenario: str, section: str, op: Edit
     now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
         f"({info.note or 'no note'})"
     with paused_gc():
-        new, key = _apply(current, section, op, key, row, f"{scenario} version {info.version}",
-                          guard, if_match, now)
+        try:
+            new, key = _apply(current, section, op, key, row,
+                              f"{scenario} version {info.version}", guard, if_match, now)
+        except StaleEdit as e:
+            raise _quoting(info, e) from None
         version_digests(new)  # the hashes, made here so the transaction only joins them
     before = _row_of(current, section, key)
     if new == current:
@@ -350,8 +367,11 @@ def _edit_version(uow: UnitOfWork, scenario: str, section: str, op: EditOp,
     now = f"{scenario} is at version {info.version}, made by {info.created_by} " \
         f"({info.note or 'no note'})"
     with paused_gc():
-        new, key = _apply(current, section, op, key, row,
-                          f"{scenario} version {info.version}", guard, if_match, now)
+        try:
+            new, key = _apply(current, section, op, key, row,
+                              f"{scenario} version {info.version}", guard, if_match, now)
+        except StaleEdit as e:
+            raise _quoting(info, e) from None
     before = _row_of(current, section, key)
     if new == current:
         return EditResult(scenario, info.version, None, section, key, False, before, before)

@@ -30,7 +30,8 @@ from fabnet.api import policy
 from fabnet.api.deps import AllowEdit, Anyone, Principal, SettingsDep
 from fabnet.api.schemas import MAX_INT, NAME, Page
 from fabnet.api.section_schemas import SECTION_SCHEMAS, SectionSchemas
-from fabnet.services import editing
+from fabnet.services import editing, scoping
+from fabnet.services import scenarios as scenario_svc
 from fabnet.services.editing import ANY_ROW, EditOp, EditResult, Row, row_key, row_tag
 
 T = TypeVar("T")
@@ -114,6 +115,24 @@ def if_match(header: str | None, required: bool) -> frozenset[str] | None:
     return frozenset(t for t in tags if not t.startswith("W/"))
 
 
+def _edit(who: Principal, scenario: str, *args: Any) -> EditResult:
+    """`editing.edit_row` for `who`: a 412 that quotes a version's note quotes it as they
+    may read it (restricted column names and other sites' ids out), as the version list
+    shows it to them."""
+    try:
+        return editing.edit_row(who.store, scenario, *args)
+    except editing.StaleEdit as e:
+        viewer = policy.viewer(who.sites, who.cleared)
+        if viewer.whole or not e.version:
+            raise
+        source = scoping.Source.of(scenario_svc.load_stored(who.store, scenario, e.version))
+        text = str(e)
+        if e.note:
+            text = text.replace(f"({e.note})",
+                                f"({scoping.redact_note(e.note, viewer, source)})")
+        raise editing.StaleEdit(scoping.redact_text(text, viewer, source)) from None
+
+
 def _guard(who: Principal, section: str) -> editing.Guard:
     """Inside the edit's transaction: a site manager may touch only their sites' rows."""
     def check(before: Row | None, after: Row | None) -> None:
@@ -195,9 +214,8 @@ def section_router(section: str) -> APIRouter:
     def create_row(scenario: ScenarioName, body: create_model, who: Editor,
                    response: Response, branch: BranchQ = None) -> Any:
         row = body.model_dump(by_alias=True)
-        return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.CREATE,
-                                             row=row, branch=branch,
-                                             guard=_guard(who, section)), response)
+        return _edited(who, _edit(who, scenario, section, EditOp.CREATE, None, row, branch,
+                                  _guard(who, section)), response)
 
     @router.put("/{key:path}", response_model=Edited[public_model],
                 response_model_exclude_unset=True, summary=f"Replace a row of {section}",
@@ -208,9 +226,8 @@ def section_router(section: str) -> APIRouter:
                     tags: IfMatchH = None) -> Any:
         row = body.model_dump(by_alias=True)
         expected = if_match(tags, settings.require_if_match)
-        return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.REPLACE,
-                                             key, row, branch, _guard(who, section),
-                                             expected), response)
+        return _edited(who, _edit(who, scenario, section, EditOp.REPLACE, key, row, branch,
+                                  _guard(who, section), expected), response)
 
     @router.patch("/{key:path}", response_model=Edited[public_model],
                   response_model_exclude_unset=True, summary=f"Change fields of a {section} row",
@@ -221,9 +238,8 @@ def section_router(section: str) -> APIRouter:
                   tags: IfMatchH = None) -> Any:
         row = body.model_dump(by_alias=True, exclude_unset=True)
         expected = if_match(tags, settings.require_if_match)
-        return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.PATCH,
-                                             key, row, branch, _guard(who, section),
-                                             expected), response)
+        return _edited(who, _edit(who, scenario, section, EditOp.PATCH, key, row, branch,
+                                  _guard(who, section), expected), response)
 
     @router.delete("/{key:path}", response_model=Edited[public_model],
                    response_model_exclude_unset=True, summary=f"Delete a row of {section}",
@@ -232,9 +248,8 @@ def section_router(section: str) -> APIRouter:
     def delete_row(scenario: ScenarioName, key: RowKey, who: Editor, settings: SettingsDep,
                    response: Response, branch: BranchQ = None, tags: IfMatchH = None) -> Any:
         expected = if_match(tags, settings.require_if_match)
-        return _edited(who, editing.edit_row(who.store, scenario, section, EditOp.DELETE,
-                                             key, None, branch, _guard(who, section),
-                                             expected), response)
+        return _edited(who, _edit(who, scenario, section, EditOp.DELETE, key, None, branch,
+                                  _guard(who, section), expected), response)
 
     return router
 
