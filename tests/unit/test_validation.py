@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -267,3 +268,21 @@ def test_csv_error_names_the_section_file(tmp_path: Path) -> None:
         load_scenario(folder)
     msg = str(e.value.issues[0])
     assert "demand.csv" in msg and "demand[D1].item" in msg
+
+
+@pytest.mark.parametrize(("where", "value", "fix"), [
+    (("demand", 0, "qty"), 1e300, "use a value <= 1e+12"),
+    (("inventory", 0, "qty"), 2e12, "use a value <= 1e+12"),
+    (("sites", 0, "work_centers", 0, "hours"), 1e20, "use a value <= 1e+12"),
+])
+def test_numbers_past_what_a_plan_can_hold_name_their_field(
+        tmp_path: Path, where: tuple[Any, ...], value: float, fix: str) -> None:
+    """From 1e20 the solver reads a bound as unlimited, and far below that a quantity is
+    lost in rounding: past 1e12 the value is refused, by record and field."""
+    doc = base()
+    node = doc
+    for k in where[:-1]:
+        node = node[k]
+    node[where[-1]] = value
+    msgs = problems(tmp_path, doc)
+    assert f".{where[-1]}:" in msgs[0] and f"(fix: {fix})" in msgs[0], msgs

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fabnet.io.limits import MAX_AMOUNT
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import NodeKind
 from fabnet.services.scenarios import NAME_PATTERN
@@ -40,6 +41,9 @@ def sane(value: Any) -> Any:
     elif isinstance(value, int):
         if abs(value) > MAX_INT:
             raise ValueError(f"must be between {-MAX_INT} and {MAX_INT}")
+    elif isinstance(value, float):
+        if abs(value) > MAX_AMOUNT:
+            raise ValueError(f"must be between {-MAX_AMOUNT:g} and {MAX_AMOUNT:g}")
     elif isinstance(value, date) and not isinstance(value, datetime):
         if not FIRST_DAY <= value <= LAST_DAY:
             raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")

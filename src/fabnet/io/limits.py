@@ -37,6 +37,15 @@ MAX_COLUMNS = 256
 MAX_ID_LENGTH = 64
 """Longest id of an item, site, supplier, customer, demand, disruption or risk."""
 
+MAX_AMOUNT = 1e12
+"""Largest quantity, capacity, cost, count or factor in a scenario: far above any
+network's, far below the 1e20 at which HiGHS takes a bound as infinite, so no value is
+quietly read as unlimited or lost in rounding."""
+
+MAX_BUCKET_COUNT = 100_000
+"""Most buckets a lead time, transit, duration or delay may span (a horizon has at most
+10,000)."""
+
 MAX_TARGET_LENGTH = 2 * MAX_ID_LENGTH + 8
 """Longest disruption, recovery or risk target (`lane:A>B` holds two ids)."""
 

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from fabnet.io.limits import MAX_ID_LENGTH, MAX_TARGET_LENGTH
+from fabnet.io.limits import MAX_AMOUNT, MAX_BUCKET_COUNT, MAX_ID_LENGTH, MAX_TARGET_LENGTH
 from fabnet.model.horizon import BucketKind
 from fabnet.model.licence import LicenceStatus
 from fabnet.model.mitigation import REQUIRED, MitigationKind
@@ -111,16 +111,17 @@ def _as_bool(v: Any) -> Any:
 Id = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_ID_LENGTH))]
 Target = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_TARGET_LENGTH))]
 Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
-Qty = Annotated[float, Field(ge=0), BeforeValidator(_blank_none)]
-PosQty = Annotated[float, Field(gt=0), BeforeValidator(_blank_none)]
-OptQty = Annotated[float | None, Field(ge=0), BeforeValidator(_blank_none)]
-Buckets = Annotated[int, Field(ge=0), BeforeValidator(_blank_none)]
+Qty = Annotated[float, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
+PosQty = Annotated[float, Field(gt=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
+OptQty = Annotated[float | None, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
+Buckets = Annotated[int, Field(ge=0, le=MAX_BUCKET_COUNT), BeforeValidator(_blank_none)]
 #: a pack or batch size: a whole number of units, at least 1 (blank: none)
-OptCount = Annotated[int | None, Field(ge=1), BeforeValidator(_blank_none)]
+OptCount = Annotated[int | None, Field(ge=1, le=int(MAX_AMOUNT)), BeforeValidator(_blank_none)]
 Day = Annotated[date, BeforeValidator(_as_date)]
 OptDay = Annotated[date | None, BeforeValidator(_as_date)]
 IdList = Annotated[list[Id], BeforeValidator(_split_list)]
-Factors = Annotated[list[Annotated[float, Field(ge=0)]], BeforeValidator(_split_list)]
+Factors = Annotated[list[Annotated[float, Field(ge=0, le=MAX_AMOUNT)]],
+                   BeforeValidator(_split_list)]
 Country = Annotated[str, Field(min_length=2, max_length=3),
                     BeforeValidator(_id_check(3, "country code")), BeforeValidator(_blank_none)]
 
@@ -197,7 +198,8 @@ class OfferRow(Row):
     price: Qty
     lead_time: Buckets
     capacity: OptQty = None
-    moq: Annotated[float | None, Field(gt=0), BeforeValidator(_blank_none)] = None
+    moq: Annotated[float | None, Field(gt=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)] \
+        = None
     multiple: OptCount = None
 
 
@@ -212,7 +214,8 @@ class LaneRow(Row):
     from_: Annotated[Id, Field(alias="from")]
     to: Id
     transit: Buckets = 0
-    cost: Annotated[float, Field(ge=0), BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
+    cost: Annotated[float, Field(ge=0, le=MAX_AMOUNT),
+                    BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
     capacity: OptQty = None
 
 
@@ -237,7 +240,7 @@ class DisruptionRow(Row):
     target: Target
     from_: Annotated[Day, Field(alias="from")]
     buckets: Buckets
-    capacity: Annotated[float, Field(ge=0),
+    capacity: Annotated[float, Field(ge=0, le=MAX_AMOUNT),
                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
     work_center: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "work center")),
                            BeforeValidator(_blank_none)] = None
@@ -254,8 +257,9 @@ class RiskRow(Row):
     rate: Annotated[float, Field(ge=0, le=1)]
     dist: DurationDist = DurationDist.FIXED
     duration: Buckets
-    duration_max: Annotated[int | None, Field(ge=0), BeforeValidator(_blank_none)] = None
-    capacity: Annotated[float, Field(ge=0),
+    duration_max: Annotated[int | None, Field(ge=0, le=MAX_BUCKET_COUNT),
+                            BeforeValidator(_blank_none)] = None
+    capacity: Annotated[float, Field(ge=0, le=MAX_AMOUNT),
                         BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
 
 
@@ -289,7 +293,7 @@ class MitigationRow(Row):
     id: Id
     kind: MitigationKind
     cost: Qty
-    available_after: Annotated[int, Field(ge=0),
+    available_after: Annotated[int, Field(ge=0, le=MAX_BUCKET_COUNT),
                                BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
     supplier: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "supplier")),
                         BeforeValidator(_blank_none)] = None
@@ -298,9 +302,11 @@ class MitigationRow(Row):
     item: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "item")),
                     BeforeValidator(_blank_none)] = None
     price: OptQty = None
-    lead_time: Annotated[int, Field(ge=0), BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
+    lead_time: Annotated[int, Field(ge=0, le=MAX_BUCKET_COUNT),
+                         BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
     capacity: OptQty = None
-    transit: Annotated[int, Field(ge=0), BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
+    transit: Annotated[int, Field(ge=0, le=MAX_BUCKET_COUNT),
+                       BeforeValidator(lambda v: _blank_none(v) or 0)] = 0
     site: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "site")),
                     BeforeValidator(_blank_none)] = None
     work_center: Annotated[str | None, BeforeValidator(_id_check(MAX_ID_LENGTH, "work center")),
@@ -308,11 +314,11 @@ class MitigationRow(Row):
     hours: OptQty = None
     ramp: Factors = []
     qty: OptQty = None
-    holding_cost: Annotated[float, Field(ge=0),
+    holding_cost: Annotated[float, Field(ge=0, le=MAX_AMOUNT),
                             BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
     from_: Annotated[str | None, Field(alias="from"), BeforeValidator(_blank_none)] = None
     to: Annotated[str | None, BeforeValidator(_blank_none)] = None
-    lane_cost: Annotated[float, Field(ge=0),
+    lane_cost: Annotated[float, Field(ge=0, le=MAX_AMOUNT),
                          BeforeValidator(lambda v: _blank_none(v) or 0.0)] = 0.0
 
     @model_validator(mode="after")

@@ -167,6 +167,11 @@ def report_missing_columns(raw: RawTables, section: str, header: list[str | None
                                     raw.file_of(section)))
 
 
+def _number(value: Any) -> str:
+    """A limit as people write it (1e+12, 100000), or "the limit" when unknown."""
+    return f"{value:g}" if isinstance(value, int | float) else "the limit"
+
+
 def _fix_for(err_type: str, field_name: str, ctx: dict[str, Any] | None = None) -> str:
     if ctx and isinstance(ctx.get("fix"), str):
         return str(ctx["fix"])
@@ -176,6 +181,7 @@ def _fix_for(err_type: str, field_name: str, ctx: dict[str, Any] | None = None) 
         "extra_forbidden": f"remove {field_name!r} or correct its spelling",
         "greater_than_equal": "use a value >= 0",
         "greater_than": "use a value > 0",
+        "less_than_equal": f"use a value <= {_number((ctx or {}).get('le'))}",
         "date_from_datetime_parsing": "write the date as YYYY-MM-DD",
         "date_parsing": "write the date as YYYY-MM-DD",
         "enum": "use one of the listed values",
