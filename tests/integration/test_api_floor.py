@@ -212,3 +212,11 @@ def test_trace_down_and_up_agree_through_the_api(floor: Api) -> None:
         assert serials[0] in {u["serial"] for u in
                               floor.get(f"/trace/{ref}{Q}&direction=down").json()["units"]}
     assert floor.get("/trace/NOPE?direction=up").status_code == 404
+
+
+def test_a_lot_code_with_a_control_character_is_a_422_and_books_nothing(floor: Api) -> None:
+    r = floor.post("/floor/receive", json={"site": "FR-LYON", "item": "CELL", "lot": "L\n1",
+                                           "qty": 1, "scenario": "tiny"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "lot"], r.text
+    r = floor.get("/trace/L%0A1")
+    assert r.status_code in (404, 422), r.text  # nothing was booked under it

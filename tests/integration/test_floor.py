@@ -136,6 +136,15 @@ def test_a_shortage_books_nothing(store: Store) -> None:
     assert fl.build(store, ADMIN, wo["PACK"], 2).serials  # the 6 were all still there
 
 
+@pytest.mark.parametrize("code", ["C\n1", "C\t1", "\x7f", "   ", "C" * 201])
+def test_a_lot_code_a_label_or_export_could_not_carry_is_refused(store: Store,
+                                                                 code: str) -> None:
+    _orders(store)
+    with pytest.raises(fl.FloorError, match=r"^lot .*\(fix: give the code as printed"):
+        fl.receive(store, ADMIN, "S1", "CELL", code, 6, "SUP")
+    assert fl.receive(store, ADMIN, "S1", "CELL", "C-1 (box 2)", 6, "SUP").remaining == 6
+
+
 def test_a_drone_ships_only_when_complete_unheld_and_once(store: Store) -> None:
     a, b = _ready_drones(store, 2)
     with pytest.raises(ShipRefused, match="incomplete: flight \\(not tested\\)"):

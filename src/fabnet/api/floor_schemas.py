@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fabnet.api.schemas import MAX_INT, NAME, ApiModel
 
-Code = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Scenario = Annotated[str | None, Field(default=None, pattern=NAME, description=
                                         "the stored scenario the floor runs in (default: "

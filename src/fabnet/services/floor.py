@@ -194,6 +194,7 @@ def receive(store: Store, caller: Caller, site: str, item: str, lot: str, qty: f
     caller.check(FloorAction.RECEIVE, site)
     if not (qty > 0 and math.isfinite(qty)):
         raise FloorError(f"--qty {qty}: must be a number > 0")
+    _lot_code(lot)
 
     def work(uow: UnitOfWork, floor: FloorRepository) -> Lot:
         sid, name = _scenario_id(uow, scenario)
@@ -208,6 +209,17 @@ def receive(store: Store, caller: Caller, site: str, item: str, lot: str, qty: f
                      "supplier": supplier})
         return floor.lots(sid, ids=[lid])[0]
     return _run(store, caller, work)
+
+
+def _lot_code(code: str) -> None:
+    """A lot code as labels, trace reports and exports can carry it: 1 to 200 characters,
+    no control characters (a line break would split a CSV row or a log line)."""
+    bad = next((c for c in code if ord(c) < 32 or ord(c) == 127), None)
+    if not code.strip() or len(code) > 200 or bad is not None:
+        why = f"contains the control character U+{ord(bad):04X}" if bad is not None else \
+            "must be 1 to 200 characters, not only spaces"
+        raise FloorError(f"lot {code[:80]!r}: {why} (fix: give the code as printed on the "
+                         "supplier's label)")
 
 
 def _known(sc: Scenario, site: str | None = None, item: str | None = None,
