@@ -51,6 +51,37 @@ def test_wrong_types_are_422s_naming_each_field(small: Api) -> None:
                                                    ("body", "cost")}
 
 
+@pytest.mark.parametrize(("method", "url", "body", "field"), [
+    ("patch", "/scenarios/net/lanes/SUP-TW>FR-LYON", {"transit": True}, "transit"),
+    ("patch", "/scenarios/net/lanes/SUP-TW>FR-LYON", {"transit": "4"}, "transit"),
+    ("patch", "/scenarios/net/demand/D1", {"qty": "50"}, "qty"),
+    ("patch", "/scenarios/net/items/FC-H7", {"serialized": "yes"}, "serialized"),
+    ("patch", "/scenarios/net/items/FC-H7", {"serialized": 1}, "serialized"),
+    ("post", "/jobs/montecarlo", {"scenario": "net", "samples": True}, "samples"),
+    ("post", "/jobs/montecarlo", {"scenario": "net", "samples": "200"}, "samples"),
+    ("post", "/jobs/plan", {"scenario": "net", "whole_units": "yes"}, "whole_units"),
+])
+def test_json_of_the_wrong_type_is_refused_not_converted(
+        small: Api, method: str, url: str, body: dict[str, Any], field: str) -> None:
+    """`true` for a count, `"4"` for a number or `"yes"` for true or false is a 422 naming
+    the field, and nothing is stored or started: JSON says what it means."""
+    before = small.get("/scenarios/net/versions").json()["count"]
+    jobs = small.get("/jobs").json()["count"]
+    r = getattr(small, method)(url, json=body)
+    assert r.status_code == 422, r.text
+    assert detail(r)[0]["loc"] == ["body", field]
+    assert detail(r)[0]["ctx"]["fix"].startswith("send ")
+    assert small.get("/scenarios/net/versions").json()["count"] == before
+    assert small.get("/jobs").json()["count"] == jobs
+
+
+def test_json_numbers_and_yes_no_of_the_right_type_are_taken(small: Api) -> None:
+    r = small.patch("/scenarios/net/lanes/SUP-TW>FR-LYON", json={"transit": 2, "cost": 1})
+    assert r.status_code == 200 and r.json()["row"]["cost"] == 1.0, r.text
+    r = small.patch("/scenarios/net/items/FC-H7", json={"serialized": False})
+    assert r.status_code == 200, r.text
+
+
 def test_unknown_fields_are_refused_by_name(small: Api) -> None:
     r = small.post("/scenarios/net/items", json={"id": "X", "colour": "red"})
     assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "colour"]

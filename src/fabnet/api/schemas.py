@@ -9,9 +9,18 @@ outside 32 bits, text with NUL characters or lone surrogates, and dates outside
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from fabnet.io.limits import MAX_AMOUNT
 from fabnet.model.horizon import BucketKind
@@ -57,10 +66,48 @@ def sane(value: Any) -> Any:
     return value
 
 
+def _scalar_types(annotation: Any) -> frozenset[type] | None:
+    """The plain types a field takes (`int | None` -> {int}), None for anything else
+    (lists, models, enums, text): what `_json_typed` compares a sent value with."""
+    if get_origin(annotation) is Annotated:
+        return _scalar_types(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        parts = [_scalar_types(a) for a in get_args(annotation) if a is not type(None)]
+        out: frozenset[type] = frozenset()
+        for p in parts:
+            if p is None:
+                return None
+            out |= p
+        return out
+    return frozenset({annotation}) if annotation in (int, float, bool) else None
+
+
+def _json_typed(value: Any, types: frozenset[type] | None) -> Any:
+    """`value` if JSON sent it as the field's type: a number for a number, true or false
+    for a yes/no; `true` for a count or `"4"` for a quantity is refused, not converted."""
+    if types is None or value is None:
+        return value
+    if types == {bool}:
+        if not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "Input should be true or false",
+                                      {"fix": "send true or false, without quotes"})
+    elif types <= {int, float} and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise PydanticCustomError("number_type", "Input should be a number",
+                                  {"fix": "send a number, without quotes"})
+    return value
+
+
 class ApiModel(BaseModel):
-    """Base of every request body: strict about unknown fields and odd values."""
+    """Base of every request body: strict about unknown fields and odd values, and about
+    JSON types (a number, true or false, as the field says)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else _json_typed(value, _scalar_types(field.annotation))
 
     @field_validator("*", mode="after")
     @classmethod
