@@ -82,6 +82,22 @@ def test_json_numbers_and_yes_no_of_the_right_type_are_taken(small: Api) -> None
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.parametrize(("method", "url", "body", "field"), [
+    ("patch", "/scenarios/net/work_centers/FR-LYON/assembly", {"ramp": [1.0] * 10_001},
+     "ramp"),
+    ("patch", "/scenarios/net/items/FC-H7", {"name": "x" * 2001}, "name"),
+    ("patch", "/scenarios/net/items/FC-H7", {"serial_pattern": "{" * 5000}, "serial_pattern"),
+    ("post", "/jobs/tts", {"scenario": "net", "kinds": ["site"] * 5}, "kinds"),
+    ("post", "/jobs/tts", {"scenario": "net", "kinds": ["site", "lane", "site"]}, "kinds"),
+])
+def test_lists_and_texts_past_their_length_are_refused_without_echoing_them(
+        small: Api, method: str, url: str, body: dict[str, Any], field: str) -> None:
+    r = getattr(small, method)(url, json=body)
+    assert r.status_code == 422, r.text
+    assert detail(r)[0]["loc"][:2] == ["body", field]
+    assert len(r.text) < 2000  # the value sent is not echoed back
+
+
 def test_unknown_fields_are_refused_by_name(small: Api) -> None:
     r = small.post("/scenarios/net/items", json={"id": "X", "colour": "red"})
     assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "colour"]

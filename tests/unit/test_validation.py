@@ -286,3 +286,11 @@ def test_numbers_past_what_a_plan_can_hold_name_their_field(
     node[where[-1]] = value
     msgs = problems(tmp_path, doc)
     assert f".{where[-1]}:" in msgs[0] and f"(fix: {fix})" in msgs[0], msgs
+
+
+def test_a_bad_serial_pattern_is_quoted_short(tmp_path: Path) -> None:
+    doc = base()
+    doc["items"][1].update(serialized=True, serial_pattern="RQ-" + "{nope}" * 20)
+    msgs = problems(tmp_path, doc)
+    assert any("items[FC-H7].serial_pattern" in m and "unknown field {nope}" in m
+               and "..." in m and len(m) < 400 for m in msgs), msgs

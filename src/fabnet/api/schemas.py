@@ -381,8 +381,16 @@ class TtsJob(JobTarget):
     """Time-to-survive, time-to-recover and performance impact per node (Simchi-Levi et
     al., Interfaces 2015)."""
 
-    kinds: list[NodeKind] | None = Field(default=None, description="node kinds to sweep "
+    kinds: list[NodeKind] | None = Field(default=None, max_length=len(NodeKind),
+                                         description="node kinds to sweep, each once "
                                          "(default: every site, offer and lane)")
+
+    @field_validator("kinds")
+    @classmethod
+    def _once(cls, kinds: list[NodeKind] | None) -> list[NodeKind] | None:
+        if kinds is not None and len(set(kinds)) < len(kinds):
+            raise ValueError("names a kind twice (fix: name each kind once)")
+        return kinds
 
 
 class MonteCarloJob(JobTarget):

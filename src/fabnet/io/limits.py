@@ -42,6 +42,12 @@ MAX_AMOUNT = 1e12
 network's, far below the 1e20 at which HiGHS takes a bound as infinite, so no value is
 quietly read as unlimited or lost in rounding."""
 
+MAX_BUCKETS = 10_000
+"""Most buckets a horizon has, and so most entries of a per-bucket list (a ramp)."""
+
+MAX_TEXT_LENGTH = 2000
+"""Longest name, location or other free text of a record."""
+
 MAX_BUCKET_COUNT = 100_000
 """Most buckets a lead time, transit, duration or delay may span (a horizon has at most
 10,000)."""

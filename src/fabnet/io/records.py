@@ -27,7 +27,14 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from fabnet.io.limits import MAX_AMOUNT, MAX_BUCKET_COUNT, MAX_ID_LENGTH, MAX_TARGET_LENGTH
+from fabnet.io.limits import (
+    MAX_AMOUNT,
+    MAX_BUCKET_COUNT,
+    MAX_BUCKETS,
+    MAX_ID_LENGTH,
+    MAX_TARGET_LENGTH,
+    MAX_TEXT_LENGTH,
+)
 from fabnet.model.horizon import BucketKind
 from fabnet.model.licence import LicenceStatus
 from fabnet.model.mitigation import REQUIRED, MitigationKind
@@ -110,7 +117,8 @@ def _as_bool(v: Any) -> Any:
 
 Id = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_ID_LENGTH))]
 Target = Annotated[str, Field(min_length=1), BeforeValidator(_id_check(MAX_TARGET_LENGTH))]
-Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH),
+                 BeforeValidator(lambda v: "" if v is None else v)]
 Qty = Annotated[float, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
 PosQty = Annotated[float, Field(gt=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
 OptQty = Annotated[float | None, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_blank_none)]
@@ -121,7 +129,7 @@ Day = Annotated[date, BeforeValidator(_as_date)]
 OptDay = Annotated[date | None, BeforeValidator(_as_date)]
 IdList = Annotated[list[Id], BeforeValidator(_split_list)]
 Factors = Annotated[list[Annotated[float, Field(ge=0, le=MAX_AMOUNT)]],
-                   BeforeValidator(_split_list)]
+                   Field(max_length=MAX_BUCKETS), BeforeValidator(_split_list)]
 Country = Annotated[str, Field(min_length=2, max_length=3),
                     BeforeValidator(_id_check(3, "country code")), BeforeValidator(_blank_none)]
 
@@ -136,7 +144,7 @@ class ScenarioRow(Row):
     scenario: Text = ""
     start: Day
     bucket: BucketKind = BucketKind.WEEK
-    buckets: Annotated[int, Field(ge=1, le=10_000)]
+    buckets: Annotated[int, Field(ge=1, le=MAX_BUCKETS)]
 
 
 class ItemRow(Row):
@@ -148,7 +156,8 @@ class ItemRow(Row):
     holding_cost: OptQty = None
     serialized: Annotated[bool, BeforeValidator(lambda v: _as_bool(_blank_none(v) or False))] \
         = False
-    serial_pattern: Annotated[str | None, BeforeValidator(_blank_none)] = None
+    serial_pattern: Annotated[str | None, Field(max_length=MAX_ID_LENGTH * 2),
+                              BeforeValidator(_blank_none)] = None
     revision: Annotated[str | None, BeforeValidator(_blank_none),
                         BeforeValidator(_id_check(MAX_ID_LENGTH, "revision"))] = None
 

@@ -36,30 +36,31 @@ class SerialPattern:
         """Parse `text` (None: the default pattern), refusing unknown fields, a missing or
         repeated `{seq}`, and braces that don't pair."""
         text = DEFAULT_PATTERN if text is None else text
+        shown = repr(text) if len(text) <= 60 else repr(text[:57] + "...")
         try:
             parts = list(string.Formatter().parse(text))
         except ValueError as e:
-            raise PatternError(f"{text!r} is not a pattern ({e}); write fields in braces, "
+            raise PatternError(f"{shown} is not a pattern ({e}); write fields in braces, "
                                f"e.g. {DEFAULT_PATTERN!r}") from None
         width, seqs = 0, 0
         for _, name, spec, conv in parts:
             if name is None:
                 continue
             if name not in FIELDS or conv:
-                raise PatternError(f"{text!r}: unknown field {{{name}}} (fields: "
+                raise PatternError(f"{shown}: unknown field {{{name}}} (fields: "
                                    f"{', '.join('{' + f + '}' for f in FIELDS)})")
             if name == "seq":
                 seqs += 1
                 m = _PAD.fullmatch(spec or "0")
                 if m is None or int(m.group(1)) > MAX_PAD:
-                    raise PatternError(f"{text!r}: {{seq:{spec}}} is not a width (write "
+                    raise PatternError(f"{shown}: {{seq:{spec}}} is not a width (write "
                                        "{seq} or {seq:06}, at most 12 digits)")
                 width = int(m.group(1))
             elif spec:
-                raise PatternError(f"{text!r}: {{{name}:{spec}}} takes no format (write "
+                raise PatternError(f"{shown}: {{{name}:{spec}}} takes no format (write "
                                    f"{{{name}}})")
         if seqs != 1:
-            raise PatternError(f"{text!r} needs exactly one {{seq}} (it has {seqs}), so that "
+            raise PatternError(f"{shown} needs exactly one {{seq}} (it has {seqs}), so that "
                                "serials differ")
         return cls(text, width)
 
