@@ -98,6 +98,25 @@ def test_lists_and_texts_past_their_length_are_refused_without_echoing_them(
     assert len(r.text) < 2000  # the value sent is not echoed back
 
 
+def test_every_route_refuses_a_query_parameter_it_does_not_take(small: Api) -> None:
+    """A mistyped filter (`/floor/yield?site=…`, which takes none) is a 422 naming it,
+    on every GET route, never ignored with the whole list answered."""
+    from fastapi.routing import APIRoute
+
+    from fabnet.api.app import api_routers
+
+    gets = sorted({r.path for router in api_routers() for r in router.routes
+                   if isinstance(r, APIRoute) and "GET" in r.methods and "{" not in r.path})
+    assert "/floor/yield" in gets and len(gets) > 10
+    for path in gets:
+        r = small.get(path, params={"zz_filter": "x"})
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert detail(r)[0]["loc"] == ["query", "zz_filter"], path
+        assert detail(r)[0]["ctx"]["fix"].startswith("use "), path
+    assert small.get("/floor/yield").status_code == 200
+    assert small.get("/scenarios/net/lanes", params={"transit": "1"}).status_code == 200
+
+
 def test_unknown_fields_are_refused_by_name(small: Api) -> None:
     r = small.post("/scenarios/net/items", json={"id": "X", "colour": "red"})
     assert r.status_code == 422 and detail(r)[0]["loc"] == ["body", "colour"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from fabnet.api import errors, policy
 from fabnet.api.deps import Allow, AllowEdit
 from fabnet.api.middleware import AccessLog, BodyLimit, Idempotency
+from fabnet.api.query import refuse_unknown_query
 from fabnet.api.routes import (
     audit,
     auth,
@@ -210,7 +211,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_docs(app)
     errors.install(app)
     for r in api_routers():
-        app.include_router(r)
+        app.include_router(r, dependencies=[Depends(refuse_unknown_query)])
     mount_web(app)  # the dashboard's pages, under /web
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

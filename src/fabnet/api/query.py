@@ -1,0 +1,55 @@
+"""Query parameters a route does not take are refused, not ignored.
+
+`GET /floor/yield?site=NOPE` answered every site's yield as if the filter had been
+applied; every API route now answers a parameter it does not declare with a 422 that
+names it (`extra_forbidden` at `["query", NAME]`, as a section list's own check says it)
+and lists the ones it takes. The names come from the route's own declaration
+(its query parameters and query models, however deep in its dependencies), so the
+OpenAPI document and the check never differ.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def declared_query(dependant: Dependant) -> frozenset[str]:
+    """The query parameter names a route takes: its own, its query models' fields and its
+    dependencies'."""
+    names: set[str] = set()
+    for p in dependant.query_params:
+        kind = p.field_info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names |= {f.alias or n for n, f in kind.model_fields.items()}
+        else:
+            names.add(p.alias)
+    for dep in dependant.dependencies:
+        names |= declared_query(dep)
+    return frozenset(names)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare (a mistyped filter would
+    otherwise be ignored and the whole list answered)."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    key = id(route)
+    if key not in _DECLARED:
+        _DECLARED[key] = declared_query(route.dependant)
+    allowed = _DECLARED[key]
+    unknown = sorted(k for k in request.query_params if k not in allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "no query parameters"
+        raise RequestValidationError([
+            {"type": "extra_forbidden", "loc": ("query", name[:60]),
+             "msg": "this route does not take this query parameter",
+             "ctx": {"fix": f"use {takes} (see /openapi.json)"}} for name in unknown])
