@@ -175,9 +175,19 @@ def test_deeply_nested_json_is_a_4xx(small: Api) -> None:
     assert 400 <= r.status_code < 500 and detail(r)
 
 
-def test_a_body_that_is_not_json_is_a_4xx(small: Api) -> None:
-    r = post_raw(small, "/scenarios/net/items", b"id=X", "application/x-www-form-urlencoded")
-    assert r.status_code == 422 and detail(r)
+@pytest.mark.parametrize(("url", "body", "media"), [
+    ("/scenarios/net/items", b"id=X", "application/x-www-form-urlencoded"),
+    ("/scenarios/net/items", b'{"id": "X"}', "text/plain"),
+    ("/jobs/plan", b'{"scenario": "net"}', "text/plain"),
+])
+def test_a_body_that_is_not_json_is_a_415_naming_its_type(small: Api, url: str, body: bytes,
+                                                          media: str) -> None:
+    jobs = small.get("/jobs").json()["count"]
+    r = post_raw(small, url, body, media)
+    assert r.status_code == 415, r.text
+    assert media in detail(r) and "Content-Type: application/json" in detail(r)
+    assert small.get("/jobs").json()["count"] == jobs
+    assert small.get("/scenarios/net/items/X").status_code == 404
 
 
 def test_odd_query_values_are_422s(small: Api) -> None:

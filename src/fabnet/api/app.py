@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from fabnet.api import errors, policy
 from fabnet.api.deps import Allow, AllowEdit
 from fabnet.api.middleware import AccessLog, BodyLimit, Idempotency
-from fabnet.api.query import refuse_unknown_query
+from fabnet.api.query import refuse_other_media, refuse_unknown_query
 from fabnet.api.routes import (
     audit,
     auth,
@@ -211,7 +211,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_docs(app)
     errors.install(app)
     for r in api_routers():
-        app.include_router(r, dependencies=[Depends(refuse_unknown_query)])
+        app.include_router(r, dependencies=[Depends(refuse_unknown_query),
+                                            Depends(refuse_other_media)])
     mount_web(app)  # the dashboard's pages, under /web
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

@@ -1,4 +1,5 @@
-"""Query parameters a route does not take are refused, not ignored.
+"""Query parameters a route does not take are refused, not ignored; a body that is not
+JSON where a route reads JSON is a 415.
 
 `GET /floor/yield?site=NOPE` answered every site's yield as if the filter had been
 applied; every API route now answers a parameter it does not declare with a 422 that
@@ -10,7 +11,7 @@ OpenAPI document and the check never differ.
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import HTTPException, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -53,3 +54,21 @@ def refuse_unknown_query(request: Request) -> None:
             {"type": "extra_forbidden", "loc": ("query", name[:60]),
              "msg": "this route does not take this query parameter",
              "ctx": {"fix": f"use {takes} (see /openapi.json)"}} for name in unknown])
+
+
+def refuse_other_media(request: Request) -> None:
+    """415 for a request body that is not JSON on a route whose body is a JSON model (a
+    JSON text sent as text/plain was read as a string and refused as a wrong type)."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return
+    if request.headers.get("content-length") in (None, "0") and \
+            "transfer-encoding" not in request.headers:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            f"can't read a body of type {media[:80] or 'none'!r} here (fix: "
+                            "send JSON with Content-Type: application/json)")
