@@ -162,6 +162,26 @@ def test_convert_into_the_folder_holding_the_source_is_refused(tmp_path: Path) -
     assert snapshot(home) == before
 
 
+@pytest.mark.parametrize("name", ["mine.yaml", "mine.xlsx"])
+def test_a_users_file_is_not_replaced_by_convert_or_import_unless_forced(
+        scenario: Path, tmp_path: Path, name: str) -> None:
+    """A single file carries no marker: one that is there already is the user's until
+    they say otherwise, by convert and by import willems alike."""
+    mine = tmp_path / name
+    mine.write_text("my own notes")
+    chain = tmp_path / "chain.csv"
+    chain.write_text("stage_id,lead_time,c2,c3,c4,ext_demand_mean,c6,c7,up1,q1\n"
+                     "Asm,3,,,,10,,,Part_A,2\nPart_A,2,,,,,,,,\n")
+    for args in (("convert", str(scenario), str(mine)),
+                 ("import", "willems", str(chain), "--out", str(mine))):
+        line = one_error_line(fabnet(*args))
+        assert line.startswith(f"error: {mine}: exists") and "--force" in line, line
+        assert mine.read_text() == "my own notes"
+    r = fabnet("convert", str(scenario), str(mine), "--force")
+    assert r.returncode == 0, r.stderr
+    assert mine.read_bytes() != b"my own notes"
+
+
 def test_convert_a_csv_folder_into_itself_or_below_it_is_refused(scenario: Path,
                                                                  tmp_path: Path) -> None:
     csv = tmp_path / "csv"
@@ -265,7 +285,9 @@ def test_check_destination_lets_a_new_path_and_a_same_kind_file_through(tmp_path
     check_destination(tmp_path / "new", OutputKind.FOLDER)
     f = tmp_path / "s.yaml"
     f.write_text("x")
-    check_destination(f, OutputKind.FILE)
+    with pytest.raises(UnsafeDestination, match="exists, and fabnet replaces a file only"):
+        check_destination(f, OutputKind.FILE)
+    check_destination(f, OutputKind.FILE, force=True)
     with pytest.raises(UnsafeDestination, match="is a file"):
         check_destination(f, OutputKind.FOLDER, force=True)
     with pytest.raises(UnsafeDestination, match="is a folder"):

@@ -72,7 +72,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
 
     broken = replace(sc, name=object())  # type: ignore[arg-type]
     with pytest.raises((TypeError, ValueError)):
-        save_scenario(broken, target)
+        save_scenario(broken, target, force=True)
     assert target.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir() if x.name.startswith(".fabnet-")] == []
 

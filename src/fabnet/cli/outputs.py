@@ -15,8 +15,8 @@ from fabnet.io.safe_write import OutputKind, check_destination
 
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Also write into a non-empty folder fabnet did not make, replacing only "
-    "files with fabnet's names; every other file there is kept, and the input is never "
-    "overwritten.")]
+    "files with fabnet's names (every other file there is kept), or replace a file that is "
+    "there already; the input is never overwritten.")]
 
 
 def check_out_folder(out: Path | None, force: bool, *sources: Path | None) -> None:

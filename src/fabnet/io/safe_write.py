@@ -11,6 +11,8 @@ plan tables survives every re-plan. fabnet refuses, in one line naming the path 
 
 - a file where a folder is wanted, or a folder where a file is wanted (even with force:
   replacing one by the other would delete what is there);
+- a file that is there already, unless `force` (a single file carries no marker, so
+  fabnet can't tell a scenario it wrote from the user's own file of that name);
 - a non-empty folder without the marker, or a file in a marked folder that has one of
   fabnet's names but that fabnet did not write, unless `force` (then fabnet writes its own
   file names there and keeps every other file);
@@ -98,6 +100,11 @@ def check_destination(dst: Path, kind: OutputKind, *, force: bool = False,
         if not dst.is_file():
             raise UnsafeDestination(f"{dst}: is not a regular file (fix: give a file path "
                                     "that does not exist yet)")
+        if not force:
+            raise UnsafeDestination(f"{dst}: exists, and fabnet replaces a file only when "
+                                    "told to, since it can't tell who wrote it (fix: give a "
+                                    "path that does not exist yet, or add --force to "
+                                    "replace it)")
         return
     if not dst.is_dir():
         raise UnsafeDestination(f"{dst}: is a file, and a folder is to be written there "
