@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -302,6 +302,20 @@ def record_of(section: str, values: dict[str, Any]) -> Any:
     and made its record, as `build_scenario` makes each; a bad field raises pydantic's
     `ValidationError`."""
     return RECORDS[section](SECTIONS[section].model_validate(values))
+
+
+def raw_of_tables(tables: Mapping[str, list[dict[str, Any]]], source: str,
+                  label: Callable[[str, Mapping[str, Any]], str] | None = None) -> RawTables:
+    """Tables in the scenario files' columns (`scenario_tables`) as rows to check, as a
+    reader would have read them from `source`; `label` names a row's record in messages
+    (default: its id)."""
+    raw = RawTables(source)
+    for section, rows in tables.items():
+        for r in rows:
+            name = "" if section == "scenario" else \
+                label(section, r) if label is not None else str(r.get("id") or "?")
+            raw.add(section, name, dict(r))
+    return raw
 
 
 def build_scenario(raw: RawTables) -> Scenario:

@@ -194,20 +194,27 @@ def check_bom_acyclic(sc: Scenario) -> list[Issue]:
     state: dict[str, int] = {}
     cycles: list[list[str]] = []
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for c in children.get(node, ()):
-            if state.get(c) == 1:
-                cycles.append(path[path.index(c):] + [c])
-            elif c not in state:
-                visit(c, path)
-        path.pop()
-        state[node] = 2
+    def visit(root: str) -> None:
+        """Depth first from `root`, on a stack of its own (a BOM thousands of levels
+        deep is fine), in the order a recursive walk would take."""
+        state[root] = 1
+        path, todo = [root], [iter(children.get(root, ()))]
+        while todo:
+            for c in todo[-1]:
+                if state.get(c) == 1:
+                    cycles.append(path[path.index(c):] + [c])
+                elif c not in state:
+                    state[c] = 1
+                    path.append(c)
+                    todo.append(iter(children.get(c, ())))
+                    break
+            else:
+                todo.pop()
+                state[path.pop()] = 2
 
     for root in list(children):
         if root not in state:
-            visit(root, [])
+            visit(root)
     return [Issue("boms", cyc[0], "item", "BOM cycle: " + " -> ".join(cyc),
                   "an item can't contain itself; remove one of these BOM lines")
             for cyc in cycles]

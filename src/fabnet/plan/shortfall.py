@@ -29,15 +29,26 @@ def bom_explosion(net: Network) -> list[set[int]]:
     for p, c in zip(net.bom_parent.tolist(), net.bom_child.tolist(), strict=True):
         children[p].append(c)
     memo: dict[int, set[int]] = {}
-
-    def below(i: int) -> set[int]:
-        if i not in memo:
-            memo[i] = {i}
-            for c in children.get(i, ()):
-                memo[i] |= below(c)
-        return memo[i]
-
-    return [below(i) for i in range(len(net.items))]
+    opened: set[int] = set()  # items whose components are being worked out
+    for root in range(len(net.items)):
+        # depth first on a stack of its own (a BOM thousands of levels deep is fine): an
+        # item's set is made after all its components' sets
+        todo = [(root, False)]
+        while todo:
+            i, ready = todo.pop()
+            if i in memo:
+                continue
+            if ready:
+                got = {i}
+                for c in children.get(i, ()):
+                    got |= memo.get(c, {c})
+                memo[i] = got
+                opened.discard(i)
+            elif i not in opened:  # (an item already open is a cycle: not followed)
+                opened.add(i)
+                todo.append((i, True))
+                todo.extend((c, False) for c in children.get(i, ()) if c not in memo)
+    return [memo[i] for i in range(len(net.items))]
 
 
 def earliest_arrival(net: Network) -> IntArray:

@@ -36,7 +36,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from fabnet.io import limits
-from fabnet.io.tables import RawTables, build_scenario, collapse_alike, record_of, scenario_tables
+from fabnet.io.tables import (
+    RawTables,
+    build_scenario,
+    collapse_alike,
+    raw_of_tables,
+    record_of,
+    scenario_tables,
+)
 from fabnet.model.edit_checks import RecordChange, edit_errors, rule_warnings
 from fabnet.model.errors import FabnetError, Issue, ScenarioError, split_issues
 from fabnet.model.scenario import Scenario
@@ -230,11 +237,7 @@ def import_tables(store: Store, name: str, tables: Mapping[str, list[Row]],
 
 
 def _raw(tables: Mapping[str, list[Row]], source: str) -> RawTables:
-    raw = RawTables(source)
-    for section, rows in tables.items():
-        for r in rows:
-            raw.add(section, "" if section == "scenario" else _label(section, r), dict(r))
-    return raw
+    return raw_of_tables(tables, source, _label)
 
 
 def _label(section: str, row: Mapping[str, Any]) -> str:
