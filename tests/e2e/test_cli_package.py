@@ -148,3 +148,18 @@ def test_a_malformed_scheduler_address_is_one_line_before_any_work(
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: Dask scheduler {address!r}")
         assert "fix: give the address" in lines[0]
+
+
+@pytest.mark.parametrize("limit", ["inf", "1e300", "0", "nan"])
+def test_a_mip_time_limit_past_a_week_or_not_positive_is_one_line(limit: str,
+                                                                 tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(BASE)
+    r = fabnet("plan", str(p), "--whole-units", "--mip-time-limit", limit)
+    assert "Traceback" not in r.stderr + r.stdout
+    if r.returncode == 2:  # refused by the option's own type (nan)
+        assert "--mip-time-limit" in r.stderr
+        return
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mip time limit: must be > 0 and at most 604,800" in lines[0]

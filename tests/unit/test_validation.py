@@ -294,3 +294,18 @@ def test_a_bad_serial_pattern_is_quoted_short(tmp_path: Path) -> None:
     msgs = problems(tmp_path, doc)
     assert any("items[FC-H7].serial_pattern" in m and "unknown field {nope}" in m
                and "..." in m and len(m) < 400 for m in msgs), msgs
+
+
+def test_true_or_false_for_a_number_is_refused_not_counted_as_1(tmp_path: Path) -> None:
+    doc = base()
+    doc["inventory"][0]["qty"] = True
+    msgs = problems(tmp_path, doc)
+    assert any("inventory[FR-LYON/FC-H7].qty: true or false is not a number" in m
+               and "(fix: write a number, e.g. 1)" in m for m in msgs), msgs
+
+
+def test_a_bound_of_1_is_told_as_1_in_the_fix(tmp_path: Path) -> None:
+    doc = base()
+    doc["demand"][0]["priority"] = -3
+    msgs = problems(tmp_path, doc)
+    assert any("demand[D1].priority" in m and "(fix: use a value >= 1)" in m for m in msgs)

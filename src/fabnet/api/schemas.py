@@ -9,8 +9,7 @@ outside 32 bits, text with NUL characters or lone surrogates, and dates outside
 from __future__ import annotations
 
 from datetime import date, datetime
-from types import UnionType
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -23,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from fabnet.io.limits import MAX_AMOUNT
+from fabnet.io.records import scalar_types
 from fabnet.model.horizon import BucketKind
 from fabnet.model.scenario import NodeKind
 from fabnet.services.scenarios import NAME_PATTERN
@@ -66,22 +66,6 @@ def sane(value: Any) -> Any:
     return value
 
 
-def _scalar_types(annotation: Any) -> frozenset[type] | None:
-    """The plain types a field takes (`int | None` -> {int}), None for anything else
-    (lists, models, enums, text): what `_json_typed` compares a sent value with."""
-    if get_origin(annotation) is Annotated:
-        return _scalar_types(get_args(annotation)[0])
-    if get_origin(annotation) in (Union, UnionType):
-        parts = [_scalar_types(a) for a in get_args(annotation) if a is not type(None)]
-        out: frozenset[type] = frozenset()
-        for p in parts:
-            if p is None:
-                return None
-            out |= p
-        return out
-    return frozenset({annotation}) if annotation in (int, float, bool) else None
-
-
 def _json_typed(value: Any, types: frozenset[type] | None) -> Any:
     """`value` if JSON sent it as the field's type: a number for a number, true or false
     for a yes/no; `true` for a count or `"4"` for a quantity is refused, not converted."""
@@ -107,7 +91,7 @@ class ApiModel(BaseModel):
     @classmethod
     def _typed(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        return value if field is None else _json_typed(value, _scalar_types(field.annotation))
+        return value if field is None else _json_typed(value, scalar_types(field.annotation))
 
     @field_validator("*", mode="after")
     @classmethod

@@ -23,6 +23,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -134,10 +136,39 @@ Country = Annotated[str, Field(min_length=2, max_length=3),
                     BeforeValidator(_id_check(3, "country code")), BeforeValidator(_blank_none)]
 
 
+def scalar_types(annotation: Any) -> frozenset[type] | None:
+    """The plain types a field takes (`int | None` -> {int}), None for anything else
+    (lists, models, enums, text): what a sent value is compared with."""
+    if get_origin(annotation) is Annotated:
+        return scalar_types(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        out: frozenset[type] = frozenset()
+        for a in get_args(annotation):
+            if a is type(None):
+                continue
+            part = scalar_types(a)
+            if part is None:
+                return None
+            out |= part
+        return out
+    return frozenset({annotation}) if annotation in (int, float, bool) else None
+
+
 class Row(BaseModel):
-    """Base of every row: unknown fields are errors, not silently dropped; numbers finite."""
+    """Base of every row: unknown fields are errors, not silently dropped; numbers finite;
+    true or false is not a number (YAML's `qty: yes` would otherwise be 1)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_no_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        kinds = None if field is None else scalar_types(field.annotation)
+        if isinstance(value, bool) and kinds is not None and kinds <= {int, float}:
+            raise PydanticCustomError("number_type", "true or false is not a number",
+                                      {"fix": "write a number, e.g. 1"})
+        return value
 
 
 class ScenarioRow(Row):

@@ -167,9 +167,9 @@ def report_missing_columns(raw: RawTables, section: str, header: list[str | None
                                     raw.file_of(section)))
 
 
-def _number(value: Any) -> str:
-    """A limit as people write it (1e+12, 100000), or "the limit" when unknown."""
-    return f"{value:g}" if isinstance(value, int | float) else "the limit"
+def _number(value: Any, unknown: str = "the limit") -> str:
+    """A limit as people write it (1e+12, 100000), or `unknown` when not given."""
+    return f"{value:g}" if isinstance(value, int | float) else unknown
 
 
 def _fix_for(err_type: str, field_name: str, ctx: dict[str, Any] | None = None) -> str:
@@ -179,8 +179,8 @@ def _fix_for(err_type: str, field_name: str, ctx: dict[str, Any] | None = None) 
         "finite_number": "use a finite number (not .inf or .nan)",
         "missing": f"add a value for {field_name}",
         "extra_forbidden": f"remove {field_name!r} or correct its spelling",
-        "greater_than_equal": "use a value >= 0",
-        "greater_than": "use a value > 0",
+        "greater_than_equal": f"use a value >= {_number((ctx or {}).get('ge'), '0')}",
+        "greater_than": f"use a value > {_number((ctx or {}).get('gt'), '0')}",
         "less_than_equal": f"use a value <= {_number((ctx or {}).get('le'))}",
         "date_from_datetime_parsing": "write the date as YYYY-MM-DD",
         "date_parsing": "write the date as YYYY-MM-DD",

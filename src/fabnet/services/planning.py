@@ -77,15 +77,21 @@ def plan_scenario(path: str | Path, out: str | Path | None = None, report: bool 
     return run
 
 
+#: the longest whole-unit MIP a plan may be given (a week); past it a limit is no limit,
+#: and an infinite one can't be handed to the MIP's worker
+MAX_MIP_SECONDS = 7 * 24 * 3600
+
+
 def check_whole_units(whole_units: bool, mip_time_limit: float | None,
                       reference: object = None, frozen: int = 0) -> None:
     """One clear line for options a whole-unit plan can't take."""
     if mip_time_limit is not None and not whole_units:
         raise FabnetError("mip time limit: only a whole-unit plan solves a MIP "
                           "(fix: add --whole-units, or drop --mip-time-limit)")
-    if mip_time_limit is not None and not mip_time_limit > 0:
-        raise FabnetError(f"mip time limit: must be > 0 seconds, got {mip_time_limit} "
-                          "(fix: give a number of seconds, e.g. 60)")
+    if mip_time_limit is not None and not 0 < mip_time_limit <= MAX_MIP_SECONDS:
+        raise FabnetError(f"mip time limit: must be > 0 and at most {MAX_MIP_SECONDS:,} "
+                          f"seconds (a week), got {mip_time_limit} (fix: give a number of "
+                          "seconds, e.g. 60)")
     if whole_units and (reference is not None or frozen):
         raise FabnetError("whole units: a whole-unit plan has no reference level and no "
                           "frozen horizon (fix: drop --reference/--frozen, or plan without "
