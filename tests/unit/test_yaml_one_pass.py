@@ -44,8 +44,7 @@ def test_the_europe_example_reads_the_same() -> None:
     "base: &b {x: 1, y: [1, 2]}\nuse: *b\nlist: [*b, *b]\n",
     "base: &b {x: 1}\nmerged: {<<: *b, y: 2}\n",  # a merge key: the careful reader
     "a: !!binary aGVsbG8=\nb: !!set {x, y}\nc: !!omap [{a: 1}]\n",
-    "1: int key\n2027-01-04: date key\nnull: null key\ntrue: bool key\n",
-    "a: 1\na: 2\n",
+    "1: int key\n2027-01-04: date key\nnull: null key\nfalse: bool key\n",
     "",
     "# only a comment\n",
     "- 1\n- [2, [3, {x: [4]}]]\n",
@@ -91,3 +90,21 @@ def test_a_long_file_goes_to_the_careful_reader(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(yaml_guard.Refused) as e:
         yaml_guard.load("a: [" + ",".join(["1"] * 200_001) + "]\n")
     assert "more than 200,000 entries" in e.value.why and e.value.mark.column > 0
+
+
+@pytest.mark.parametrize("text", [
+    "scenario: a\nhorizon: {start: 2027-01-04, buckets: 4}\nscenario: b\n",
+    "items:\n  - {id: A, name: x, id: B}\n",
+    "base: &b {id: A}\nitems:\n  - <<: *b\n    name: x\n    name: y\n",
+])
+def test_a_key_given_twice_is_refused_by_both_readers(text: str) -> None:
+    """YAML would keep the second value and drop the first without a word."""
+    for read in (yaml_guard.load, yaml_guard._careful):
+        with pytest.raises(yaml_guard.Refused, match="is given twice in one mapping") as e:
+            read(text)
+        assert e.value.mark is not None
+
+
+def test_a_merged_key_given_again_is_an_override_not_a_repeat() -> None:
+    text = "base: &b {id: A, name: x}\nitems:\n  - <<: *b\n    name: y\n"
+    assert yaml_guard.load(text)["items"] == [{"id": "A", "name": "y"}]

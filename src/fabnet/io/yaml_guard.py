@@ -32,7 +32,24 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """The safe loader (libyaml's when present) with lenient dates and integers."""
+    """The safe loader (libyaml's when present) with lenient dates and integers, refusing
+    a key given twice in one mapping."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for k_node, _ in node.value:
+            if isinstance(k_node, yaml.ScalarNode) and k_node.tag != _MERGE:
+                key = self.construct_object(k_node, deep=deep)
+                if key in seen:
+                    raise twice(key, k_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def twice(key: Any, mark: Any) -> Refused:
+    """A key given twice in one mapping: YAML would keep the second and drop the first."""
+    return Refused(f"key {str(key)[:60]!r} is given twice in one mapping",
+                   "keep one of them: the second would silently replace the first", mark)
 
 
 def _lenient(build: Any) -> Any:
@@ -207,6 +224,8 @@ def _build(loader: _Counted, root: Any) -> Any:
                 k = build(k_node, inner)
                 if isinstance(k, (list, dict)):
                     raise _Over
+                if k in out:
+                    raise twice(k, k_node.start_mark)
                 out[k] = build(v_node, inner)
         else:
             raise _Over
