@@ -309,3 +309,29 @@ def test_a_bound_of_1_is_told_as_1_in_the_fix(tmp_path: Path) -> None:
     doc["demand"][0]["priority"] = -3
     msgs = problems(tmp_path, doc)
     assert any("demand[D1].priority" in m and "(fix: use a value >= 1)" in m for m in msgs)
+
+
+@pytest.mark.parametrize(("due", "says"), [
+    ("2027-02-01T10:00:00", "has a time of day"),
+    (20270201, "is a number, not a date"),
+])
+def test_a_date_with_a_time_or_a_bare_number_is_refused(tmp_path: Path, due: Any,
+                                                        says: str) -> None:
+    doc = base()
+    doc["demand"][0]["due"] = due
+    text = yaml.safe_dump(doc, sort_keys=False).replace("'2027-02-01T10:00:00'",
+                                                        "2027-02-01T10:00:00")
+    (tmp_path / "scenario.yaml").write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(tmp_path / "scenario.yaml")
+    msgs = [str(i) for i in e.value.issues]
+    assert any("demand[D1].due" in m and says in m and "(fix: write the date" in m
+               for m in msgs), msgs
+
+
+def test_a_date_at_midnight_as_a_workbook_gives_it_is_the_day(tmp_path: Path) -> None:
+    doc = base()
+    text = yaml.safe_dump(doc, sort_keys=False)
+    (tmp_path / "scenario.yaml").write_text(text.replace("due: 2027-02-01",
+                                                         "due: 2027-02-01T00:00:00"))
+    assert str(load_scenario(tmp_path / "scenario.yaml").demand[0].due) == "2027-02-01"

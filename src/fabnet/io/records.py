@@ -65,9 +65,15 @@ _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def _as_date(v: Any) -> Any:
-    """Dates as real dates; `2027-02-30` is named as a day that isn't in the calendar."""
+    """Dates as real dates; `2027-02-30` is named as a day that isn't in the calendar, a
+    time of day or a bare number (read as seconds since 1970) is refused."""
     if isinstance(v, datetime):
+        if v.time() != datetime.min.time():
+            raise _problem(f"{v.isoformat(sep=' ')} has a time of day",
+                           "write the date alone, as YYYY-MM-DD")
         return v.date()
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        raise _problem(f"{v} is a number, not a date", "write the date as YYYY-MM-DD")
     v = _blank_none(v)
     if isinstance(v, str) and (m := _ISO_DAY.fullmatch(v.strip())):
         year, month, day = (int(x) for x in m.groups())
