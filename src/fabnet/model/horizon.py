@@ -33,6 +33,16 @@ class Horizon:
     bucket: BucketKind
     buckets: int
 
+    def check_frozen(self, frozen: int) -> None:
+        """A frozen horizon of `frozen` buckets fits in this one (0 to `buckets`), else one
+        line saying so: past the end it would freeze nothing more, silently."""
+        from fabnet.model.errors import FabnetError
+
+        if not 0 <= frozen <= self.buckets:
+            raise FabnetError(f"frozen: must be 0 to {self.buckets} (the horizon's "
+                              f"{self.bucket}s), got {frozen} (fix: give the number of first "
+                              "buckets to keep)")
+
     def bucket_start(self, t: int) -> date:
         """First day of bucket `t` (bucket `buckets` is the day after the horizon)."""
         if self.bucket is BucketKind.DAY:

@@ -642,8 +642,7 @@ def stress_test(sc: Scenario, samples: int, seed: int, target: float = 0.95,
     from fabnet.model.errors import FabnetError
     from fabnet.resilience.whatif import Replanner
 
-    if frozen < 0:
-        raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
+    sc.horizon.check_frozen(frozen)
     if samples > MAX_SAMPLES:
         raise FabnetError(f"samples: at most {MAX_SAMPLES:,} futures in one stress test, got "
                           f"{samples:,} (fix: sample fewer, or run several seeds and pool "

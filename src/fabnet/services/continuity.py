@@ -63,10 +63,7 @@ def whatif_disruptions(sc: Scenario, extra: tuple[Disruption, ...], out: Path | 
 
     `base`, when given, is the re-planner's own base plan (`replanner.plan()`).
     """
-    from fabnet.model.errors import FabnetError
-
-    if frozen < 0:
-        raise FabnetError(f"frozen: must be >= 0, got {frozen} (fix: give 0 or more buckets)")
+    sc.horizon.check_frozen(frozen)
     rp = replanner or Replanner(sc)
     base = base or rp.plan()
     new = rp.plan(extra, reference=rp.base_solution(), frozen=frozen)

@@ -65,6 +65,7 @@ def plan_scenario(path: str | Path, out: str | Path | None = None, report: bool 
                           "(fix: give the plan to keep, e.g. the last plan folder)")
     doc = read_reference(reference) if isinstance(reference, str | Path) else reference
     sc = load_scenario(path)
+    sc.horizon.check_frozen(frozen)
     net = compile_network(sc)
     if whole_units:
         plan = make_whole_unit_plan(net, time_limit=mip_time_limit or DEFAULT_TIME_LIMIT)
