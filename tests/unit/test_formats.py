@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from fabnet.io import load_scenario, save_scenario
+from fabnet.model import ScenarioError
 from tests.unit.test_validation import BASE
 
 EUROPE = Path(__file__).resolve().parents[2] / "examples" / "europe" / "scenario.yaml"
@@ -85,3 +86,23 @@ def test_site_location_survives_every_format(tmp_path: Path) -> None:
     for target in ("x.xlsx", "csvdir", "y.yaml"):
         save_scenario(sc, tmp_path / target)
         assert load_scenario(tmp_path / target) == sc
+
+
+def test_a_second_horizon_row_is_refused_not_dropped(source: Path, tmp_path: Path) -> None:
+    save_scenario(load_scenario(source), tmp_path / "csv")
+    meta = tmp_path / "csv" / "scenario.csv"
+    meta.write_text(meta.read_text() + meta.read_text().splitlines()[1] + "\n")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(tmp_path / "csv")
+    assert any("scenario: 2 rows; a scenario has one horizon" in str(i)
+               for i in e.value.issues)
+
+
+def test_a_section_file_that_is_a_folder_is_an_error_not_an_empty_section(
+        source: Path, tmp_path: Path) -> None:
+    save_scenario(load_scenario(source), tmp_path / "csv")
+    (tmp_path / "csv" / "demand.csv").unlink()
+    (tmp_path / "csv" / "demand.csv").mkdir()
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(tmp_path / "csv")
+    assert any("demand.csv is not a file" in str(i) for i in e.value.issues)

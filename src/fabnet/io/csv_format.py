@@ -109,8 +109,13 @@ def _read_section(raw: RawTables, section: str, path: Path) -> None:
 def read_csv_folder(folder: Path) -> RawTables:
     """Read every `SECTION.csv` in `folder`; a missing file is an empty section."""
     raw = RawTables(source=str(folder))
-    names = sorted(p.name for p in folder.iterdir()
-                   if p.suffix.lower() == ".csv" and p.is_file())
+    entries = [p for p in folder.iterdir() if p.suffix.lower() == ".csv"]
+    for p in entries:
+        if not p.is_file():
+            raw.issues.append(Issue(p.stem, "", "", f"{p.name} is not a file",
+                                    f"make {p.name} a CSV file, or move it out of the folder",
+                                    str(p)))
+    names = sorted(p.name for p in entries if p.is_file())
     found = match_sections(raw, names, "file", strip_suffix=".csv")
     for section in SECTIONS:
         name = found.get(section)

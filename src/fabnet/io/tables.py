@@ -333,6 +333,10 @@ def build_scenario(raw: RawTables) -> Scenario:
     if not meta:
         errors, warnings = split_issues(collapse_alike(raw.issues))
         raise ScenarioError(errors, warnings)
+    if len(meta) > 1:
+        raw.issues.append(Issue("scenario", "", "", f"{len(meta)} rows; a scenario has one "
+                                "horizon", "keep one row: the others would be dropped",
+                                raw.file_of("scenario")))
     m = meta[0]
     assert isinstance(m, ScenarioRow)
     sc = Scenario(name=m.scenario, horizon=Horizon(m.start, m.bucket, m.buckets),
