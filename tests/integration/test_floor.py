@@ -145,6 +145,16 @@ def test_a_lot_code_a_label_or_export_could_not_carry_is_refused(store: Store,
     assert fl.receive(store, ADMIN, "S1", "CELL", "C-1 (box 2)", 6, "SUP").remaining == 6
 
 
+def test_a_refusal_says_what_the_caller_may_not_do_in_words() -> None:
+    from fabnet.shop.roles import FloorAction
+
+    lead = Caller.of("lee", Role.SITE_MANAGER, ("S1",))
+    with pytest.raises(NotPermitted, match=r"^lee may not see work orders there: not one"):
+        lead.check(FloorAction.ORDERS, "S2")
+    with pytest.raises(NotPermitted, match=r"^lee may not see yields there"):
+        lead.check(FloorAction.YIELD, "S2")
+
+
 def test_a_drone_ships_only_when_complete_unheld_and_once(store: Store) -> None:
     a, b = _ready_drones(store, 2)
     with pytest.raises(ShipRefused, match="incomplete: flight \\(not tested\\)"):

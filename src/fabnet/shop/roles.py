@@ -32,6 +32,15 @@ class FloorAction(StrEnum):
     TRACE = "trace"
 
 
+#: the matrices' verbs that read as nouns, as a refusal says them ("may not see work
+#: orders there", not "may not orders there")
+_SAID = {"orders": "see work orders", "yield": "see yields", "release-hold": "release holds",
+         "history": "read unit histories", "skills": "change skills",
+         "line-down": "report a line down", "service": "record services",
+         "require-qualification": "require qualifications",
+         "po-release": "release purchase orders", "po-list": "list purchase orders",
+         "po-receive": "receive purchase orders", "po-cancel": "cancel purchase orders"}
+
 A, P, C, S, Q, E, X, U = (Role.ADMIN, Role.PLANNER, Role.CONTINUITY, Role.SITE_MANAGER,
                           Role.QUALITY, Role.ENGINEERING, Role.COMPLIANCE, Role.AUDITOR)
 
@@ -75,6 +84,7 @@ class Caller:
     def permit(self, verb: str, roles: frozenset[Role], site: str | None = None) -> None:
         """Refuse (`NotPermitted`) unless the role is one of `roles` and, if `site` is
         given, the site is one of the caller's: every floor matrix's one check."""
+        verb = _SAID.get(verb, verb)
         if self.role not in roles:
             who = ", ".join(r.value for r in Role if r in roles)
             raise NotPermitted(f"{self.name} ({self.role.value}) may not {verb} on the "
