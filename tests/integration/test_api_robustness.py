@@ -170,9 +170,18 @@ def test_a_streamed_body_over_the_limit_is_413(small: Api) -> None:
     assert r.status_code == 413
 
 
-def test_deeply_nested_json_is_a_4xx(small: Api) -> None:
-    r = post_raw(small, "/scenarios/net/items", b"[" * 30_000 + b"]" * 30_000)
+@pytest.mark.parametrize("body", [b"[" * 30_000 + b"]" * 30_000,
+                                  b'{"id": ' + b"9" * 5000 + b"}"])
+def test_deeply_nested_json_is_a_4xx(small: Api, body: bytes) -> None:
+    r = post_raw(small, "/scenarios/net/items", body)
     assert 400 <= r.status_code < 500 and detail(r)
+    if r.status_code == 400:
+        assert "could not be read as JSON" in detail(r) and "(fix:" in detail(r)
+
+
+def test_an_unknown_route_is_still_a_plain_404(small: Api) -> None:
+    r = small.get("/no/such/route")
+    assert r.status_code == 404 and detail(r) == "Not Found"
 
 
 @pytest.mark.parametrize(("url", "body", "media"), [

@@ -1,6 +1,7 @@
 """The one place where fabnet's errors become HTTP answers:
 
-- a malformed request field (pydantic): 422, `detail` lists `{type, loc, msg}`;
+- a malformed request field (pydantic): 422, `detail` lists `{type, loc, msg}`; a body
+  the JSON reader gives up on (nested too deep, a number too long): 400 with the fix;
 - a broken scenario rule (`ScenarioError`): 422, `detail` lists
   `{type: "scenario", loc: [section, record, field], msg, fix, line}`, `line` being the
   problem as `fabnet validate` prints it;
@@ -28,8 +29,10 @@ import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fabnet.api.logsafe import printable
 from fabnet.model.errors import FabnetError, ScenarioError
@@ -95,6 +98,22 @@ async def _ship_refused(_: Request, exc: Exception) -> JSONResponse:
                         status.HTTP_409_CONFLICT)
 
 
+#: what FastAPI says of a body its JSON reader gave up on (nested past Python's stack,
+#: numbers with thousands of digits, bytes that are not text)
+_UNPARSED = "There was an error parsing the body"
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """FastAPI's own HTTP errors as it answers them, its unparsed-body one with the fix."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and exc.detail == _UNPARSED:
+        return JSONResponse({"detail": "the body could not be read as JSON: nested too "
+                             "deep, a number too long, or not UTF-8 text (fix: send a "
+                             "JSON document as the route's schema describes it, see "
+                             "/openapi.json)"}, status.HTTP_400_BAD_REQUEST)
+    return await http_exception_handler(request, exc)
+
+
 async def _store_failed(_: Request, exc: Exception) -> JSONResponse:
     log.error("store error: %s", printable(exc))
     return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -113,6 +132,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers (the most specific error class wins)."""
+    app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ScenarioError, _scenario_invalid)
     app.add_exception_handler(NotFound, _answer(status.HTTP_404_NOT_FOUND))
