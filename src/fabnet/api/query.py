@@ -17,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-_DECLARED: dict[int, frozenset[str]] = {}
+#: the attribute a route keeps its declared names in, worked out on its first request:
+#: on the route itself, not in a table by `id()`, which a later app's route could reuse
+_DECLARED = "fabnet_declared_query"
 
 
 def declared_query(dependant: Dependant) -> frozenset[str]:
@@ -43,10 +45,10 @@ def refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    key = id(route)
-    if key not in _DECLARED:
-        _DECLARED[key] = declared_query(route.dependant)
-    allowed = _DECLARED[key]
+    allowed: frozenset[str] | None = getattr(route, _DECLARED, None)
+    if allowed is None:
+        allowed = declared_query(route.dependant)
+        setattr(route, _DECLARED, allowed)
     unknown = sorted(k for k in request.query_params if k not in allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "no query parameters"
